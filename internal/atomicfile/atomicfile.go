@@ -1,0 +1,119 @@
+// Package atomicfile writes files so that a reader sees either the old or
+// the new content, never a mix, and so that concurrent camctl processes
+// updating the same file serialise instead of losing each other's changes.
+package atomicfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// DirMode and FileMode are the permissions of everything camctl creates:
+// the files may hold profile details or (with --insecure-storage) secrets.
+const (
+	DirMode  os.FileMode = 0o700
+	FileMode os.FileMode = 0o600
+)
+
+// lockWait bounds how long a process waits for another one to finish its
+// update. Updates take milliseconds; a lock held longer than this means the
+// holder is stuck, and failing beats hanging a CI job. The kernel releases
+// flock(2) locks when their holder dies, so a killed process never leaves
+// a stale lock behind.
+const lockWait = 10 * time.Second
+
+// Write replaces path with data: it writes a temporary file in the same
+// directory, syncs it and renames it over path. The directory is created
+// with DirMode when missing; an existing directory keeps its mode.
+func Write(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, DirMode); err != nil {
+		return fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmpName := tmp.Name()
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	if err := tmp.Chmod(FileMode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmpName, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	committed = true
+	// Persist the rename itself; without this a crash can bring back the old file.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Update runs fn under an exclusive lock on path (held on a sibling
+// "<path>.lock" file) with the file's current content (nil when it does
+// not exist), and writes what fn returns atomically. Reading inside the
+// lock is what makes read-modify-write safe across processes.
+// If fn returns a nil slice, the file is left unchanged.
+func Update(ctx context.Context, path string, fn func(current []byte) ([]byte, error)) error {
+	unlock, err := Lock(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	current, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	next, err := fn(current)
+	if err != nil {
+		return err
+	}
+	if next == nil {
+		return nil
+	}
+	return Write(path, next)
+}
+
+// Lock takes an exclusive lock associated with path and returns the
+// function that releases it.
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, DirMode); err != nil {
+		return nil, fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, lockWait)
+	defer cancel()
+	fl := flock.New(path+".lock", flock.SetPermissions(FileMode))
+	ok, err := fl.TryLockContext(ctx, 10*time.Millisecond)
+	if err != nil || !ok {
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("another camctl process holds %s.lock", path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { _ = fl.Unlock() }, nil
+}

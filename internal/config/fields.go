@@ -1,0 +1,140 @@
+// Package config finds, reads and edits camctl's configuration file and
+// resolves every setting of the selected profile from, highest first:
+// command-line flag, environment variable, profile, built-in default —
+// remembering where each value came from so that `profile show` can say.
+//
+// viper reads the file, and only the file: it is never given environment
+// variables or flags and never writes. Its known traps therefore cannot
+// bite: WriteConfig would persist env and flag values (a secret from
+// CAMUNDA_CLIENT_SECRET would land in config.yaml), Unmarshal ignores
+// AutomaticEnv, and it cannot tell which of several alias variables
+// supplied a value. Environment lookup is the explicit table below;
+// writes edit the YAML document itself, which keeps unknown keys and
+// comments.
+package config
+
+// Key names a profile setting by its path in the config file.
+type Key string
+
+// The settings of a profile. Secrets never appear in the file; they come
+// from the environment or the secret store.
+const (
+	Address             Key = "address"
+	AuthMethod          Key = "auth.method"
+	Username            Key = "auth.username"
+	Password            Key = "auth.password"
+	ClientID            Key = "auth.client-id"
+	ClientSecret        Key = "auth.client-secret"
+	TokenURL            Key = "auth.token-url"
+	Audience            Key = "auth.audience"
+	Scope               Key = "auth.scope"
+	Resource            Key = "auth.resource"
+	Token               Key = "auth.token"
+	CAFile              Key = "tls.ca-file"
+	ClientCert          Key = "tls.client-cert"
+	ClientKey           Key = "tls.client-key"
+	KeyPassphrase       Key = "tls.key-passphrase"
+	Keystore            Key = "tls.keystore"
+	KeystorePassword    Key = "tls.keystore-password"
+	KeystoreKeyPassword Key = "tls.keystore-key-password"
+	InsecureSkipVerify  Key = "tls.insecure-skip-verify"
+	ClusterID           Key = "saas.cluster-id"
+	Region              Key = "saas.region"
+)
+
+// Field describes one setting: how it is spelt in the file, on the command
+// line and in the environment. The environment names are those of
+// Camunda's own SDKs and Console credential downloads, first one wins.
+type Field struct {
+	Key Key
+	// Flag is the `profile add`/`profile set`/`login` flag; empty for
+	// secrets, which are never accepted as flag values.
+	Flag string
+	Env  []string
+	// Secret values live in the secret store or the environment only.
+	Secret bool
+	// EnvOnly settings are read from the environment but not stored in
+	// profiles (the SaaS cluster coordinates are turned into an address).
+	EnvOnly bool
+	Bool    bool
+	Help    string
+}
+
+// Fields lists every setting in display order.
+var Fields = []Field{
+	{Key: Address, Flag: "address", Env: []string{"CAMUNDA_REST_ADDRESS", "ZEEBE_REST_ADDRESS", "CAMUNDA_BASE_URL"},
+		Help: "REST API address of the cluster (/v2 is added when missing)"},
+	{Key: AuthMethod, Flag: "auth", Env: []string{"CAMUNDA_AUTH_STRATEGY"},
+		Help: "none, basic, oidc or bearer (env: NONE, BASIC, OAUTH, BEARER)"},
+	{Key: Username, Flag: "username", Env: []string{"CAMUNDA_BASIC_AUTH_USERNAME", "CAMUNDA_USERNAME"},
+		Help: "user name for basic auth"},
+	{Key: Password, Secret: true, Env: []string{"CAMUNDA_BASIC_AUTH_PASSWORD", "CAMUNDA_PASSWORD"},
+		Help: "password for basic auth"},
+	{Key: ClientID, Flag: "client-id", Env: []string{"CAMUNDA_CLIENT_ID", "ZEEBE_CLIENT_ID"},
+		Help: "OAuth client id"},
+	{Key: ClientSecret, Secret: true, Env: []string{"CAMUNDA_CLIENT_SECRET", "ZEEBE_CLIENT_SECRET"},
+		Help: "OAuth client secret"},
+	{Key: TokenURL, Flag: "token-url", Env: []string{"CAMUNDA_OAUTH_URL", "CAMUNDA_AUTHORIZATION_SERVER_URL", "ZEEBE_AUTHORIZATION_SERVER_URL"},
+		Help: "OAuth token endpoint"},
+	{Key: Audience, Flag: "audience", Env: []string{"CAMUNDA_TOKEN_AUDIENCE", "ZEEBE_TOKEN_AUDIENCE"},
+		Help: "audience sent with the token request"},
+	{Key: Scope, Flag: "scope", Env: []string{"CAMUNDA_TOKEN_SCOPE", "CAMUNDA_OAUTH_SCOPE", "ZEEBE_TOKEN_SCOPE"},
+		Help: "scope sent with the token request (Entra ID: <api>/.default)"},
+	{Key: Resource, Flag: "resource", Env: []string{"CAMUNDA_TOKEN_RESOURCE"},
+		Help: "RFC 8707 resource sent with the token request"},
+	{Key: Token, Secret: true, Env: []string{"CAMUNDA_OAUTH_TOKEN"},
+		Help: "static bearer token"},
+	{Key: CAFile, Flag: "ca-file", Env: []string{"CAMUNDA_MTLS_CA_PATH", "CAMUNDA_CA_CERTIFICATE_PATH"},
+		Help: "PEM bundle of extra CAs to trust (added to the system roots)"},
+	{Key: ClientCert, Flag: "client-cert", Env: []string{"CAMUNDA_MTLS_CERT_PATH"},
+		Help: "PEM client certificate"},
+	{Key: ClientKey, Flag: "client-key", Env: []string{"CAMUNDA_MTLS_KEY_PATH"},
+		Help: "PEM private key of the client certificate"},
+	{Key: KeyPassphrase, Secret: true, Env: []string{"CAMUNDA_MTLS_KEY_PASSPHRASE"},
+		Help: "passphrase of an encrypted client key"},
+	{Key: Keystore, Flag: "keystore", Env: []string{"CAMUNDA_SSL_CLIENT_KEYSTORE_PATH"},
+		Help: "PKCS#12 keystore with the client certificate and key"},
+	{Key: KeystorePassword, Secret: true, Env: []string{"CAMUNDA_SSL_CLIENT_KEYSTORE_SECRET"},
+		Help: "keystore password"},
+	{Key: KeystoreKeyPassword, Secret: true, Env: []string{"CAMUNDA_SSL_CLIENT_KEYSTORE_KEY_SECRET"},
+		Help: "password of the key inside the keystore"},
+	{Key: InsecureSkipVerify, Flag: "insecure-skip-verify", Bool: true,
+		Help: "do not verify the server's TLS certificate (warns on every run)"},
+	{Key: ClusterID, EnvOnly: true, Env: []string{"CAMUNDA_CLUSTER_ID"},
+		Help: "SaaS cluster id"},
+	{Key: Region, EnvOnly: true, Env: []string{"CAMUNDA_CLUSTER_REGION"},
+		Help: "SaaS region"},
+}
+
+// FieldFor returns the description of key.
+func FieldFor(key Key) (Field, bool) {
+	for _, f := range Fields {
+		if f.Key == key {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Variables camctl reads for itself rather than for a profile setting.
+const (
+	EnvProfile  = "CAMCTL_PROFILE"
+	EnvConfig   = "CAMCTL_CONFIG"
+	EnvCacheDir = "CAMCTL_CACHE_DIR"
+	EnvKeyring  = "CAMCTL_KEYRING"
+	EnvNoColor  = "NO_COLOR"
+)
+
+// Auth methods, as written in the file and on the command line.
+const (
+	MethodNone   = "none"
+	MethodBasic  = "basic"
+	MethodOIDC   = "oidc"
+	MethodBearer = "bearer"
+)
+
+// Methods lists the valid values of auth.method.
+var Methods = []string{MethodNone, MethodBasic, MethodOIDC, MethodBearer}
+
+// DefaultAddress is where Camunda 8 Run serves the REST API.
+const DefaultAddress = "http://localhost:8080"

@@ -1,0 +1,270 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// SourceKind says which layer supplied a value.
+type SourceKind int
+
+// The layers, lowest first.
+const (
+	FromDefault SourceKind = iota
+	FromFile
+	FromInferred
+	FromEnv
+	FromFlag
+)
+
+// Source is where a value came from, as shown by `profile show`.
+type Source struct {
+	Kind SourceKind
+	// Name is the flag or variable name, the file path, or for an
+	// inferred value the settings it was inferred from.
+	Name string
+}
+
+func (s Source) String() string {
+	switch s.Kind {
+	case FromFlag:
+		return "flag --" + s.Name
+	case FromEnv:
+		return "env " + s.Name
+	case FromFile:
+		return "config file"
+	case FromInferred:
+		return "inferred from " + s.Name
+	default:
+		return "default"
+	}
+}
+
+// Setting is a resolved value and its source.
+type Setting struct {
+	Value  string
+	Source Source
+}
+
+// IsSet reports whether the setting has a value.
+func (s Setting) IsSet() bool { return s.Value != "" }
+
+// ProfileKind says what kind of profile was selected.
+type ProfileKind int
+
+const (
+	// KindFile is a profile defined in the config file.
+	KindFile ProfileKind = iota
+	// KindBuiltin is the built-in `local` profile (C8 Run on localhost:8080, no auth).
+	KindBuiltin
+	// KindEnv is the implicit profile built from CAMUNDA_* variables
+	// when no profile is selected.
+	KindEnv
+)
+
+// EnvProfileName is how the implicit environment profile is shown. It is
+// not a valid profile name, so it can never clash with one.
+const EnvProfileName = "(environment)"
+
+// BuiltinLocalName is the built-in profile's name.
+const BuiltinLocalName = "local"
+
+// Options are the inputs of Resolve.
+type Options struct {
+	ConfigPath string
+	File       *File
+	// Profile is the value of --profile ("" when not given).
+	Profile string
+	// Flags holds settings given on the command line (login/profile flags).
+	Flags map[Key]string
+	// LookupEnv is os.LookupEnv outside tests.
+	LookupEnv func(string) (string, bool)
+}
+
+// Resolved is the selected profile with every setting resolved.
+type Resolved struct {
+	// Name is the profile's name (EnvProfileName for the implicit one).
+	Name       string
+	Kind       ProfileKind
+	Selection  Source
+	ConfigPath string
+	settings   map[Key]Setting
+}
+
+// Get returns the resolved setting for key.
+func (r *Resolved) Get(key Key) Setting { return r.settings[key] }
+
+// Value returns the resolved value for key.
+func (r *Resolved) Value(key Key) string { return r.settings[key].Value }
+
+// Method returns the auth method (always one of Methods).
+func (r *Resolved) Method() string { return r.settings[AuthMethod].Value }
+
+// Storable reports whether secrets can be stored for this profile (the
+// implicit environment profile has no name to store them under).
+func (r *Resolved) Storable() bool { return r.Kind != KindEnv }
+
+// Resolve selects the profile — --profile, else $CAMCTL_PROFILE, else
+// current-profile, else the environment alone, else the built-in local
+// profile — and resolves each of its settings separately from, highest
+// first, flag, environment, profile and default.
+func Resolve(o Options) (*Resolved, error) {
+	if o.File == nil {
+		o.File = &File{}
+	}
+	env := func(name string) string {
+		if o.LookupEnv == nil {
+			return ""
+		}
+		v, _ := o.LookupEnv(name)
+		return v
+	}
+	r := &Resolved{ConfigPath: o.ConfigPath, settings: map[Key]Setting{}}
+	switch {
+	case o.Profile != "":
+		r.Name, r.Selection = o.Profile, Source{Kind: FromFlag, Name: "profile"}
+	case env(EnvProfile) != "":
+		r.Name, r.Selection = env(EnvProfile), Source{Kind: FromEnv, Name: EnvProfile}
+	case o.File.CurrentProfile != "":
+		r.Name, r.Selection = o.File.CurrentProfile, Source{Kind: FromFile, Name: "current-profile"}
+	case anyFieldEnv(env):
+		r.Name, r.Kind, r.Selection = EnvProfileName, KindEnv, Source{Kind: FromEnv, Name: "CAMUNDA_* variables"}
+	default:
+		r.Name, r.Kind, r.Selection = BuiltinLocalName, KindBuiltin, Source{Kind: FromDefault}
+	}
+
+	var profile Profile
+	if r.Kind == KindFile {
+		p, ok := o.File.Profiles[r.Name]
+		switch {
+		case ok:
+			profile = p
+		case r.Name == BuiltinLocalName:
+			r.Kind = KindBuiltin
+		default:
+			return nil, unknownProfile(r, o)
+		}
+	}
+
+	for _, f := range Fields {
+		s := Setting{}
+		if v, ok := o.Flags[f.Key]; ok {
+			s = Setting{Value: v, Source: Source{Kind: FromFlag, Name: f.Flag}}
+		} else if name, v := firstEnv(f.Env, env); v != "" {
+			s = Setting{Value: v, Source: Source{Kind: FromEnv, Name: name}}
+		} else if v := profile.Get(f.Key); v != "" {
+			s = Setting{Value: v, Source: Source{Kind: FromFile, Name: o.ConfigPath}}
+		}
+		r.settings[f.Key] = s
+	}
+	if !r.settings[Address].IsSet() {
+		r.settings[Address] = Setting{Value: DefaultAddress, Source: Source{Kind: FromDefault}}
+	}
+	if err := r.resolveMethod(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Resolved) resolveMethod() error {
+	s := r.settings[AuthMethod]
+	if s.IsSet() {
+		m, ok := parseMethod(s.Value)
+		if !ok {
+			return &UsageError{Msg: fmt.Sprintf("profile %s: auth method %q (from %s) is not one of %s (environment: NONE, BASIC, OAUTH, BEARER)",
+				r.Name, s.Value, s.Source, strings.Join(Methods, ", "))}
+		}
+		s.Value = m
+		r.settings[AuthMethod] = s
+		return nil
+	}
+	// Like Camunda's SDKs: with no method configured, the credentials
+	// that are present decide it.
+	has := func(k Key) bool { return r.settings[k].IsSet() }
+	from := func(keys ...Key) Source {
+		names := make([]string, 0, len(keys))
+		for _, k := range keys {
+			src := r.settings[k].Source
+			if src.Kind == FromEnv || src.Kind == FromFlag {
+				names = append(names, src.Name)
+			} else {
+				names = append(names, string(k))
+			}
+		}
+		return Source{Kind: FromInferred, Name: strings.Join(names, " + ")}
+	}
+	switch {
+	case has(ClientID) && has(ClientSecret):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, ClientSecret)}
+	case has(ClientID) && has(ClientCert):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, ClientCert)}
+	case has(ClientID) && has(Keystore):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, Keystore)}
+	case has(Username) && has(Password):
+		r.settings[AuthMethod] = Setting{Value: MethodBasic, Source: from(Username, Password)}
+	case has(Token):
+		r.settings[AuthMethod] = Setting{Value: MethodBearer, Source: from(Token)}
+	default:
+		r.settings[AuthMethod] = Setting{Value: MethodNone, Source: Source{Kind: FromDefault}}
+	}
+	return nil
+}
+
+// ParseMethod accepts a method as written in the file or on the command
+// line (none, basic, oidc, bearer) or as Camunda's SDKs spell it in
+// CAMUNDA_AUTH_STRATEGY (NONE, BASIC, OAUTH, BEARER).
+func parseMethod(v string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "none":
+		return MethodNone, true
+	case "basic":
+		return MethodBasic, true
+	case "oidc", "oauth":
+		return MethodOIDC, true
+	case "bearer":
+		return MethodBearer, true
+	}
+	return "", false
+}
+
+// ValidMethod reports whether v names an auth method and returns it in canonical form.
+func ValidMethod(v string) (string, bool) { return parseMethod(v) }
+
+func firstEnv(names []string, env func(string) string) (string, string) {
+	for _, n := range names {
+		if v := env(n); v != "" {
+			return n, v
+		}
+	}
+	return "", ""
+}
+
+func anyFieldEnv(env func(string) string) bool {
+	for _, f := range Fields {
+		if _, v := firstEnv(f.Env, env); v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func unknownProfile(r *Resolved, o Options) error {
+	var where string
+	switch r.Selection.Kind {
+	case FromFlag:
+		where = "--profile"
+	case FromEnv:
+		where = "$" + EnvProfile
+	default:
+		where = "current-profile in " + o.ConfigPath
+	}
+	known := o.File.Names()
+	sort.Strings(known)
+	hint := "no profiles are defined yet"
+	if len(known) > 0 {
+		hint = "known profiles: " + strings.Join(known, ", ")
+	}
+	return &UsageError{Msg: fmt.Sprintf("unknown profile %q (from %s); %s. Create it with `camctl profile add %s --address URL`, or list them with `camctl profile list`",
+		r.Name, where, hint, r.Name)}
+}
