@@ -1,0 +1,119 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/camctl/camctl/internal/atomicfile"
+)
+
+// NewFileStore returns a store that keeps secrets in plain text as a JSON
+// object {"key": "value"} in path (mode 0600, directory 0700). It is meant
+// only for --insecure-storage and CAMCTL_KEYRING=none. Every change is a
+// locked read-modify-write with an atomic rename, so concurrent camctl
+// processes never lose each other's secrets. Values are not chunked: the
+// file has no item size limit.
+func NewFileStore(path string) SecretStore {
+	return &fileStore{path: path}
+}
+
+type fileStore struct {
+	path string
+}
+
+func (f *fileStore) Kind() string { return "file" }
+
+func (f *fileStore) Get(ctx context.Context, key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	// No lock: writers replace the file by rename, so a reader always
+	// sees one complete version.
+	data, err := os.ReadFile(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read secrets file: %w", err)
+	}
+	secrets, err := f.decode(data)
+	if err != nil {
+		return "", err
+	}
+	v, ok := secrets[key]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return v, nil
+}
+
+func (f *fileStore) Set(ctx context.Context, key, value string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	return atomicfile.Update(ctx, f.path, func(current []byte) ([]byte, error) {
+		secrets, err := f.decode(current)
+		if err != nil {
+			return nil, err
+		}
+		secrets[key] = value
+		return encodeSecrets(secrets)
+	})
+}
+
+func (f *fileStore) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	// Deleting from a file that does not exist must not create it (nor
+	// its directory and lock file).
+	if _, err := os.Stat(f.path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return atomicfile.Update(ctx, f.path, func(current []byte) ([]byte, error) {
+		secrets, err := f.decode(current)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := secrets[key]; !ok {
+			return nil, nil // leave the file untouched
+		}
+		delete(secrets, key)
+		return encodeSecrets(secrets)
+	})
+}
+
+// decode parses the file content; nil or empty content is an empty store.
+// The JSON error is not wrapped: its text can quote bytes of the file,
+// and those bytes may be a secret.
+func (f *fileStore) decode(data []byte) (map[string]string, error) {
+	secrets := map[string]string{}
+	if len(data) == 0 {
+		return secrets, nil
+	}
+	if err := json.Unmarshal(data, &secrets); err != nil {
+		where := ""
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+			where = fmt.Sprintf(" (syntax error at byte %d)", se.Offset)
+		}
+		return nil, fmt.Errorf("secrets file %s is corrupt: want a JSON object of strings%s; fix or remove it", f.path, where)
+	}
+	if secrets == nil { // the file held JSON null
+		secrets = map[string]string{}
+	}
+	return secrets, nil
+}
+
+func encodeSecrets(secrets map[string]string) ([]byte, error) {
+	data, err := json.MarshalIndent(secrets, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode secrets: %w", err)
+	}
+	return append(data, '\n'), nil
+}

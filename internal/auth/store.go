@@ -1,0 +1,35 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// SecretStore keeps small secrets (passwords, client secrets, passphrases,
+// later access tokens) under a key such as "profile/helm/password".
+// Implementations: the OS keyring (service "camctl"), a 0600 file used only
+// with --insecure-storage or CAMCTL_KEYRING=none, and memory for tests.
+type SecretStore interface {
+	// Get returns ErrNotFound when nothing is stored under key.
+	Get(ctx context.Context, key string) (string, error)
+	Set(ctx context.Context, key, value string) error
+	// Delete succeeds when nothing is stored under key.
+	Delete(ctx context.Context, key string) error
+	// Kind names the store for messages: "keyring", "file" or "memory".
+	Kind() string
+}
+
+var (
+	// ErrNotFound means the store works but holds nothing under the key.
+	ErrNotFound = errors.New("secret not found")
+	// ErrUnavailable means the store cannot be used at all (no Secret
+	// Service, locked keyring, CAMCTL_KEYRING=none ...). Errors wrapping it
+	// explain why.
+	ErrUnavailable = errors.New("secret store unavailable")
+)
+
+// MaxItemSize is the largest value one keyring item may hold. Windows
+// Credential Manager refuses blobs over 2,560 bytes; enforcing the smallest
+// platform limit everywhere means Linux tests catch what Windows would
+// refuse. Larger values are split over several items.
+const MaxItemSize = 2560
