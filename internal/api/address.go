@@ -1,0 +1,60 @@
+package api
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// NormalizeAddress turns a configured address into the base URL of the v2
+// REST API: scheme and host are required, trailing slashes are dropped and
+// "/v2" is appended when missing, as Camunda's SDKs do. A SaaS address
+// keeps its cluster id path: https://bru-2.zeebe.camunda.io/<id>/v2.
+func NormalizeAddress(addr string) (*url.URL, error) {
+	s := strings.TrimSpace(addr)
+	if s == "" {
+		return nil, &AddressError{Address: addr, Reason: "it is empty"}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return nil, &AddressError{Address: addr, Reason: "it needs a scheme and a host, for example http://localhost:8080 or https://camunda.example.com"}
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, &AddressError{Address: addr, Reason: fmt.Sprintf("the scheme %q is not http or https", u.Scheme)}
+	}
+	if u.User != nil {
+		return nil, &AddressError{Address: u.Redacted(), Reason: "credentials do not belong in the address; use --username and `camctl login`"}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, &AddressError{Address: addr, Reason: "it must not have a query or fragment"}
+	}
+	path := strings.TrimRight(u.Path, "/")
+	if !strings.HasSuffix(path, "/v2") {
+		path += "/v2"
+	}
+	u.Path, u.RawPath = path, ""
+	return u, nil
+}
+
+// AddressError is a malformed address; camctl exits with 2.
+type AddressError struct {
+	Address string
+	Reason  string
+}
+
+func (e *AddressError) Error() string {
+	return fmt.Sprintf("invalid address %q: %s", e.Address, e.Reason)
+}
+
+// IsLoopback reports whether u points at this machine, where plain HTTP
+// does not expose credentials to the network.
+func IsLoopback(u *url.URL) bool {
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,285 @@
+// Package api is camctl's client for the Camunda 8 Orchestration Cluster
+// REST API (v2): address handling, TLS, authentication hooks, retries and
+// errors that say what went wrong in terms a user can act on.
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Authorizer adds credentials to a request. The auth providers implement it.
+type Authorizer interface {
+	Authorize(ctx context.Context, req *http.Request) error
+}
+
+// Refresher is implemented by authorizers whose credentials can be
+// renewed (OIDC access tokens). When the API answers 401, the client calls
+// Refresh once and retries the request once.
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// TLSOptions are a profile's TLS settings; they apply to every connection
+// it makes (API and token endpoint).
+type TLSOptions struct {
+	CAFile             string
+	InsecureSkipVerify bool
+}
+
+// Options configure a Client.
+type Options struct {
+	// Address is the configured address; it is normalised.
+	Address string
+	// Timeout bounds each HTTP request (connect, TLS, headers and body).
+	Timeout   time.Duration
+	UserAgent string
+	TLS       TLSOptions
+	// Auth may be nil for no authentication.
+	Auth Authorizer
+	// Debug, when set, receives a log of every request with credentials redacted.
+	Debug io.Writer
+	// Retries is how often a GET is retried after 429, 502, 503 or 504
+	// (backpressure, a restarting gateway). Negative means none.
+	Retries int
+	// Backoff returns the wait before retry n (1-based) when the server
+	// gives no Retry-After. Nil means exponential with jitter.
+	Backoff func(n int) time.Duration
+}
+
+// Client calls the REST API of one cluster.
+type Client struct {
+	base    *url.URL
+	http    *http.Client
+	opts    Options
+	retries int
+}
+
+// DefaultRetries keeps a CLI responsive while riding out a short burst of
+// backpressure.
+const DefaultRetries = 2
+
+// maxBody bounds what camctl reads of an answer: a topology is a few KB,
+// and a runaway body must not eat the machine.
+const maxBody = 16 << 20
+
+// New returns a client for opts.Address.
+func New(opts Options) (*Client, error) {
+	base, err := NormalizeAddress(opts.Address)
+	if err != nil {
+		return nil, err
+	}
+	hc, err := NewHTTPClient(opts.TLS, opts.Timeout, opts.Debug)
+	if err != nil {
+		return nil, err
+	}
+	retries := opts.Retries
+	if retries == 0 {
+		retries = DefaultRetries
+	}
+	if retries < 0 {
+		retries = 0
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = defaultBackoff
+	}
+	return &Client{base: base, http: hc, opts: opts, retries: retries}, nil
+}
+
+// BaseURL is the normalised API base, ending in /v2.
+func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
+
+// NewHTTPClient builds the HTTP client for a profile's connections. The
+// transport is a clone of the default one, so proxy settings from the
+// environment and the dial timeouts still apply.
+func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // only when the profile says so, with a warning on every run
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, &CAFileError{Path: t.CAFile, Err: err}
+		}
+		// Added to, not replacing, the system roots: a corporate CA for
+		// the ingress must not break public endpoints such as SaaS login.
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &CAFileError{Path: t.CAFile, Err: errors.New("no PEM certificate found in it")}
+		}
+		cfg.RootCAs = pool
+	}
+	tr.TLSClientConfig = cfg
+	var rt http.RoundTripper = tr
+	if debug != nil {
+		rt = &debugTransport{next: tr, w: debug}
+	}
+	return &http.Client{
+		Transport: rt,
+		Timeout:   timeout,
+		// Credentials are set per request, and Go drops Authorization on
+		// a redirect to another host; refuse to follow downgrades to http.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+				return fmt.Errorf("refusing to follow a redirect from https to %s", req.URL.Redacted())
+			}
+			return nil
+		},
+	}, nil
+}
+
+// CAFileError is an unreadable or empty CA bundle; camctl exits with 2.
+type CAFileError struct {
+	Path string
+	Err  error
+}
+
+func (e *CAFileError) Error() string {
+	return fmt.Sprintf("CA file %s: %v", e.Path, e.Err)
+}
+
+func (e *CAFileError) Unwrap() error { return e.Err }
+
+// Response is a successful answer.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+}
+
+// Get fetches path (relative to the /v2 base, e.g. "topology").
+func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
+	u := c.base.JoinPath(path)
+	refreshed := false
+	for attempt := 0; ; attempt++ {
+		resp, err := c.do(ctx, http.MethodGet, u)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode < 300 {
+			return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: resp.body}, nil
+		}
+		herr := newHTTPError(http.MethodGet, u.String(), resp.Response, resp.body)
+		if resp.StatusCode == http.StatusUnauthorized && !refreshed {
+			if r, ok := c.opts.Auth.(Refresher); ok {
+				refreshed = true
+				if err := r.Refresh(ctx); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if attempt >= c.retries || !retryable(resp.StatusCode) {
+			return nil, herr
+		}
+		wait := retryAfter(resp.Header.Get("Retry-After"))
+		if wait <= 0 {
+			wait = c.opts.Backoff(attempt + 1)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, herr
+		}
+	}
+}
+
+type rawResponse struct {
+	*http.Response
+	body []byte
+}
+
+func (c *Client) do(ctx context.Context, method string, u *url.URL) (*rawResponse, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	if c.opts.UserAgent != "" {
+		req.Header.Set("User-Agent", c.opts.UserAgent)
+	}
+	if c.opts.Auth != nil {
+		// Never send a request without the credentials it needs: an
+		// authorizer that fails aborts the request.
+		if err := c.opts.Auth.Authorize(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		inner := err
+		if errors.As(err, &ue) {
+			inner = ue.Err
+		}
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ctx.Err()
+		}
+		return nil, &NetError{Method: method, URL: u.String(), Kind: classify(err), Err: inner}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, &NetError{Method: method, URL: u.String(), Kind: classify(err), Err: fmt.Errorf("reading the answer: %w", err)}
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("%s %s: the answer is larger than %d MiB; is the address right?", method, u, maxBody>>20)
+	}
+	return &rawResponse{Response: resp, body: body}, nil
+}
+
+func retryable(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// maxRetryAfter caps a server's Retry-After: a CLI waits seconds, not hours.
+const maxRetryAfter = 30 * time.Second
+
+func retryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+func defaultBackoff(n int) time.Duration {
+	base := 250 * time.Millisecond << (n - 1)
+	// Full jitter keeps many CI jobs from retrying in lockstep.
+	return base/2 + rand.N(base/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// debugTransport logs requests and answers for --debug. It never logs
+// bodies (a token endpoint's request carries the client secret, its answer
+// the token) and redacts every header that can carry a credential.
+type debugTransport struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	w    io.Writer
+}
+
+var redactedHeaders = map[string]bool{
+	"Authorization":       true,
+	"Proxy-Authorization": true,
+	"Cookie":              true,
+	"Set-Cookie":          true,
+}
+
+func (d *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	d.log("> %s %s", req.Method, req.URL.Redacted())
+	d.logHeaders(">", req.Header)
+	resp, err := d.next.RoundTrip(req)
+	if err != nil {
+		d.log("< error after %s: %v", time.Since(start).Round(time.Millisecond), err)
+		return nil, err
+	}
+	d.log("< %s (%s)", resp.Status, time.Since(start).Round(time.Millisecond))
+	d.logHeaders("<", resp.Header)
+	return resp, nil
+}
+
+func (d *debugTransport) logHeaders(dir string, h http.Header) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := strings.Join(h[k], ", ")
+		if redactedHeaders[http.CanonicalHeaderKey(k)] {
+			v = redact(v)
+		}
+		d.log("%s %s: %s", dir, k, v)
+	}
+}
+
+// redact keeps the scheme ("Basic", "Bearer") so the log still shows
+// which kind of credential was sent.
+func redact(v string) string {
+	if scheme, _, ok := strings.Cut(v, " "); ok {
+		return scheme + " [redacted]"
+	}
+	return "[redacted]"
+}
+
+func (d *debugTransport) log(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.w, "debug: "+format+"\n", args...)
+}

@@ -1,0 +1,194 @@
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Problem is an RFC 9457 problem detail, the error body of the Camunda
+// REST API. Unknown members are ignored.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail"`
+	Instance string `json:"instance"`
+}
+
+// HTTPError is an answer with a status code of 400 or more.
+type HTTPError struct {
+	Method      string
+	URL         string
+	StatusCode  int
+	ContentType string
+	// Problem is set when the body was a problem detail.
+	Problem *Problem
+	// Excerpt is a short, single-line excerpt of any other body, such as
+	// an ingress's HTML error page.
+	Excerpt string
+}
+
+func (e *HTTPError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	switch {
+	case e.Problem != nil:
+		if t := e.Problem.Title; t != "" && t != http.StatusText(e.StatusCode) {
+			fmt.Fprintf(&b, ": %s", t)
+		}
+		if e.Problem.Detail != "" {
+			fmt.Fprintf(&b, ": %s", e.Problem.Detail)
+		}
+	case e.Excerpt != "":
+		ct := e.ContentType
+		if ct == "" {
+			ct = "no content type"
+		}
+		fmt.Fprintf(&b, " (%s body: %q)", ct, e.Excerpt)
+	}
+	return b.String()
+}
+
+// newHTTPError builds the error for a non-2xx answer from its body.
+func newHTTPError(method, url string, resp *http.Response, body []byte) *HTTPError {
+	e := &HTTPError{Method: method, URL: url, StatusCode: resp.StatusCode, ContentType: mediaType(resp.Header.Get("Content-Type"))}
+	if strings.Contains(e.ContentType, "json") {
+		var p Problem
+		if err := json.Unmarshal(body, &p); err == nil && (p.Title != "" || p.Detail != "") {
+			e.Problem = &p
+			return e
+		}
+	}
+	e.Excerpt = Excerpt(body, 160)
+	return e
+}
+
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+var (
+	htmlTitleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+	htmlDropRE  = regexp.MustCompile(`(?is)<(script|style|head)[^>]*>.*?</(script|style|head)>`)
+	htmlTagRE   = regexp.MustCompile(`(?s)<[^>]*>`)
+	spaceRE     = regexp.MustCompile(`\s+`)
+)
+
+// Excerpt returns a one-line, printable excerpt of at most max bytes of a
+// body. For HTML it prefers the page title and visible text, which is what
+// a user needs to recognise an ingress or proxy page.
+func Excerpt(body []byte, max int) string {
+	s := string(body)
+	if looksHTML(s) {
+		text := ""
+		if m := htmlTitleRE.FindStringSubmatch(s); m != nil {
+			text = m[1]
+		}
+		visible := htmlTagRE.ReplaceAllString(htmlDropRE.ReplaceAllString(s, " "), " ")
+		visible = strings.TrimSpace(spaceRE.ReplaceAllString(visible, " "))
+		if text == "" || !strings.Contains(visible, strings.TrimSpace(text)) {
+			text = strings.TrimSpace(text + " " + visible)
+		} else {
+			text = visible
+		}
+		s = text
+	}
+	s = strings.TrimSpace(spaceRE.ReplaceAllString(strings.ToValidUTF8(s, "?"), " "))
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+func looksHTML(s string) bool {
+	head := strings.ToLower(strings.TrimSpace(s))
+	if len(head) > 512 {
+		head = head[:512]
+	}
+	return strings.HasPrefix(head, "<!doctype html") || strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<title")
+}
+
+// NetKind classifies why a server could not be reached.
+type NetKind int
+
+// The kinds of NetError.
+const (
+	NetOther NetKind = iota
+	NetDNS
+	NetRefused
+	NetTimeout
+	NetTLS
+	NetUnknownAuthority
+)
+
+// NetError means the server could not be reached or the connection
+// failed before an HTTP answer arrived; camctl exits with 4.
+type NetError struct {
+	Method string
+	URL    string
+	Kind   NetKind
+	Err    error
+}
+
+func (e *NetError) Error() string {
+	what := map[NetKind]string{
+		NetDNS:              "cannot resolve the host name",
+		NetRefused:          "connection refused",
+		NetTimeout:          "timed out",
+		NetTLS:              "TLS handshake failed",
+		NetUnknownAuthority: "the server's certificate is signed by an unknown authority",
+	}[e.Kind]
+	if what == "" {
+		what = "request failed"
+	}
+	return fmt.Sprintf("%s %s: %s: %v", e.Method, e.URL, what, e.Err)
+}
+
+func (e *NetError) Unwrap() error { return e.Err }
+
+func classify(err error) NetKind {
+	var dnsErr *net.DNSError
+	var unknownAuth x509.UnknownAuthorityError
+	var certInvalid x509.CertificateInvalidError
+	var hostErr x509.HostnameError
+	var recordErr tls.RecordHeaderError
+	var certVerify *tls.CertificateVerificationError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &unknownAuth):
+		return NetUnknownAuthority
+	case errors.As(err, &certVerify), errors.As(err, &certInvalid), errors.As(err, &hostErr), errors.As(err, &recordErr):
+		return NetTLS
+	case errors.As(err, &dnsErr):
+		return NetDNS
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return NetTimeout
+	case isRefused(err):
+		return NetRefused
+	case strings.Contains(err.Error(), "tls:"):
+		return NetTLS
+	}
+	return NetOther
+}
