@@ -1,0 +1,99 @@
+// Package auth turns a resolved profile into credentials: the provider for
+// its auth method, and the secrets that method needs, looked up in the
+// environment or the secret store (OS keyring, or a 0600 file only when
+// the user asked for it).
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/config"
+)
+
+// Provider supplies the credentials of one auth method. Commands only see
+// this interface, so new methods plug in without touching them.
+type Provider interface {
+	api.Authorizer
+	// Method is the auth method (config.MethodNone, ...).
+	Method() string
+	// Identity describes who is authenticated, for messages ("demo", "client my-client").
+	Identity() string
+}
+
+// MissingSecretError means the method needs a secret and none is
+// available without asking; camctl exits with 3.
+type MissingSecretError struct {
+	Profile string
+	What    string // "password", "client secret", ...
+	Flag    string // the login flag that reads it from stdin
+	Env     string // the variable that supplies it
+}
+
+func (e *MissingSecretError) Error() string {
+	return fmt.Sprintf("no %s for profile %s: run `camctl login -p %s` to store one, or set %s (for login without a terminal: %s)",
+		e.What, e.Profile, e.Profile, e.Env, e.Flag)
+}
+
+// NewProvider returns the provider for r's auth method, with its secrets
+// resolved from the environment or the stores.
+func NewProvider(ctx context.Context, r *config.Resolved, secrets *Secrets) (Provider, error) {
+	switch r.Method() {
+	case config.MethodNone:
+		return noneProvider{}, nil
+	case config.MethodBasic:
+		user := r.Value(config.Username)
+		if user == "" {
+			return nil, missingSetting(r, config.Username)
+		}
+		pw, _, err := secrets.Resolve(ctx, r, config.Password)
+		if err != nil {
+			return nil, err
+		}
+		if pw == "" {
+			return nil, &MissingSecretError{Profile: r.Name, What: "password", Flag: "--password-stdin", Env: "CAMUNDA_BASIC_AUTH_PASSWORD"}
+		}
+		return &basicProvider{username: user, password: pw}, nil
+	default:
+		return nil, &config.UsageError{Msg: fmt.Sprintf("profile %s: auth method %q is not supported by this version of camctl yet; use none or basic", r.Name, r.Method())}
+	}
+}
+
+// missingSetting names the flag and variable that would supply key.
+func missingSetting(r *config.Resolved, key config.Key) error {
+	f, _ := config.FieldFor(key)
+	env := ""
+	if len(f.Env) > 0 {
+		env = " or " + f.Env[0]
+	}
+	return &config.UsageError{Msg: fmt.Sprintf("profile %s uses %s auth but has no %s: set it with `camctl profile set %s --%s VALUE`%s",
+		r.Name, r.Method(), key, r.Name, f.Flag, env)}
+}
+
+type noneProvider struct{}
+
+func (noneProvider) Authorize(context.Context, *http.Request) error { return nil }
+func (noneProvider) Method() string                                 { return config.MethodNone }
+func (noneProvider) Identity() string                               { return "anonymous" }
+
+type basicProvider struct {
+	username, password string
+}
+
+func (b *basicProvider) Authorize(_ context.Context, req *http.Request) error {
+	req.SetBasicAuth(b.username, b.password)
+	return nil
+}
+func (b *basicProvider) Method() string   { return config.MethodBasic }
+func (b *basicProvider) Identity() string { return b.username }
+
+// NewBasic returns a basic-auth provider; login uses it to verify a
+// password before storing it.
+func NewBasic(username, password string) Provider {
+	return &basicProvider{username: username, password: password}
+}
+
+// None returns the provider for auth method none.
+func None() Provider { return noneProvider{} }

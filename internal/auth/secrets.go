@@ -1,0 +1,243 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/camctl/camctl/internal/config"
+)
+
+// Keyring modes (CAMCTL_KEYRING).
+const (
+	// KeyringAuto uses the OS keyring when it is reachable and falls back
+	// to the file store for reading; login refuses to store a secret in the
+	// file without --insecure-storage.
+	KeyringAuto = "auto"
+	// KeyringSystem requires the OS keyring; an unreachable one is an error.
+	KeyringSystem = "system"
+	// KeyringNone never touches the OS keyring (CI, containers).
+	KeyringNone = "none"
+)
+
+// ParseKeyringMode validates a CAMCTL_KEYRING value ("" means auto).
+func ParseKeyringMode(v string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", KeyringAuto:
+		return KeyringAuto, nil
+	case KeyringSystem:
+		return KeyringSystem, nil
+	case KeyringNone:
+		return KeyringNone, nil
+	}
+	return "", &config.UsageError{Msg: fmt.Sprintf("%s=%q: use auto, system or none", config.EnvKeyring, v)}
+}
+
+// Secrets finds and keeps profile secrets. The keyring is consulted only
+// when a secret is actually needed, never on start-up.
+type Secrets struct {
+	Mode string
+	// Keyring is the OS keyring store (unused with KeyringNone).
+	Keyring SecretStore
+	// File is the plain-text 0600 store of --insecure-storage.
+	File SecretStore
+}
+
+// SecretKey is the store key of a profile's secret, e.g.
+// "profile/helm/auth.password". The profile name is validated, so one
+// profile's key can never be spelt through another's.
+func SecretKey(profile string, key config.Key) string {
+	return "profile/" + profile + "/" + string(key)
+}
+
+// Where a secret came from, for messages and `profile show`.
+const (
+	InEnv     = "env"
+	InKeyring = "keyring"
+	InFile    = "file"
+)
+
+// Resolve returns a secret setting of r: the environment (already in r)
+// wins, then the keyring, then the file store. It returns "" when no
+// secret is available, and where it found one.
+func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Key) (value, where string, err error) {
+	if set := r.Get(key); set.IsSet() {
+		return set.Value, InEnv + " " + set.Source.Name, nil
+	}
+	if !r.Storable() {
+		return "", "", nil
+	}
+	return s.Lookup(ctx, r.Name, key)
+}
+
+// Lookup returns a stored secret of profile and the store it came from.
+func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (value, where string, err error) {
+	k := SecretKey(profile, key)
+	if s.Mode != KeyringNone && s.Keyring != nil {
+		v, err := s.Keyring.Get(ctx, k)
+		switch {
+		case err == nil:
+			return v, InKeyring, nil
+		case errors.Is(err, ErrNotFound):
+		case s.Mode == KeyringSystem || !errors.Is(err, ErrUnavailable):
+			return "", "", fmt.Errorf("read %s of profile %s from the keyring: %w", secretName(key), profile, err)
+		}
+	}
+	if s.File != nil {
+		v, err := s.File.Get(ctx, k)
+		switch {
+		case err == nil:
+			return v, InFile, nil
+		case !errors.Is(err, ErrNotFound):
+			return "", "", fmt.Errorf("read %s of profile %s: %w", secretName(key), profile, err)
+		}
+	}
+	return "", "", nil
+}
+
+// KeyringStatus reports whether the OS keyring can be used now (nil) or why not.
+func (s *Secrets) KeyringStatus(ctx context.Context) error {
+	if s.Mode == KeyringNone || s.Keyring == nil {
+		return fmt.Errorf("%w: %s=none", ErrUnavailable, config.EnvKeyring)
+	}
+	_, err := s.Keyring.Get(ctx, "camctl-probe")
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// NoKeyringError means login has a secret to store but no keyring to put
+// it in, and the user has not allowed a plain-text file.
+type NoKeyringError struct {
+	Err error
+}
+
+func (e *NoKeyringError) Error() string {
+	return fmt.Sprintf("cannot store the secret: no OS keyring is available (%v).\n"+
+		"Use --insecure-storage to keep it in a 0600 file instead, or skip login and pass the secret in the environment (see `camctl help`)", e.Err)
+}
+
+func (e *NoKeyringError) Unwrap() error { return e.Err }
+
+// Save stores a secret of profile: in the OS keyring, or, with insecure,
+// in the plain-text file. It returns where it went.
+func (s *Secrets) Save(ctx context.Context, profile string, key config.Key, value string, insecure bool) (string, error) {
+	k := SecretKey(profile, key)
+	if insecure {
+		if err := s.File.Set(ctx, k, value); err != nil {
+			return "", fmt.Errorf("store %s of profile %s: %w", secretName(key), profile, err)
+		}
+		// A stale copy in the keyring would win over the new one.
+		if s.Mode != KeyringNone && s.Keyring != nil {
+			_ = s.Keyring.Delete(ctx, k)
+		}
+		return InFile, nil
+	}
+	if s.Mode == KeyringNone || s.Keyring == nil {
+		return "", &NoKeyringError{Err: fmt.Errorf("%s=none", config.EnvKeyring)}
+	}
+	if err := s.Keyring.Set(ctx, k, value); err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return "", &NoKeyringError{Err: err}
+		}
+		return "", fmt.Errorf("store %s of profile %s in the keyring: %w", secretName(key), profile, err)
+	}
+	if s.File != nil {
+		_ = s.File.Delete(ctx, k)
+	}
+	return InKeyring, nil
+}
+
+// SecretKeys are the settings that are stored as secrets.
+func SecretKeys() []config.Key {
+	var keys []config.Key
+	for _, f := range config.Fields {
+		if f.Secret {
+			keys = append(keys, f.Key)
+		}
+	}
+	return keys
+}
+
+// DeleteProfile removes every stored secret of profile from both stores
+// and reports what it removed. Deleting what is not there is not an error.
+func (s *Secrets) DeleteProfile(ctx context.Context, profile string) ([]string, error) {
+	var removed []string
+	var errs []error
+	for _, key := range SecretKeys() {
+		k := SecretKey(profile, key)
+		for _, st := range s.stores() {
+			if _, err := st.store.Get(ctx, k); err != nil {
+				if !errors.Is(err, ErrNotFound) && !(st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable)) {
+					errs = append(errs, fmt.Errorf("%s: %w", st.where, err))
+				}
+				continue
+			}
+			if err := st.store.Delete(ctx, k); err != nil {
+				errs = append(errs, fmt.Errorf("delete %s from %s: %w", secretName(key), st.where, err))
+				continue
+			}
+			removed = append(removed, secretName(key)+" ("+st.where+")")
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// MoveProfile moves every stored secret of old to new, in the store it is in.
+func (s *Secrets) MoveProfile(ctx context.Context, old, new string) error {
+	for _, key := range SecretKeys() {
+		from, to := SecretKey(old, key), SecretKey(new, key)
+		for _, st := range s.stores() {
+			v, err := st.store.Get(ctx, from)
+			if err != nil {
+				if errors.Is(err, ErrNotFound) || (st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable)) {
+					continue
+				}
+				return fmt.Errorf("move %s of profile %s: %w", secretName(key), old, err)
+			}
+			if err := st.store.Set(ctx, to, v); err != nil {
+				return fmt.Errorf("move %s of profile %s: %w", secretName(key), old, err)
+			}
+			if err := st.store.Delete(ctx, from); err != nil {
+				return fmt.Errorf("move %s of profile %s: %w", secretName(key), old, err)
+			}
+		}
+	}
+	return nil
+}
+
+type namedStore struct {
+	store SecretStore
+	where string
+}
+
+func (s *Secrets) stores() []namedStore {
+	var out []namedStore
+	if s.Mode != KeyringNone && s.Keyring != nil {
+		out = append(out, namedStore{s.Keyring, InKeyring})
+	}
+	if s.File != nil {
+		out = append(out, namedStore{s.File, InFile})
+	}
+	return out
+}
+
+func secretName(key config.Key) string {
+	switch key {
+	case config.Password:
+		return "password"
+	case config.ClientSecret:
+		return "client secret"
+	case config.Token:
+		return "bearer token"
+	case config.KeyPassphrase:
+		return "key passphrase"
+	case config.KeystorePassword:
+		return "keystore password"
+	case config.KeystoreKeyPassword:
+		return "keystore key password"
+	}
+	return string(key)
+}
