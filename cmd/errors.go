@@ -1,0 +1,156 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/config"
+)
+
+// Exit codes (spec §7). `camctl help exit-codes` documents the same table.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitAuth        = 3
+	ExitUnreachable = 4
+	ExitServer      = 5
+	ExitWaitTimeout = 6
+)
+
+// FlagError is a bad flag or argument; it is the only error that prints usage.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+func flagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// hintedError adds what to do next to an error.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+func withHint(err error, format string, args ...any) error {
+	return &hintedError{err: err, hint: fmt.Sprintf(format, args...)}
+}
+
+// waitTimeoutError is `topology --wait` running out of time.
+type waitTimeoutError struct{ msg string }
+
+func (e *waitTimeoutError) Error() string { return e.msg }
+
+// ExitCode maps an error to the exit code of spec §7.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var (
+		flagErr    *FlagError
+		usageErr   *config.UsageError
+		fileErr    *config.FileError
+		addrErr    *api.AddressError
+		caErr      *api.CAFileError
+		missing    *auth.MissingSecretError
+		httpErr    *api.HTTPError
+		netErr     *api.NetError
+		waitErr    *waitTimeoutError
+		noKeyring  *auth.NoKeyringError
+		unexpected *api.UnexpectedBodyError
+	)
+	switch {
+	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
+		errors.As(err, &addrErr), errors.As(err, &caErr):
+		return ExitUsage
+	case errors.As(err, &waitErr):
+		return ExitWaitTimeout
+	case errors.As(err, &missing):
+		return ExitAuth
+	case errors.As(err, &httpErr):
+		switch {
+		case httpErr.StatusCode == http.StatusUnauthorized || httpErr.StatusCode == http.StatusForbidden:
+			return ExitAuth
+		case httpErr.StatusCode >= 500:
+			return ExitServer
+		}
+		return ExitError
+	case errors.As(err, &netErr):
+		return ExitUnreachable
+	case errors.As(err, &noKeyring), errors.As(err, &unexpected):
+		return ExitError
+	}
+	return ExitError
+}
+
+// explain adds the next step to API and network errors of profile r.
+func explain(err error, r *config.Resolved, timeoutFlag string) error {
+	err = fmt.Errorf("profile %s: %w", r.Name, err)
+	var httpErr *api.HTTPError
+	var netErr *api.NetError
+	name := r.Name
+	sel, show := "", ""
+	if r.Kind != config.KindEnv {
+		sel, show = " -p "+name, " "+name
+	}
+	switch {
+	case errors.As(err, &httpErr):
+		switch {
+		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone:
+			return withHint(err, "The cluster requires authentication, but profile %s uses none. Set it up with `camctl login%s --auth basic --username NAME` (or --auth oidc).", name, sel)
+		case httpErr.StatusCode == http.StatusUnauthorized && r.Kind == config.KindEnv:
+			return withHint(err, "The cluster rejected the credentials from the environment (%s auth). Check the CAMUNDA_* variables.", r.Method())
+		case httpErr.StatusCode == http.StatusUnauthorized:
+			return withHint(err, "The cluster rejected the credentials of profile %s (%s auth). Run `camctl login%s` to store new ones.", name, r.Method(), sel)
+		case httpErr.StatusCode == http.StatusForbidden:
+			return withHint(err, "Profile %s is authenticated but not authorized for this request; ask a cluster admin for the permission.", name)
+		case httpErr.StatusCode == http.StatusNotFound:
+			return withHint(err, "There is no REST API v2 at this address. Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
+		case httpErr.StatusCode >= 500:
+			return withHint(err, "The cluster failed to answer. Try again later, or look at the gateway's logs.")
+		}
+	case errors.As(err, &netErr):
+		switch netErr.Kind {
+		case api.NetRefused:
+			return withHint(err, "Is the cluster running at %s? Check the address of profile %s (`camctl profile show%s`).", r.Value(config.Address), name, show)
+		case api.NetDNS:
+			return withHint(err, "Check the host name in the address of profile %s (`camctl profile show%s`).", name, show)
+		case api.NetTimeout:
+			return withHint(err, "The server did not answer within %s. Check the network path, or raise --timeout.", timeoutFlag)
+		case api.NetUnknownAuthority:
+			return withHint(err, "If the server uses a private CA, trust it: `camctl profile set %s --ca-file CA.pem` (or set CAMUNDA_CA_CERTIFICATE_PATH).", name)
+		case api.NetTLS:
+			return withHint(err, "Check that the address uses the right scheme (http:// or https://) and that the certificate matches the host.")
+		}
+	}
+	return err
+}
+
+// printError writes err (and its hint) to w.
+func printError(w io.Writer, err error) {
+	if errors.Is(err, context.Canceled) {
+		msg := strings.TrimSuffix(strings.TrimSuffix(err.Error(), context.Canceled.Error()), ": ")
+		if msg == "" {
+			msg = "cancelled"
+		}
+		fmt.Fprintf(w, "Interrupted: %s.\n", msg)
+		return
+	}
+	msg := strings.TrimRight(err.Error(), "\n")
+	fmt.Fprintf(w, "Error: %s\n", msg)
+	var h *hintedError
+	if errors.As(err, &h) && h.hint != "" {
+		fmt.Fprintln(w, h.hint)
+	}
+}

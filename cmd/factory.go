@@ -1,0 +1,160 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/build"
+	"github.com/camctl/camctl/internal/config"
+)
+
+// Factory carries what commands need. Everything that touches the disk,
+// the keyring or the network is a function, so nothing runs until a
+// command asks for it and tests can replace it.
+type Factory struct {
+	IO        *IOStreams
+	LookupEnv func(string) (string, bool)
+	Build     build.Info
+	Global    *GlobalOptions
+
+	// Secrets builds the secret stores for the config file at path.
+	// Interactive callers get a long keyring timeout, so a user can
+	// answer an unlock prompt.
+	Secrets func(configPath string, interactive bool) (*auth.Secrets, error)
+	// PromptSecret and Prompt ask the user; tests replace them.
+	PromptSecret func(ctx context.Context, label string) (string, error)
+	Prompt       func(ctx context.Context, label string) (string, error)
+}
+
+// GlobalOptions are the flags every command has.
+type GlobalOptions struct {
+	Profile    string
+	ConfigPath string
+	Output     string
+	Timeout    time.Duration
+	Debug      bool
+	NoColor    bool
+}
+
+// NewFactory returns the factory of a real run.
+func NewFactory() *Factory {
+	io := SystemIO()
+	f := &Factory{
+		IO:           io,
+		LookupEnv:    os.LookupEnv,
+		Build:        build.Get(),
+		Global:       &GlobalOptions{},
+		PromptSecret: io.PromptSecret,
+		Prompt:       io.Prompt,
+	}
+	f.Secrets = f.systemSecrets
+	return f
+}
+
+// Getenv returns an environment variable ("" when unset).
+func (f *Factory) Getenv(name string) string {
+	v, _ := f.LookupEnv(name)
+	return v
+}
+
+// ConfigPath is the configuration file in effect.
+func (f *Factory) ConfigPath() (string, error) {
+	return config.Path(f.Global.ConfigPath, f.Getenv)
+}
+
+// LoadConfig reads the configuration file (missing is fine).
+func (f *Factory) LoadConfig() (*config.File, string, error) {
+	path, err := f.ConfigPath()
+	if err != nil {
+		return nil, "", err
+	}
+	file, err := config.Load(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return file, path, nil
+}
+
+// Resolve selects the profile and resolves its settings, with flags
+// (from login) taking precedence over everything else.
+func (f *Factory) Resolve(flags map[config.Key]string) (*config.Resolved, error) {
+	return f.ResolveProfile(f.Global.Profile, flags)
+}
+
+// ResolveProfile is Resolve for a named profile ("" selects as usual).
+func (f *Factory) ResolveProfile(name string, flags map[config.Key]string) (*config.Resolved, error) {
+	file, path, err := f.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		if err := config.ValidateName(name); err != nil {
+			return nil, err
+		}
+	}
+	return config.Resolve(config.Options{
+		ConfigPath: path,
+		File:       file,
+		Profile:    name,
+		Flags:      flags,
+		LookupEnv:  f.LookupEnv,
+	})
+}
+
+// Keyring timeouts: short when nobody can answer an unlock prompt, long
+// when a person at a terminal may be typing a keyring password
+// (cli/cli#11005 found 3 s too short for that).
+const (
+	keyringTimeout            = 3 * time.Second
+	keyringInteractiveTimeout = 60 * time.Second
+)
+
+func (f *Factory) systemSecrets(configPath string, interactive bool) (*auth.Secrets, error) {
+	mode, err := auth.ParseKeyringMode(f.Getenv(config.EnvKeyring))
+	if err != nil {
+		return nil, err
+	}
+	s := &auth.Secrets{Mode: mode, File: auth.NewFileStore(config.SecretsPath(configPath))}
+	if mode != auth.KeyringNone {
+		timeout := keyringTimeout
+		if interactive {
+			timeout = keyringInteractiveTimeout
+		}
+		s.Keyring = auth.NewKeyringStore(auth.KeyringOptions{Getenv: f.Getenv, Timeout: timeout})
+	}
+	return s, nil
+}
+
+// APIClient returns a client for r with the provider's credentials and
+// prints the warnings the profile deserves.
+func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, error) {
+	opts := api.Options{
+		Address:   r.Value(config.Address),
+		Timeout:   f.Global.Timeout,
+		UserAgent: "camctl/" + f.Build.Version,
+		TLS: api.TLSOptions{
+			CAFile:             r.Value(config.CAFile),
+			InsecureSkipVerify: r.Value(config.InsecureSkipVerify) == "true",
+		},
+		Auth: p,
+	}
+	if f.Global.Debug {
+		opts.Debug = f.IO.ErrOut
+	}
+	c, err := api.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	base := c.BaseURL()
+	if opts.TLS.InsecureSkipVerify {
+		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s skips TLS certificate verification (insecure-skip-verify); anyone on the network path can read and change the traffic.\n", r.Name)
+	}
+	if base.Scheme == "http" && !api.IsLoopback(base) && p != nil && p.Method() != config.MethodNone {
+		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s credentials over plain http:// to %s; use https:// outside your own machine.\n", r.Name, p.Method(), base.Host)
+	}
+	return c, nil
+}

@@ -1,0 +1,91 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/build"
+	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/fakecamunda"
+)
+
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// testHarness is a Factory wired to buffers, a private config file, an
+// in-memory keyring and no terminal.
+type testHarness struct {
+	keyring auth.SecretStore
+	env     map[string]string
+	config  string
+}
+
+func testFactory(t *testing.T, env map[string]string) (*Factory, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	f, _, in, out, errOut := newHarness(t, env)
+	return f, in, out, errOut
+}
+
+func newHarness(t *testing.T, env map[string]string) (*Factory, *testHarness, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	streams, in, out, errOut := TestIO()
+	h := &testHarness{keyring: auth.NewMemoryStore(), env: maps.Clone(env)}
+	if h.env == nil {
+		h.env = map[string]string{}
+	}
+	if _, ok := h.env[config.EnvConfig]; !ok {
+		h.env[config.EnvConfig] = filepath.Join(t.TempDir(), "config.yaml")
+	}
+	h.config = h.env[config.EnvConfig]
+	f := &Factory{
+		IO:        streams,
+		LookupEnv: envMap(h.env),
+		Build:     build.Info{Version: "test"},
+		Global:    &GlobalOptions{},
+		Secrets: func(path string, _ bool) (*auth.Secrets, error) {
+			return &auth.Secrets{Mode: auth.KeyringAuto, Keyring: h.keyring, File: auth.NewFileStore(config.SecretsPath(path))}, nil
+		},
+		Prompt: func(context.Context, string) (string, error) {
+			t.Fatal("unexpected prompt")
+			return "", nil
+		},
+		PromptSecret: func(context.Context, string) (string, error) {
+			t.Fatal("unexpected secret prompt")
+			return "", nil
+		},
+	}
+	return f, h, in, out, errOut
+}
+
+type fakeServer struct {
+	*httptest.Server
+	fake *fakecamunda.Server
+}
+
+func newFakeServer(t *testing.T) *fakeServer {
+	t.Helper()
+	fake := fakecamunda.New()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() {
+		fake.Close()
+		srv.Close()
+	})
+	return &fakeServer{Server: srv, fake: fake}
+}
+
+// run executes camctl with args and a short per-request timeout.
+func run(t *testing.T, f *Factory, args ...string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	return Run(ctx, f, args)
+}

@@ -1,0 +1,139 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// IOStreams carries the three streams and what is known about them. All
+// output goes through it, never through os.Stdout or cobra's Print.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	inFd                           int
+	stdinTTY, stdoutTTY, stderrTTY bool
+}
+
+// SystemIO returns the process's streams.
+func SystemIO() *IOStreams {
+	isTTY := func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+	return &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		inFd:     int(os.Stdin.Fd()),
+		stdinTTY: isTTY(os.Stdin), stdoutTTY: isTTY(os.Stdout), stderrTTY: isTTY(os.Stderr),
+	}
+}
+
+// TestIO returns streams backed by buffers, none of them a terminal.
+func TestIO() (io *IOStreams, in, out, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, inFd: -1}, in, out, errOut
+}
+
+// SetTTY marks the streams as terminals (tests of interactive paths).
+func (s *IOStreams) SetTTY(stdin, stdout, stderr bool) {
+	s.stdinTTY, s.stdoutTTY, s.stderrTTY = stdin, stdout, stderr
+}
+
+// IsStdoutTTY reports whether stdout is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// IsStderrTTY reports whether stderr is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// CanPrompt reports whether camctl may ask the user: prompts are read
+// from a terminal on stdin and written to stderr, so stdout can be piped.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// Prompt asks for one line of visible input.
+func (s *IOStreams) Prompt(ctx context.Context, label string) (string, error) {
+	fmt.Fprint(s.ErrOut, label)
+	return readCancellable(ctx, func() (string, error) {
+		line, err := bufio.NewReader(s.In).ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			return "", err
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}, func() { fmt.Fprintln(s.ErrOut) })
+}
+
+// PromptSecret asks for a secret without echoing it. Echo goes off before
+// the prompt is shown, so a secret typed or pasted the instant the prompt
+// appears is not echoed either. Ctrl-C cancels ctx (camctl handles SIGINT
+// itself), and the terminal is then put back into its normal state before
+// returning — otherwise the shell would be left without echo.
+func (s *IOStreams) PromptSecret(ctx context.Context, label string) (string, error) {
+	if s.inFd < 0 {
+		return "", fmt.Errorf("no terminal to read the secret from")
+	}
+	state, err := term.GetState(s.inFd)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	echoOn, err := echoOff(s.inFd)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	restore := func() {
+		echoOn()
+		_ = term.Restore(s.inFd, state)
+	}
+	fmt.Fprint(s.ErrOut, label)
+	v, err := readCancellable(ctx, func() (string, error) {
+		b, err := term.ReadPassword(s.inFd)
+		restore()
+		fmt.Fprintln(s.ErrOut)
+		return string(b), err
+	}, func() {
+		restore()
+		fmt.Fprintln(s.ErrOut)
+	})
+	return v, err
+}
+
+// readCancellable runs a blocking read and returns early when ctx ends.
+// The read goroutine is left behind; the process is about to exit.
+func readCancellable(ctx context.Context, read func() (string, error), onCancel func()) (string, error) {
+	type result struct {
+		v   string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := read()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		onCancel()
+		return "", ctx.Err()
+	}
+}
+
+// ColorScheme paints only when enabled.
+type ColorScheme struct{ enabled bool }
+
+func (c ColorScheme) paint(code, s string) string {
+	if !c.enabled {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// Red, Green, Yellow, Bold and Dim style s when colour is on.
+func (c ColorScheme) Red(s string) string    { return c.paint("31", s) }
+func (c ColorScheme) Green(s string) string  { return c.paint("32", s) }
+func (c ColorScheme) Yellow(s string) string { return c.paint("33", s) }
+func (c ColorScheme) Bold(s string) string   { return c.paint("1", s) }
+func (c ColorScheme) Dim(s string) string    { return c.paint("2", s) }

@@ -1,0 +1,213 @@
+//go:build linux
+
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"github.com/camctl/camctl/internal/fakecamunda"
+)
+
+// ptySession runs camctl in a pseudo-terminal, as a user at a terminal
+// would, and collects everything it writes there.
+type ptySession struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	ptmx *os.File
+	mu   sync.Mutex
+	out  bytes.Buffer
+	more chan struct{}
+	done chan struct{}
+}
+
+func startPTY(t *testing.T, env []string, args ...string) *ptySession {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append([]string{"CAMCTL_TEST_MAIN=1", "PATH=" + os.Getenv("PATH"), "DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=" + t.TempDir()}, env...)
+	ptmx, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatalf("start camctl in a pty: %v", err)
+	}
+	s := &ptySession{t: t, cmd: cmd, ptmx: ptmx, more: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 1024)
+		for {
+			n, err := ptmx.Read(buf)
+			if n > 0 {
+				s.mu.Lock()
+				s.out.Write(buf[:n])
+				s.mu.Unlock()
+				select {
+				case s.more <- struct{}{}:
+				default:
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		ptmx.Close()
+	})
+	return s
+}
+
+func (s *ptySession) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// expect waits until the terminal shows text.
+func (s *ptySession) expect(text string) {
+	s.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !strings.Contains(s.output(), text) {
+		select {
+		case <-s.more:
+		case <-s.done:
+			if !strings.Contains(s.output(), text) {
+				s.t.Fatalf("camctl ended without showing %q; terminal:\n%s", text, s.output())
+			}
+		case <-deadline:
+			s.t.Fatalf("timed out waiting for %q; terminal:\n%s", text, s.output())
+		}
+	}
+}
+
+func (s *ptySession) send(text string) {
+	s.t.Helper()
+	if _, err := io.WriteString(s.ptmx, text); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// wait returns camctl's exit code and checks that it left the terminal
+// echoing again.
+func (s *ptySession) wait() int {
+	s.t.Helper()
+	err := s.cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatal(err)
+	}
+	termios, err := unix.IoctlGetTermios(int(s.ptmx.Fd()), unix.TCGETS)
+	if err != nil {
+		s.t.Fatalf("read terminal state: %v", err)
+	}
+	if termios.Lflag&unix.ECHO == 0 {
+		s.t.Errorf("camctl left the terminal without echo")
+	}
+	return code
+}
+
+func basicProfileConfig(t *testing.T, url string) (configPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	configPath = filepath.Join(dir, "config.yaml")
+	cfg := "current-profile: helm\nprofiles:\n  helm:\n    address: " + url + "\n    auth:\n      method: basic\n      username: demo\n"
+	if err := os.WriteFile(configPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return configPath
+}
+
+// Ctrl-C at the hidden password prompt: camctl stops at once, restores the
+// terminal, stores nothing and exits with 1.
+func TestLoginCtrlCAtPasswordPrompt(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.fake.RequireBasic("demo", "s3cret")
+	cfg := basicProfileConfig(t, srv.URL)
+	before, _ := os.ReadFile(cfg)
+
+	s := startPTY(t, []string{"CAMCTL_CONFIG=" + cfg, "CAMCTL_KEYRING=none"}, "login", "--insecure-storage")
+	s.expect("Password for demo at " + srv.URL + ": ")
+	s.send("half-typed")
+	s.send("\x03")
+	if code := s.wait(); code != ExitError {
+		t.Errorf("exit code %d, want %d; terminal:\n%s", code, ExitError, s.output())
+	}
+	if !strings.Contains(s.output(), "Interrupted: login cancelled, nothing was stored.") {
+		t.Errorf("no cancellation message; terminal:\n%s", s.output())
+	}
+	if strings.Contains(s.output(), "half-typed") {
+		t.Errorf("the hidden input was echoed")
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "secrets.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a secret was stored after Ctrl-C (stat: %v)", err)
+	}
+	after, _ := os.ReadFile(cfg)
+	if !bytes.Equal(before, after) {
+		t.Errorf("config changed after Ctrl-C:\n%s", after)
+	}
+	if srv.fake.Requests() != 0 {
+		t.Errorf("camctl contacted the cluster after Ctrl-C")
+	}
+}
+
+// The interactive happy path: the password typed at the hidden prompt is
+// verified, stored, never echoed, and then used by topology.
+func TestLoginHiddenPrompt(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.fake.RequireBasic("demo", "s3cret")
+	cfg := basicProfileConfig(t, srv.URL)
+
+	s := startPTY(t, []string{"CAMCTL_CONFIG=" + cfg, "CAMCTL_KEYRING=none"}, "login", "--insecure-storage")
+	s.expect("Password for demo at " + srv.URL + ": ")
+	s.send("s3cret\r")
+	s.expect("Logged in to")
+	if code := s.wait(); code != 0 {
+		t.Fatalf("exit code %d; terminal:\n%s", code, s.output())
+	}
+	if strings.Contains(s.output(), "s3cret") {
+		t.Errorf("the password was echoed:\n%s", s.output())
+	}
+	f, _, out, errOut := testFactory(t, map[string]string{"CAMCTL_CONFIG": cfg, "CAMCTL_KEYRING": "none"})
+	f.Secrets = f.systemSecrets
+	if code := run(t, f, "topology", "-o", "json"); code != 0 {
+		t.Fatalf("topology after login: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out.String(), `"gatewayVersion"`) {
+		t.Errorf("unexpected topology output: %s", out)
+	}
+}
+
+// Ctrl-C while the cluster does not answer aborts the verification and stores nothing.
+func TestLoginInterruptedDuringVerification(t *testing.T) {
+	srv := newFakeServer(t)
+	srv.fake.RequireBasic("demo", "s3cret")
+	srv.fake.Script(fakecamunda.Reply{Hang: true})
+	cfg := basicProfileConfig(t, srv.URL)
+
+	s := startPTY(t, []string{"CAMCTL_CONFIG=" + cfg, "CAMCTL_KEYRING=none", "CAMUNDA_BASIC_AUTH_PASSWORD=s3cret"}, "login", "--insecure-storage")
+	select {
+	case <-srv.fake.Arrived():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("camctl never reached the cluster; terminal:\n%s", s.output())
+	}
+	s.send("\x03")
+	if code := s.wait(); code != ExitError {
+		t.Errorf("exit code %d, want %d; terminal:\n%s", code, ExitError, s.output())
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "secrets.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a secret was stored after an interrupted login")
+	}
+}

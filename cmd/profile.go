@@ -1,0 +1,425 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camctl/camctl/internal/config"
+)
+
+// NewCmdProfile builds `camctl profile` and its subcommands.
+func NewCmdProfile(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "profile",
+		Short: "Manage cluster profiles",
+		Long: `A profile is a named cluster connection: its address, auth method and TLS
+settings. Secrets are never part of a profile; ` + "`camctl login`" + ` stores them in the
+OS keyring.`,
+		Args: noArgs,
+	}
+	cmd.AddCommand(
+		newCmdProfileAdd(f),
+		newCmdProfileSet(f),
+		newCmdProfileList(f),
+		newCmdProfileUse(f),
+		newCmdProfileCurrent(f),
+		newCmdProfileShow(f),
+		newCmdProfileRemove(f),
+		newCmdProfileRename(f),
+	)
+	return cmd
+}
+
+// profileArg completes the first argument with profile names.
+func profileArg(f *Factory) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return f.completeProfiles(cmd, args, toComplete)
+	}
+}
+
+func newCmdProfileAdd(f *Factory) *cobra.Command {
+	var flags *profileFlags
+	cmd := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Create a profile",
+		Long: `Create a profile from flags. It fails if NAME exists. The first profile
+added becomes the current one. Secrets are not accepted as flags: store them
+with ` + "`camctl login -p NAME`" + `.`,
+		Example: `  camctl profile add helm --address https://camunda.example.com --auth basic --username demo
+  camctl profile add dev --address http://localhost:8088`,
+		Args: exactArgs(1, "a profile NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := config.ValidateName(name); err != nil {
+				return err
+			}
+			settings, err := flags.changed()
+			if err != nil {
+				return err
+			}
+			return runProfileAdd(cmd.Context(), f, name, settings)
+		},
+	}
+	flags = addProfileFlags(cmd.Flags())
+	return cmd
+}
+
+func runProfileAdd(ctx context.Context, f *Factory, name string, settings map[config.Key]string) error {
+	path, err := f.ConfigPath()
+	if err != nil {
+		return err
+	}
+	if _, ok := settings[config.AuthMethod]; !ok {
+		settings[config.AuthMethod] = inferMethod(settings)
+	}
+	if settings[config.Address] == "" {
+		settings[config.Address] = config.DefaultAddress
+	}
+	becameCurrent := false
+	err = config.Edit(ctx, path, func(doc *config.Document) error {
+		first := len(doc.ProfileNames()) == 0 && doc.CurrentProfile() == ""
+		if err := doc.AddProfile(name); err != nil {
+			return err
+		}
+		if err := setAll(doc, name, settings); err != nil {
+			return err
+		}
+		if first {
+			doc.SetCurrentProfile(name)
+			becameCurrent = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w := f.IO.ErrOut
+	fmt.Fprintf(w, "Added profile %q (%s, auth %s).\n", name, settings[config.Address], settings[config.AuthMethod])
+	if becameCurrent {
+		fmt.Fprintf(w, "It is now the current profile.\n")
+	}
+	if m := settings[config.AuthMethod]; m != config.MethodNone {
+		fmt.Fprintf(w, "Next: `camctl login -p %s` stores its secret and checks the connection.\n", name)
+	}
+	return nil
+}
+
+// setAll writes settings in the order of config.Fields, so files look alike.
+func setAll(doc *config.Document, name string, settings map[config.Key]string) error {
+	for _, fld := range config.Fields {
+		v, ok := settings[fld.Key]
+		if !ok {
+			continue
+		}
+		if err := doc.Set(name, fld.Key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newCmdProfileSet(f *Factory) *cobra.Command {
+	var flags *profileFlags
+	cmd := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Change settings of a profile",
+		Long: `Change only the settings given as flags. An empty value removes a setting
+(for example --scope "").`,
+		Example:           `  camctl profile set helm --ca-file /etc/pki/internal-ca.pem`,
+		Args:              exactArgs(1, "a profile NAME"),
+		ValidArgsFunction: profileArg(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := config.ValidateName(name); err != nil {
+				return err
+			}
+			settings, err := flags.changed()
+			if err != nil {
+				return err
+			}
+			if len(settings) == 0 {
+				return flagErrorf("no settings given: pass at least one flag, such as --address or --auth")
+			}
+			if v, ok := settings[config.Address]; ok && v == "" {
+				return flagErrorf("--address cannot be empty")
+			}
+			if v, ok := settings[config.AuthMethod]; ok && v == "" {
+				return flagErrorf("--auth cannot be empty")
+			}
+			return runProfileSet(cmd.Context(), f, name, settings)
+		},
+	}
+	flags = addProfileFlags(cmd.Flags())
+	return cmd
+}
+
+func runProfileSet(ctx context.Context, f *Factory, name string, settings map[config.Key]string) error {
+	path, err := f.ConfigPath()
+	if err != nil {
+		return err
+	}
+	err = config.Edit(ctx, path, func(doc *config.Document) error {
+		if !doc.HasProfile(name) {
+			if name != config.BuiltinLocalName {
+				return unknownProfileError(name, doc.ProfileNames())
+			}
+			// The built-in profile becomes a real one on its first change.
+			if err := doc.AddProfile(name); err != nil {
+				return err
+			}
+			if _, ok := settings[config.Address]; !ok {
+				settings[config.Address] = config.DefaultAddress
+			}
+			if _, ok := settings[config.AuthMethod]; !ok {
+				settings[config.AuthMethod] = inferMethod(settings)
+			}
+		}
+		return setAll(doc, name, settings)
+	})
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(settings))
+	for _, fld := range config.Fields {
+		if _, ok := settings[fld.Key]; ok {
+			keys = append(keys, string(fld.Key))
+		}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
+	return nil
+}
+
+func unknownProfileError(name string, known []string) error {
+	sort.Strings(known)
+	list := "no profiles are defined yet"
+	if len(known) > 0 {
+		list = "known profiles: " + strings.Join(known, ", ")
+	}
+	return &config.UsageError{Msg: fmt.Sprintf("unknown profile %q; %s. Create it with `camctl profile add %s --address URL`", name, list, name)}
+}
+
+type profileRow struct {
+	Name    string `json:"name"`
+	Current bool   `json:"current"`
+	Address string `json:"address"`
+	Auth    string `json:"auth"`
+}
+
+func newCmdProfileList(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List profiles",
+		Long:    "List the profiles of the config file; `*` marks the one camctl would use now.",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProfileList(f)
+		},
+	}
+}
+
+func runProfileList(f *Factory) error {
+	file, _, err := f.LoadConfig()
+	if err != nil {
+		return err
+	}
+	current := f.Global.Profile
+	if current == "" {
+		current = f.Getenv(config.EnvProfile)
+	}
+	if current == "" {
+		current = file.CurrentProfile
+	}
+	rows := make([]profileRow, 0, len(file.Profiles))
+	for _, name := range file.Names() {
+		p := file.Profiles[name]
+		method := p.Auth.Method
+		if method == "" {
+			method = config.MethodNone
+		}
+		addr := p.Address
+		if addr == "" {
+			addr = config.DefaultAddress
+		}
+		rows = append(rows, profileRow{Name: name, Current: name == current, Address: addr, Auth: method})
+	}
+	if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
+		return writeData(f.IO.Out, f.Global.Output, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(f.IO.ErrOut, "No profiles yet; camctl uses the built-in %q profile (%s, no auth).\nAdd one with `camctl profile add NAME --address URL`.\n", config.BuiltinLocalName, config.DefaultAddress)
+		return nil
+	}
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CURRENT\tNAME\tADDRESS\tAUTH")
+	for _, r := range rows {
+		mark := ""
+		if r.Current {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, r.Name, r.Address, r.Auth)
+	}
+	return tw.Flush()
+}
+
+func newCmdProfileUse(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:               "use NAME",
+		Short:             "Make a profile the current one",
+		Args:              exactArgs(1, "a profile NAME"),
+		ValidArgsFunction: profileArg(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := config.ValidateName(name); err != nil {
+				return err
+			}
+			path, err := f.ConfigPath()
+			if err != nil {
+				return err
+			}
+			err = config.Edit(cmd.Context(), path, func(doc *config.Document) error {
+				if !doc.HasProfile(name) && name != config.BuiltinLocalName {
+					return unknownProfileError(name, doc.ProfileNames())
+				}
+				doc.SetCurrentProfile(name)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.ErrOut, "Switched to profile %q.\n", name)
+			if env := f.Getenv(config.EnvProfile); env != "" && env != name {
+				fmt.Fprintf(f.IO.ErrOut, "Note: %s=%s is set and takes precedence in this shell.\n", config.EnvProfile, env)
+			}
+			return nil
+		},
+	}
+}
+
+func newCmdProfileCurrent(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "current",
+		Short: "Print the name of the profile camctl would use now",
+		Long: `Print the name of the profile camctl would use now, and nothing else:
+--profile, else $CAMCTL_PROFILE, else the current profile of the config file,
+else "(environment)" when CAMUNDA_* variables alone define the connection,
+else the built-in "local".`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := f.Resolve(nil)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(f.IO.Out, r.Name)
+			return nil
+		},
+	}
+}
+
+func newCmdProfileRemove(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:               "remove NAME",
+		Aliases:           []string{"rm"},
+		Short:             "Delete a profile and its stored secrets",
+		Args:              exactArgs(1, "a profile NAME"),
+		ValidArgsFunction: profileArg(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := config.ValidateName(name); err != nil {
+				return err
+			}
+			return runProfileRemove(cmd.Context(), f, name)
+		},
+	}
+}
+
+func runProfileRemove(ctx context.Context, f *Factory, name string) error {
+	path, err := f.ConfigPath()
+	if err != nil {
+		return err
+	}
+	wasCurrent := false
+	err = config.Edit(ctx, path, func(doc *config.Document) error {
+		if !doc.RemoveProfile(name) {
+			if name == config.BuiltinLocalName {
+				return &config.UsageError{Msg: fmt.Sprintf("%q is the built-in profile and is not in the config file; there is nothing to remove", name)}
+			}
+			return unknownProfileError(name, doc.ProfileNames())
+		}
+		if doc.CurrentProfile() == name {
+			doc.SetCurrentProfile("")
+			wasCurrent = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Removed profile %q.\n", name)
+	if wasCurrent {
+		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; no profile is current now (select one with `camctl profile use NAME`).\n")
+	}
+	return forgetSecrets(ctx, f, path, name)
+}
+
+// forgetSecrets deletes a profile's stored secrets and says what went.
+func forgetSecrets(ctx context.Context, f *Factory, configPath, name string) error {
+	secrets, err := f.Secrets(configPath, false)
+	if err != nil {
+		return err
+	}
+	removed, err := secrets.DeleteProfile(ctx, name)
+	if len(removed) > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "Deleted the stored %s.\n", strings.Join(removed, ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("profile %s: could not delete every stored secret: %w", name, err)
+	}
+	return nil
+}
+
+func newCmdProfileRename(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:               "rename OLD NEW",
+		Short:             "Rename a profile, moving its stored secrets",
+		Args:              exactArgs(2, "OLD and NEW profile names"),
+		ValidArgsFunction: profileArg(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			old, new := args[0], args[1]
+			for _, n := range args {
+				if err := config.ValidateName(n); err != nil {
+					return err
+				}
+			}
+			path, err := f.ConfigPath()
+			if err != nil {
+				return err
+			}
+			if err := config.Edit(cmd.Context(), path, func(doc *config.Document) error {
+				if !doc.HasProfile(old) {
+					return unknownProfileError(old, doc.ProfileNames())
+				}
+				return doc.RenameProfile(old, new)
+			}); err != nil {
+				return err
+			}
+			secrets, err := f.Secrets(path, false)
+			if err != nil {
+				return err
+			}
+			if err := secrets.MoveProfile(cmd.Context(), old, new); err != nil {
+				return fmt.Errorf("renamed %q to %q, but its secrets could not be moved (run `camctl login -p %s`): %w", old, new, new, err)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "Renamed profile %q to %q.\n", old, new)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,196 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/config"
+)
+
+type shownSetting struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
+}
+
+type shownSecret struct {
+	Key string `json:"key"`
+	// Status is "stored", "env", "missing" or "unknown" (store unreachable).
+	Status string `json:"status"`
+	// Where is "keyring", "file" or the variable name.
+	Where  string `json:"where,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+type shownProfile struct {
+	Name       string         `json:"name"`
+	Kind       string         `json:"kind"`
+	SelectedBy string         `json:"selectedBy"`
+	ConfigFile string         `json:"configFile"`
+	Settings   []shownSetting `json:"settings"`
+	Secrets    []shownSecret  `json:"secrets"`
+}
+
+func newCmdProfileShow(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show [NAME]",
+		Short: "Show every setting of a profile and where it came from",
+		Long: `Show every setting of a profile (default: the one camctl would use now) with
+its value and where it came from: a flag, an environment variable, the config
+file or the built-in default. Secrets are never shown, only whether one is
+stored and where.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return flagErrorf("%s takes at most one profile NAME", cmd.CommandPath())
+			}
+			return nil
+		},
+		ValidArgsFunction: profileArg(f),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := f.Global.Profile
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return runProfileShow(cmd.Context(), f, name)
+		},
+	}
+}
+
+func runProfileShow(ctx context.Context, f *Factory, name string) error {
+	r, err := f.ResolveProfile(name, nil)
+	if err != nil {
+		return err
+	}
+	out := shownProfile{Name: r.Name, SelectedBy: r.Selection.String(), ConfigFile: r.ConfigPath}
+	switch r.Kind {
+	case config.KindFile:
+		out.Kind = "config"
+	case config.KindBuiltin:
+		out.Kind = "builtin"
+	case config.KindEnv:
+		out.Kind = "environment"
+	}
+	if name != "" {
+		out.SelectedBy = "argument"
+		if f.Global.Profile == name {
+			out.SelectedBy = config.Source{Kind: config.FromFlag, Name: "profile"}.String()
+		}
+	}
+	for _, fld := range config.Fields {
+		if fld.Secret {
+			continue
+		}
+		s := r.Get(fld.Key)
+		src := s.Source.String()
+		if !s.IsSet() {
+			src = "unset"
+		}
+		out.Settings = append(out.Settings, shownSetting{Key: string(fld.Key), Value: s.Value, Source: src})
+	}
+	secrets, err := f.Secrets(r.ConfigPath, false)
+	if err != nil {
+		return err
+	}
+	for _, key := range relevantSecrets(r) {
+		out.Secrets = append(out.Secrets, secretStatus(ctx, secrets, r, key))
+	}
+
+	if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
+		return writeData(f.IO.Out, f.Global.Output, out)
+	}
+	w := f.IO.Out
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintf(tw, "Profile:\t%s (%s, selected by %s)\n", out.Name, out.Kind, out.SelectedBy)
+	fmt.Fprintf(tw, "Config file:\t%s\n", out.ConfigFile)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
+	for _, s := range out.Settings {
+		if s.Source == "unset" {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, s.Value, s.Source)
+	}
+	if len(out.Secrets) > 0 {
+		fmt.Fprintln(tw, "\t\t")
+		fmt.Fprintln(tw, "SECRET\tSTATUS\t")
+		for _, s := range out.Secrets {
+			fmt.Fprintf(tw, "%s\t%s\t\n", s.Key, describeSecret(s))
+		}
+	}
+	return tw.Flush()
+}
+
+// relevantSecrets are the secrets the profile's method needs, plus any
+// secret set in the environment.
+func relevantSecrets(r *config.Resolved) []config.Key {
+	want := map[config.Key]bool{}
+	switch r.Method() {
+	case config.MethodBasic:
+		want[config.Password] = true
+	case config.MethodOIDC:
+		want[config.ClientSecret] = true
+	case config.MethodBearer:
+		want[config.Token] = true
+	}
+	if r.Get(config.ClientKey).IsSet() {
+		want[config.KeyPassphrase] = true
+	}
+	if r.Get(config.Keystore).IsSet() {
+		want[config.KeystorePassword] = true
+	}
+	var keys []config.Key
+	for _, fld := range config.Fields {
+		if fld.Secret && (want[fld.Key] || r.Get(fld.Key).IsSet()) {
+			keys = append(keys, fld.Key)
+		}
+	}
+	return keys
+}
+
+func secretStatus(ctx context.Context, secrets *auth.Secrets, r *config.Resolved, key config.Key) shownSecret {
+	s := shownSecret{Key: string(key)}
+	if set := r.Get(key); set.IsSet() {
+		s.Status, s.Where = "env", set.Source.Name
+		return s
+	}
+	if !r.Storable() {
+		s.Status = "missing"
+		return s
+	}
+	_, where, err := secrets.Lookup(ctx, r.Name, key)
+	switch {
+	case err != nil && errors.Is(err, auth.ErrUnavailable):
+		s.Status, s.Detail = "unknown", err.Error()
+	case err != nil:
+		s.Status, s.Detail = "unknown", err.Error()
+	case where == "":
+		s.Status = "missing"
+	default:
+		s.Status, s.Where = "stored", where
+	}
+	return s
+}
+
+func describeSecret(s shownSecret) string {
+	switch s.Status {
+	case "env":
+		return "from env " + s.Where
+	case "stored":
+		if s.Where == auth.InFile {
+			return "stored in a plain-text file (--insecure-storage)"
+		}
+		return "stored in the OS keyring"
+	case "missing":
+		return "not stored (run `camctl login`)"
+	}
+	return "unknown: " + s.Detail
+}

@@ -1,0 +1,179 @@
+// Package cmd is camctl's command layer: flags, wiring and rendering.
+// Behaviour lives in internal/; each command here is an options struct, a
+// NewCmdX constructor and a runX function.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camctl/camctl/internal/config"
+)
+
+// Main runs camctl and returns its exit code.
+func Main() int {
+	// Ctrl-C and SIGTERM cancel the context instead of killing the
+	// process, so prompts restore the terminal and nothing is half-stored.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := NewFactory()
+	return Run(ctx, f, os.Args[1:])
+}
+
+// Run executes the command line args with f and returns the exit code.
+func Run(ctx context.Context, f *Factory, args []string) int {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if isCobraUsageError(err) {
+		err = &FlagError{Err: err}
+	}
+	printError(f.IO.ErrOut, err)
+	var flagErr *FlagError
+	if errors.As(err, &flagErr) && cmd != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return ExitCode(err)
+}
+
+// cobra reports unknown commands and wrong argument counts as plain errors.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Output formats of -o.
+const (
+	OutputText = "text"
+	OutputJSON = "json"
+	OutputYAML = "yaml"
+)
+
+// NewCmdRoot builds the command tree. It is built afresh for every run
+// (and every test), so no flag state leaks between executions.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	g := f.Global
+	root := &cobra.Command{
+		Use:   "camctl",
+		Short: "Command-line client for the Camunda 8 Orchestration Cluster REST API",
+		Long: `camctl talks to the Camunda 8 Orchestration Cluster REST API (v2).
+
+With no set-up it uses the built-in "local" profile: a Camunda 8 Run on
+http://localhost:8080 without authentication. Named profiles hold other
+clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
+		Version:       f.Build.Version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch g.Output {
+			case "", OutputText, OutputJSON, OutputYAML:
+			default:
+				return flagErrorf("invalid output format %q: use text, json or yaml", g.Output)
+			}
+			if g.Timeout <= 0 {
+				return flagErrorf("invalid --timeout %s: it must be positive", g.Timeout)
+			}
+			return nil
+		},
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetVersionTemplate(f.Build.String() + "\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.Profile, "profile", "p", "", "profile to use (default: $CAMCTL_PROFILE, else the current profile)")
+	pf.StringVar(&g.ConfigPath, "config", "", "config file (default: $CAMCTL_CONFIG, else $XDG_CONFIG_HOME/camctl/config.yaml)")
+	pf.StringVarP(&g.Output, "output", "o", "", "output format: text, json or yaml")
+	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
+	pf.BoolVar(&g.Debug, "debug", false, "log HTTP requests to stderr (credentials redacted)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour (also: NO_COLOR)")
+	_ = root.RegisterFlagCompletionFunc("profile", f.completeProfiles)
+	_ = root.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return []cobra.Completion{OutputText, OutputJSON, OutputYAML}, cobra.ShellCompDirectiveNoFileComp
+	})
+
+	root.AddCommand(
+		NewCmdTopology(f, nil),
+		NewCmdLogin(f, nil),
+		NewCmdLogout(f, nil),
+		NewCmdProfile(f),
+		NewCmdVersion(f),
+	)
+	return root
+}
+
+// Colors returns the colour scheme for stdout: only on a terminal, never
+// with NO_COLOR or --no-color.
+func (f *Factory) Colors() ColorScheme {
+	_, noColor := f.LookupEnv(config.EnvNoColor)
+	return ColorScheme{enabled: f.IO.IsStdoutTTY() && !noColor && !f.Global.NoColor}
+}
+
+// completeProfiles offers profile names. It runs inside cobra's hidden
+// __complete command, so it must never prompt or print.
+func (f *Factory) completeProfiles(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	file, _, err := f.LoadConfig()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	names := file.Names()
+	if _, ok := file.Profiles[config.BuiltinLocalName]; !ok {
+		names = append(names, config.BuiltinLocalName)
+	}
+	out := make([]cobra.Completion, len(names))
+	for i, n := range names {
+		out[i] = n
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// NewCmdVersion prints the version, like --version.
+func NewCmdVersion(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of camctl",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch f.Global.Output {
+			case OutputJSON, OutputYAML:
+				return writeData(f.IO.Out, f.Global.Output, f.Build)
+			}
+			fmt.Fprintln(f.IO.Out, f.Build.String())
+			return nil
+		},
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return flagErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return flagErrorf("%s needs %s (got %d argument(s))", cmd.CommandPath(), names, len(args))
+		}
+		return nil
+	}
+}

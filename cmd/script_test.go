@@ -1,0 +1,192 @@
+package cmd
+
+import (
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/camctl/camctl/internal/fakecamunda"
+)
+
+// TestMain lets testscript run the real command tree as the `camctl`
+// program: scripts call `exec camctl ...`, which re-executes this test
+// binary as a separate process with its own environment and exit code.
+func TestMain(m *testing.M) {
+	// Tests that drive camctl through a pseudo-terminal start this binary
+	// with CAMCTL_TEST_MAIN=1 to get the real command in a child process.
+	if os.Getenv("CAMCTL_TEST_MAIN") == "1" {
+		os.Exit(Main())
+	}
+	testscript.Main(m, map[string]func(){
+		"camctl": func() { os.Exit(Main()) },
+	})
+}
+
+// TestScripts runs the end-to-end CLI scenarios in testdata/script. Each
+// script gets a fresh HOME, a fake Camunda API at $CAMUNDA_FAKE and no
+// session bus, so the OS keyring is unreachable unless a script sets one up.
+// Run with -update to rewrite the expected output embedded in the scripts.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(filepath.Join("..", "testdata", "script")))
+}
+
+type fakeKey struct{}
+
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			fake := fakecamunda.New()
+			srv := httptest.NewServer(fake)
+			env.Defer(func() {
+				fake.Close()
+				srv.Close()
+			})
+			env.Values[fakeKey{}] = fake
+			home := filepath.Join(env.WorkDir, "home")
+			env.Setenv("CAMUNDA_FAKE", srv.URL)
+			env.Setenv("HOME", home)
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+			env.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+			// No session bus: godbus must not find or launch one.
+			env.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+			env.Setenv("XDG_RUNTIME_DIR", filepath.Join(env.WorkDir, "no-runtime-dir"))
+			env.Setenv("CONFIG", filepath.Join(home, ".config", "camctl", "config.yaml"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"fake":  cmdFake,
+			"exits": cmdExits,
+			"mode":  cmdMode,
+		},
+	}
+}
+
+// exits N PROG ARGS... runs PROG like exec and requires exit code N.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("exits: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// mode FILE PERM requires FILE to have permission bits PERM (octal).
+func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mode FILE PERM")
+	}
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	if err != nil {
+		ts.Fatalf("mode: bad permission %q", args[1])
+	}
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := uint64(fi.Mode().Perm()); (got == want) == neg {
+		ts.Fatalf("%s has mode %#o, want %s%#o", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// fake configures the fake Camunda API of the script:
+//
+//	fake basic USER PASSWORD   require HTTP Basic
+//	fake topology FILE         serve FILE as the topology
+//	fake reply KIND [COUNT]    answer the next COUNT requests with KIND:
+//	                           html401, 503, 500, 404-html, hang, empty-200-html
+//	fake requests N            require that N API requests arrived so far
+//	fake auth SCHEME...        require these Authorization schemes, in order ("none" for none)
+func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
+	fake := ts.Value(fakeKey{}).(*fakecamunda.Server)
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake basic|topology|reply|requests|auth ...")
+	}
+	switch args[0] {
+	case "basic":
+		if len(args) != 3 {
+			ts.Fatalf("usage: fake basic USER PASSWORD")
+		}
+		fake.RequireBasic(args[1], args[2])
+	case "topology":
+		if len(args) != 2 {
+			ts.Fatalf("usage: fake topology FILE")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		fake.SetTopology(b)
+	case "reply":
+		if len(args) < 2 || len(args) > 3 {
+			ts.Fatalf("usage: fake reply KIND [COUNT]")
+		}
+		n := 1
+		if len(args) == 3 {
+			var err error
+			n, err = strconv.Atoi(args[2])
+			ts.Check(err)
+		}
+		var r fakecamunda.Reply
+		switch args[1] {
+		case "html401":
+			r = fakecamunda.HTML401
+		case "503":
+			r = fakecamunda.Unavailable
+		case "500":
+			r = fakecamunda.Internal
+		case "404-html":
+			r = fakecamunda.Reply{Status: 404, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>"}
+		case "login-page":
+			r = fakecamunda.Reply{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>Sign in to Camunda</title></head><body><form>Username Password</form></body></html>"}
+		case "hang":
+			r = fakecamunda.Reply{Hang: true}
+		default:
+			ts.Fatalf("fake reply: unknown kind %q", args[1])
+		}
+		for range n {
+			fake.Script(r)
+		}
+	case "requests":
+		if len(args) != 2 {
+			ts.Fatalf("usage: fake requests N")
+		}
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		if got := fake.Requests(); (got == want) == neg {
+			ts.Fatalf("fake API got %d requests, want %d", got, want)
+		}
+	case "auth":
+		got := fake.AuthSchemes()
+		for i := range got {
+			if got[i] == "" {
+				got[i] = "none"
+			}
+		}
+		if g, w := strings.Join(got, " "), strings.Join(args[1:], " "); (g == w) == neg {
+			ts.Fatalf("Authorization schemes seen: %q, want %q", g, w)
+		}
+	default:
+		ts.Fatalf("fake: unknown subcommand %q", args[0])
+	}
+}

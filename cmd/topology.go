@@ -1,0 +1,271 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/auth"
+)
+
+// TopologyOptions are the inputs of `camctl topology`.
+type TopologyOptions struct {
+	f           *Factory
+	Wait        bool
+	WaitTimeout time.Duration
+	// PollInterval is the pause between --wait polls.
+	PollInterval time.Duration
+}
+
+// NewCmdTopology builds `camctl topology`.
+func NewCmdTopology(f *Factory, runF func(context.Context, *TopologyOptions) error) *cobra.Command {
+	opts := &TopologyOptions{f: f, PollInterval: time.Second}
+	cmd := &cobra.Command{
+		Use:   "topology",
+		Short: "Show the brokers, partitions and health of the cluster",
+		Long: `Show the cluster topology (GET /v2/topology): gateway version, brokers, and
+for every partition its leader and health.
+
+-o json prints the API's JSON body unchanged (every field, including ones
+camctl does not know); -o yaml the same as YAML.
+
+--wait polls until every partition has a healthy leader, showing progress
+on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
+		Example: `  camctl topology
+  camctl topology -p helm -o json | jq '.brokers[].host'
+  camctl topology --wait --wait-timeout 2m   # in CI, after starting a cluster`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.WaitTimeout <= 0 {
+				return flagErrorf("invalid --wait-timeout %s: it must be positive", opts.WaitTimeout)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runTopology(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every partition has a healthy leader")
+	cmd.Flags().DurationVar(&opts.WaitTimeout, "wait-timeout", 5*time.Minute, "how long --wait waits")
+	return cmd
+}
+
+func runTopology(ctx context.Context, opts *TopologyOptions) error {
+	f := opts.f
+	r, err := f.Resolve(nil)
+	if err != nil {
+		return err
+	}
+	secrets, err := f.Secrets(r.ConfigPath, false)
+	if err != nil {
+		return err
+	}
+	p, err := auth.NewProvider(ctx, r, secrets)
+	if err != nil {
+		return err
+	}
+	client, err := f.APIClient(r, p)
+	if err != nil {
+		return err
+	}
+	var (
+		topo *api.Topology
+		raw  []byte
+	)
+	if opts.Wait {
+		topo, raw, err = waitHealthy(ctx, f, client, opts)
+	} else {
+		topo, raw, err = client.Topology(ctx)
+	}
+	if err != nil {
+		return explain(err, r, f.Global.Timeout.String())
+	}
+	switch f.Global.Output {
+	case OutputJSON:
+		return writeJSONBody(f.IO.Out, raw)
+	case OutputYAML:
+		return writeJSONAsYAML(f.IO.Out, raw)
+	}
+	return renderTopology(f.IO.Out, f.Colors(), client.BaseURL().String(), r.Name, topo)
+}
+
+// waitHealthy polls until every partition has a healthy leader. While the
+// cluster is starting, refused connections, timeouts and 5xx answers are
+// expected and only reported as progress; authentication and
+// configuration errors end the wait at once.
+func waitHealthy(ctx context.Context, f *Factory, client *api.Client, opts *TopologyOptions) (*api.Topology, []byte, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, opts.WaitTimeout)
+	defer cancel()
+	last := "no answer yet"
+	for attempt := 1; ; attempt++ {
+		topo, raw, err := client.Topology(ctx)
+		switch {
+		case err == nil:
+			h := topo.Health()
+			if h.Healthy() {
+				if attempt > 1 {
+					fmt.Fprintf(f.IO.ErrOut, "Cluster healthy after %s.\n", time.Since(start).Round(100*time.Millisecond))
+				}
+				return topo, raw, nil
+			}
+			last = fmt.Sprintf("%d of %d partitions have a healthy leader", len(h.Partitions)-len(h.Unled()), len(h.Partitions))
+		case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+			// The wait ran out during this request.
+		case ctx.Err() != nil:
+			return nil, nil, ctx.Err()
+		case !transient(err):
+			return nil, nil, err
+		default:
+			last = err.Error()
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Waiting for the cluster (%s elapsed): %s\n", time.Since(start).Round(time.Second), last)
+		t := time.NewTimer(opts.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, nil, &waitTimeoutError{msg: fmt.Sprintf("the cluster did not become healthy within %s (last: %s)", opts.WaitTimeout, last)}
+			}
+			return nil, nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func transient(err error) bool {
+	var netErr *api.NetError
+	var httpErr *api.HTTPError
+	switch {
+	case errors.As(err, &netErr):
+		return netErr.Kind == api.NetRefused || netErr.Kind == api.NetTimeout || netErr.Kind == api.NetOther
+	case errors.As(err, &httpErr):
+		return httpErr.StatusCode >= 500 || httpErr.StatusCode == 429
+	}
+	return false
+}
+
+// renderTopology writes the human view: a summary that answers "is every
+// partition led by a healthy leader?" first, then one row per broker.
+func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api.Topology) error {
+	h := t.Health()
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k+":", v) }
+	row("Address", address)
+	row("Profile", profile)
+	if t.ClusterID != "" {
+		row("Cluster ID", t.ClusterID)
+	}
+	gw := t.GatewayVersion
+	if gw == "" {
+		gw = "unknown"
+	}
+	row("Gateway version", gw)
+	row("Cluster size", strconv.Itoa(t.ClusterSize))
+	row("Partitions", strconv.Itoa(t.PartitionsCount))
+	row("Replication factor", strconv.Itoa(t.ReplicationFactor))
+	switch unled := h.Unled(); {
+	case h.Healthy() && len(h.Partitions) == 1:
+		row("Health", cs.Green("OK: the partition has a healthy leader"))
+	case h.Healthy():
+		row("Health", cs.Green(fmt.Sprintf("OK: all %d partitions have a healthy leader", len(h.Partitions))))
+	case len(h.Partitions) == 0:
+		row("Health", cs.Red("DEGRADED: no partitions reported"))
+	default:
+		row("Health", cs.Red(fmt.Sprintf("DEGRADED: %s without a healthy leader", plural(len(unled), "partition", joinInts(unled)))))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+
+	brokers := append([]api.Broker(nil), t.Brokers...)
+	sort.SliceStable(brokers, func(i, j int) bool {
+		if brokers[i].NodeID != brokers[j].NodeID {
+			return brokers[i].NodeID < brokers[j].NodeID
+		}
+		return brokers[i].BrokerID < brokers[j].BrokerID
+	})
+	if len(brokers) == 0 {
+		fmt.Fprintln(w, "No brokers reported.")
+		return nil
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BROKER\tADDRESS\tVERSION\tPARTITIONS")
+	for _, b := range brokers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.ID(), hostPort(b.Host, b.Port), b.Version, partitionsCell(cs, b.Partitions))
+	}
+	return tw.Flush()
+}
+
+// partitionsCell lists "id role" per partition; anything that needs
+// attention gets a marker that survives without colour.
+func partitionsCell(cs ColorScheme, ps []api.Partition) string {
+	ps = append([]api.Partition(nil), ps...)
+	sort.Slice(ps, func(i, j int) bool { return ps[i].PartitionID < ps[j].PartitionID })
+	cells := make([]string, 0, len(ps))
+	for _, p := range ps {
+		role := p.Role
+		if role == "" {
+			role = "unknown"
+		}
+		cell := fmt.Sprintf("%d %s", p.PartitionID, role)
+		if role == "leader" {
+			cell = cs.Bold(cell)
+		}
+		var marks []string
+		switch p.Health {
+		case "healthy":
+		case "unhealthy":
+			marks = append(marks, cs.Yellow("UNHEALTHY"))
+		case "dead":
+			marks = append(marks, cs.Red("DEAD"))
+		case "":
+			marks = append(marks, cs.Yellow("health unknown"))
+		default:
+			marks = append(marks, cs.Yellow(strings.ToUpper(p.Health)))
+		}
+		if p.State != "" && p.State != "active" {
+			marks = append(marks, p.State)
+		}
+		if len(marks) > 0 {
+			cell += " (" + strings.Join(marks, ", ") + ")"
+		}
+		cells = append(cells, cell)
+	}
+	if len(cells) == 0 {
+		return "-"
+	}
+	return strings.Join(cells, ", ")
+}
+
+func hostPort(host string, port int) string {
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func plural(n int, word, list string) string {
+	if n == 1 {
+		return word + " " + list
+	}
+	return fmt.Sprintf("%d %ss (%s)", n, word, list)
+}

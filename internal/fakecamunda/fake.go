@@ -1,0 +1,182 @@
+// Package fakecamunda is a fake Orchestration Cluster REST API for tests
+// and benchmarks: GET /v2/topology behind no auth or HTTP Basic, with
+// scripted failures (problem details, HTML error pages, hangs, 5xx).
+// It only ever listens on loopback.
+package fakecamunda
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+)
+
+// DefaultTopology is a healthy three-broker cluster as Camunda 8.8
+// reports it.
+//
+//go:embed topology.json
+var DefaultTopology []byte
+
+// Reply is one scripted answer.
+type Reply struct {
+	Status      int
+	ContentType string
+	Body        string
+	RetryAfter  string
+	// Hang blocks until the client gives up.
+	Hang bool
+}
+
+// Server is the fake. Its zero value is not usable; call New.
+type Server struct {
+	mu       sync.Mutex
+	topology []byte
+	user     string
+	password string
+	script   []Reply
+	requests int
+	authSeen []string
+	release  chan struct{}
+	arrived  chan struct{}
+}
+
+// New returns a fake that serves DefaultTopology without auth.
+func New() *Server {
+	return &Server{topology: DefaultTopology, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+}
+
+// RequireBasic makes /v2/* demand HTTP Basic with these credentials.
+func (s *Server) RequireBasic(user, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user, s.password = user, password
+}
+
+// SetTopology replaces the topology body.
+func (s *Server) SetTopology(body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.topology = body
+}
+
+// Script queues answers for the next requests, before normal service resumes.
+func (s *Server) Script(replies ...Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.script = append(s.script, replies...)
+}
+
+// Requests returns how many API requests arrived.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// AuthSchemes returns the scheme of each request's Authorization header
+// ("" for none), never the credentials.
+func (s *Server) AuthSchemes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.authSeen...)
+}
+
+// Arrived signals that at least one request arrived since the last receive.
+func (s *Server) Arrived() <-chan struct{} { return s.arrived }
+
+// Close releases hanging requests.
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.release:
+	default:
+		close(s.release)
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	scheme := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme = h
+		for i, c := range h {
+			if c == ' ' {
+				scheme = h[:i]
+				break
+			}
+		}
+	}
+	s.authSeen = append(s.authSeen, scheme)
+	var reply *Reply
+	if len(s.script) > 0 {
+		reply = &s.script[0]
+		s.script = s.script[1:]
+	}
+	user, password, topology := s.user, s.password, s.topology
+	s.mu.Unlock()
+	select {
+	case s.arrived <- struct{}{}:
+	default:
+	}
+
+	if reply != nil {
+		if reply.Hang {
+			select {
+			case <-r.Context().Done():
+			case <-s.release:
+			}
+			return
+		}
+		if reply.Status != 0 && reply.Status != http.StatusOK {
+			if reply.RetryAfter != "" {
+				w.Header().Set("Retry-After", reply.RetryAfter)
+			}
+			if reply.ContentType != "" {
+				w.Header().Set("Content-Type", reply.ContentType)
+			}
+			w.WriteHeader(reply.Status)
+			fmt.Fprint(w, reply.Body)
+			return
+		}
+		if reply.Body != "" {
+			topology = []byte(reply.Body)
+		}
+	}
+
+	if user != "" {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="camunda"`)
+			problem(w, http.StatusUnauthorized, "Unauthorized", "Invalid credentials", r.URL.Path)
+			return
+		}
+	}
+	if r.Method != http.MethodGet || r.URL.Path != "/v2/topology" {
+		problem(w, http.StatusNotFound, "Not Found", "No endpoint "+r.Method+" "+r.URL.Path, r.URL.Path)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(topology)
+}
+
+func problem(w http.ResponseWriter, status int, title, detail, instance string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance,
+	})
+}
+
+// Common scripted answers.
+var (
+	HTML401 = Reply{Status: http.StatusUnauthorized, ContentType: "text/html",
+		Body: "<html><head><title>401 Authorization Required</title></head><body><center><h1>401 Authorization Required</h1></center><hr><center>nginx</center></body></html>\n"}
+	Unavailable = Reply{Status: http.StatusServiceUnavailable, ContentType: "application/problem+json",
+		Body: `{"type":"about:blank","title":"RESOURCE_EXHAUSTED","status":503,"detail":"Expected to handle REST API request, but request could not be processed due to backpressure","instance":"/v2/topology"}`}
+	Internal = Reply{Status: http.StatusInternalServerError, ContentType: "application/problem+json",
+		Body: `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"Unexpected error occurred during the request processing","instance":"/v2/topology"}`}
+)
