@@ -13,32 +13,22 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/camctl/camctl/internal/secretservicetest"
 )
 
 func envMap(m map[string]string) func(string) string {
 	return func(name string) string { return m[name] }
 }
 
-// shortTempDir is a temporary directory with a path short enough for a
-// unix socket (108 bytes), which t.TempDir's long names can exceed.
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "camctl-bus-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 func TestCheckSessionBus(t *testing.T) {
-	empty := shortTempDir(t)
-	other := shortTempDir(t)
-	withFile := shortTempDir(t)
+	empty := secretservicetest.ShortTempDir(t)
+	other := secretservicetest.ShortTempDir(t)
+	withFile := secretservicetest.ShortTempDir(t)
 	if err := os.WriteFile(filepath.Join(withFile, "bus"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	withSocket := shortTempDir(t)
+	withSocket := secretservicetest.ShortTempDir(t)
 	l, err := net.Listen("unix", filepath.Join(withSocket, "bus"))
 	if err != nil {
 		t.Fatal(err)

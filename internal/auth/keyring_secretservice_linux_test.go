@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -9,40 +8,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/camctl/camctl/internal/secretservicetest"
 )
 
 // These tests talk to a real gnome-keyring Secret Service on a private
-// session bus. The outer test re-runs the test binary under
-// dbus-run-session with a throwaway HOME and XDG_RUNTIME_DIR, so a
-// developer's own bus and keyring are never touched; the inner run (marked
-// by inDBusSessionEnv) does the checks.
-const (
-	inDBusSessionEnv = "CAMCTL_TEST_IN_DBUS_SESSION"
-	testService      = "camctl-test-secretservice"
-)
-
-// unlockScript starts gnome-keyring with an empty login keyring password
-// and waits until it owns the Secret Service name: a client that comes
-// first D-Bus-activates a second daemon and the two corrupt the keyring
-// (3 failures in 10 trials without the wait, shared/notes/peers.md §7).
-const unlockScript = `
-echo "" | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 3
-i=0
-until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-	org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true"
-do
-	i=$((i+1))
-	if [ $i -ge 100 ]; then echo "org.freedesktop.secrets did not appear within 5s" >&2; exit 3; fi
-	sleep 0.05
-done
-`
+// session bus (see internal/secretservicetest); the developer's own bus
+// and keyring are never touched.
+const testService = "camctl-test-secretservice"
 
 func TestSecretServiceRoundTrip(t *testing.T) {
-	if os.Getenv(inDBusSessionEnv) == "1" {
+	if secretservicetest.Inside() {
 		secretServiceRoundTrip(t)
 		return
 	}
-	runInDBusSession(t, "TestSecretServiceRoundTrip", unlockScript)
+	secretservicetest.Run(t, "TestSecretServiceRoundTrip", secretservicetest.Unlock)
 }
 
 func secretServiceRoundTrip(t *testing.T) {
@@ -128,7 +108,7 @@ func secretToolLookup(t *testing.T, key string) (value string, found bool) {
 // With a session bus but no usable Secret Service, every call must fail
 // with ErrUnavailable quickly, not after the timeout.
 func TestSecretServiceUnavailable(t *testing.T) {
-	if os.Getenv(inDBusSessionEnv) == "1" {
+	if secretservicetest.Inside() {
 		s := NewKeyringStore(KeyringOptions{Service: testService})
 		for _, op := range storeOps {
 			start := time.Now()
@@ -160,74 +140,13 @@ func TestSecretServiceUnavailable(t *testing.T) {
 </busconfig>
 `
 	t.Run("locked: gnome-keyring activated without a login keyring", func(t *testing.T) {
-		runInDBusSession(t, "TestSecretServiceUnavailable", "")
+		secretservicetest.Run(t, "TestSecretServiceUnavailable", "")
 	})
 	t.Run("absent: no Secret Service on the bus", func(t *testing.T) {
 		conf := filepath.Join(t.TempDir(), "session.conf")
 		if err := os.WriteFile(conf, []byte(noServices), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		runInDBusSession(t, "TestSecretServiceUnavailable", "", "--config-file="+conf)
+		secretservicetest.Run(t, "TestSecretServiceUnavailable", "", "--config-file="+conf)
 	})
-}
-
-// runInDBusSession runs the test binary's test testName under
-// dbus-run-session after the shell script setup, and fails unless it
-// passes.
-func runInDBusSession(t *testing.T, testName, setup string, dbusArgs ...string) {
-	t.Helper()
-	for _, tool := range []string{"dbus-run-session", "dbus-send", "gnome-keyring-daemon", "secret-tool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: the Secret Service tests need the Debian packages gnome-keyring dbus dbus-x11 libsecret-tools (apt-get install -y gnome-keyring dbus dbus-x11 libsecret-tools)", tool)
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	runtimeDir := shortTempDir(t) // gnome-keyring puts its control socket here
-
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	script := setup + `exec "$0" -test.run="^` + testName + `\$" -test.count=1 -test.v -test.timeout=50s`
-	args := append(dbusArgs, "--", "sh", "-c", script, self)
-	cmd := exec.CommandContext(ctx, "dbus-run-session", args...)
-	cmd.Env = append(isolatedEnv(),
-		"HOME="+home,
-		"XDG_DATA_HOME="+filepath.Join(home, "data"),
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
-		"XDG_RUNTIME_DIR="+runtimeDir,
-		inDBusSessionEnv+"=1",
-		// A -race binary sleeps 1 s at exit by default; that would
-		// triple the time of each run.
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"),
-	)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("dbus-run-session %s (%v):\n%s", testName, time.Since(start).Round(time.Millisecond), out)
-	if err != nil {
-		t.Fatalf("%s inside dbus-run-session: %v", testName, err)
-	}
-	if !strings.Contains(string(out), "--- PASS: "+testName) {
-		t.Fatalf("%s did not run inside dbus-run-session", testName)
-	}
-}
-
-// isolatedEnv is the environment minus everything that could lead the
-// inner run to the developer's own bus, keyring or display (a display
-// would let gnome-keyring show an unlock prompt and wait for a person).
-func isolatedEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case "DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK",
-			"DISPLAY", "WAYLAND_DISPLAY", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
-			"GORACE", inDBusSessionEnv:
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
