@@ -109,6 +109,8 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		switch {
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone:
 			return withHint(err, "The cluster requires authentication, but profile %s uses none. Set it up with `camctl login%s --auth basic --username NAME` (or --auth oidc).", name, sel)
+		case httpErr.StatusCode == http.StatusUnauthorized && secretFromEnv(r) != "":
+			return withHint(err, "The cluster rejected the credentials of profile %s; the %s comes from the environment variable %s, which wins over anything stored: correct or unset it.", name, secretLabel(methodSecret(r.Method())), secretFromEnv(r))
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Kind == config.KindEnv:
 			return withHint(err, "The cluster rejected the credentials from the environment (%s auth). Check the CAMUNDA_* variables.", r.Method())
 		case httpErr.StatusCode == http.StatusUnauthorized:
@@ -135,6 +137,31 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		}
 	}
 	return err
+}
+
+// methodSecret is the secret setting an auth method sends.
+func methodSecret(method string) config.Key {
+	switch method {
+	case config.MethodBasic:
+		return config.Password
+	case config.MethodOIDC:
+		return config.ClientSecret
+	case config.MethodBearer:
+		return config.Token
+	}
+	return ""
+}
+
+// secretFromEnv names the variable the method's secret came from, if any.
+func secretFromEnv(r *config.Resolved) string {
+	key := methodSecret(r.Method())
+	if key == "" {
+		return ""
+	}
+	if s := r.Get(key); s.IsSet() && s.Source.Kind == config.FromEnv {
+		return s.Source.Name
+	}
+	return ""
 }
 
 // printError writes err (and its hint) to w.

@@ -147,7 +147,7 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 	}
 	c, err := api.New(opts)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("profile %s: %w", r.Name, err)
 	}
 	base := c.BaseURL()
 	if opts.TLS.InsecureSkipVerify {

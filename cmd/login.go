@@ -168,6 +168,10 @@ func resolveForLogin(f *Factory, settings map[config.Key]string) (*config.Resolv
 	}
 	created := false
 	if _, ok := file.Profiles[name]; name != "" && !ok && len(settings) > 0 {
+		// As with `profile add`: --username means basic, --client-id oidc.
+		if _, ok := settings[config.AuthMethod]; !ok {
+			settings[config.AuthMethod] = inferMethod(settings)
+		}
 		clone := *file
 		clone.Profiles = map[string]config.Profile{name: {}}
 		for k, v := range file.Profiles {
@@ -229,7 +233,7 @@ func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, fromStdin 
 		return s.Value, nil
 	}
 	if !f.IO.CanPrompt() {
-		return "", &auth.MissingSecretError{Profile: r.Name, What: secretLabel(key), Flag: "--password-stdin", Env: fld.Env[0]}
+		return "", &auth.MissingSecretError{Profile: r.Name, What: secretLabel(key), Flag: "--password-stdin", Env: fld.Env[0], InLogin: true}
 	}
 	s, err := f.PromptSecret(ctx, label)
 	if err != nil {

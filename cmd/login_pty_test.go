@@ -35,7 +35,7 @@ type ptySession struct {
 func startPTY(t *testing.T, env []string, args ...string) *ptySession {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append([]string{"CAMCTL_TEST_MAIN=1", "PATH=" + os.Getenv("PATH"), "DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=" + t.TempDir()}, env...)
+	cmd.Env = append([]string{"CAMCTL_TEST_MAIN=1", "GORACE=atexit_sleep_ms=0", "PATH=" + os.Getenv("PATH"), "DBUS_SESSION_BUS_ADDRESS=", "XDG_RUNTIME_DIR=" + t.TempDir()}, env...)
 	ptmx, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatalf("start camctl in a pty: %v", err)

@@ -20,7 +20,15 @@ func NewCmdProfile(f *Factory) *cobra.Command {
 		Long: `A profile is a named cluster connection: its address, auth method and TLS
 settings. Secrets are never part of a profile; ` + "`camctl login`" + ` stores them in the
 OS keyring.`,
-		Args: noArgs,
+		// A group without RunE would print help and exit 0 for a
+		// mistyped subcommand; that must be a usage error.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return flagErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(
 		newCmdProfileAdd(f),

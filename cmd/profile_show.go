@@ -66,7 +66,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	if err != nil {
 		return err
 	}
-	out := shownProfile{Name: r.Name, SelectedBy: r.Selection.String(), ConfigFile: r.ConfigPath}
+	out := shownProfile{Name: r.Name, SelectedBy: r.Selection.String(), ConfigFile: r.ConfigPath, Settings: []shownSetting{}, Secrets: []shownSecret{}}
 	switch r.Kind {
 	case config.KindFile:
 		out.Kind = "config"

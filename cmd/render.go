@@ -58,7 +58,7 @@ func writeJSONAsYAML(w io.Writer, raw []byte) error {
 // writeJSONBody prints a JSON body indented, byte-for-byte otherwise.
 func writeJSONBody(w io.Writer, raw []byte) error {
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
 		return fmt.Errorf("the answer is not valid JSON: %w", err)
 	}
 	buf.WriteByte('\n')

@@ -42,7 +42,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	printError(f.IO.ErrOut, err)
 	var flagErr *FlagError
 	if errors.As(err, &flagErr) && cmd != nil {
-		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		fmt.Fprintf(f.IO.ErrOut, "\n%s", cmd.UsageString())
 	}
 	return ExitCode(err)
 }
@@ -123,7 +123,8 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 // Colors returns the colour scheme for stdout: only on a terminal, never
 // with NO_COLOR or --no-color.
 func (f *Factory) Colors() ColorScheme {
-	_, noColor := f.LookupEnv(config.EnvNoColor)
+	// no-color.org: present and not empty.
+	noColor := f.Getenv(config.EnvNoColor) != ""
 	return ColorScheme{enabled: f.IO.IsStdoutTTY() && !noColor && !f.Global.NoColor}
 }
 

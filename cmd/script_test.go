@@ -62,6 +62,8 @@ func scriptParams(dir string) testscript.Params {
 			env.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 			env.Setenv("XDG_RUNTIME_DIR", filepath.Join(env.WorkDir, "no-runtime-dir"))
 			env.Setenv("CONFIG", filepath.Join(home, ".config", "camctl", "config.yaml"))
+			// Under -race every camctl child would sleep 1 s at exit.
+			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -116,7 +118,7 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 //	fake basic USER PASSWORD   require HTTP Basic
 //	fake topology FILE         serve FILE as the topology
 //	fake reply KIND [COUNT]    answer the next COUNT requests with KIND:
-//	                           html401, 503, 500, 404-html, hang, empty-200-html
+//	                           html401, 403, 503, 500, 404-html, login-page, hang
 //	fake requests N            require that N API requests arrived so far
 //	fake auth SCHEME...        require these Authorization schemes, in order ("none" for none)
 func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
@@ -155,6 +157,8 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 			r = fakecamunda.Unavailable
 		case "500":
 			r = fakecamunda.Internal
+		case "403":
+			r = fakecamunda.Forbidden
 		case "404-html":
 			r = fakecamunda.Reply{Status: 404, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>"}
 		case "login-page":

@@ -13,22 +13,25 @@ import (
 // keeps its cluster id path: https://bru-2.zeebe.camunda.io/<id>/v2.
 func NormalizeAddress(addr string) (*url.URL, error) {
 	s := strings.TrimSpace(addr)
+	// Every error shows the address without user:password, whatever else
+	// is wrong with it.
+	shown := redactUserinfo(s)
 	if s == "" {
 		return nil, &AddressError{Address: addr, Reason: "it is empty"}
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
-		return nil, &AddressError{Address: addr, Reason: "it needs a scheme and a host, for example http://localhost:8080 or https://camunda.example.com"}
+		return nil, &AddressError{Address: shown, Reason: "it needs a scheme and a host, for example http://localhost:8080 or https://camunda.example.com"}
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, &AddressError{Address: addr, Reason: fmt.Sprintf("the scheme %q is not http or https", u.Scheme)}
-	}
 	if u.User != nil {
-		return nil, &AddressError{Address: u.Redacted(), Reason: "credentials do not belong in the address; use --username and `camctl login`"}
+		return nil, &AddressError{Address: shown, Reason: "credentials do not belong in the address; use --username and `camctl login`"}
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, &AddressError{Address: shown, Reason: fmt.Sprintf("the scheme %q is not http or https", u.Scheme)}
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, &AddressError{Address: addr, Reason: "it must not have a query or fragment"}
+		return nil, &AddressError{Address: shown, Reason: "it must not have a query or fragment"}
 	}
 	path := strings.TrimRight(u.Path, "/")
 	if !strings.HasSuffix(path, "/v2") {
@@ -36,6 +39,23 @@ func NormalizeAddress(addr string) (*url.URL, error) {
 	}
 	u.Path, u.RawPath = path, ""
 	return u, nil
+}
+
+// redactUserinfo replaces the user:password part of a URL-like string,
+// even one url.Parse rejects.
+func redactUserinfo(s string) string {
+	rest, scheme := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		return scheme + "xxxxx@" + rest[at+1:]
+	}
+	return s
 }
 
 // AddressError is a malformed address; camctl exits with 2.

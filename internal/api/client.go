@@ -137,11 +137,19 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 				return errors.New("stopped after 5 redirects")
 			}
 			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-				return fmt.Errorf("refusing to follow a redirect from https to %s", req.URL.Redacted())
+				return &RedirectError{To: req.URL.Redacted()}
 			}
 			return nil
 		},
 	}, nil
+}
+
+// RedirectError is a redirect camctl refuses to follow: the server
+// answered, so it is not a network problem.
+type RedirectError struct{ To string }
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("refusing to follow a redirect from https to %s: check the address", e.To)
 }
 
 // CAFileError is an unreadable or empty CA bundle; camctl exits with 2.
@@ -167,7 +175,9 @@ type Response struct {
 func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 	u := c.base.JoinPath(path)
 	refreshed := false
-	for attempt := 0; ; attempt++ {
+	// retried counts backpressure retries only; the one retry after a
+	// credential refresh does not use one up.
+	for retried := 0; ; {
 		resp, err := c.do(ctx, http.MethodGet, u)
 		if err != nil {
 			return nil, err
@@ -185,12 +195,13 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 				continue
 			}
 		}
-		if attempt >= c.retries || !retryable(resp.StatusCode) {
+		if retried >= c.retries || !retryable(resp.StatusCode) {
 			return nil, herr
 		}
+		retried++
 		wait := retryAfter(resp.Header.Get("Retry-After"))
 		if wait <= 0 {
-			wait = c.opts.Backoff(attempt + 1)
+			wait = c.opts.Backoff(retried)
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return nil, herr
@@ -229,6 +240,10 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL) (*rawRespons
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, ctx.Err()
 		}
+		var redirect *RedirectError
+		if errors.As(err, &redirect) {
+			return nil, fmt.Errorf("%s %s: %w", method, u, redirect)
+		}
 		return nil, &NetError{Method: method, URL: u.String(), Kind: classify(err), Err: inner}
 	}
 	defer resp.Body.Close()
@@ -259,7 +274,10 @@ func retryAfter(v string) time.Duration {
 		return 0
 	}
 	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
+	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || secs > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
 		d = time.Duration(secs) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = time.Until(t)

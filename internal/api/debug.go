@@ -19,11 +19,13 @@ type debugTransport struct {
 	w    io.Writer
 }
 
+// Credential headers, and whether the value starts with a scheme worth
+// showing ("Basic", "Bearer") so the log tells which kind was sent.
 var redactedHeaders = map[string]bool{
 	"Authorization":       true,
 	"Proxy-Authorization": true,
-	"Cookie":              true,
-	"Set-Cookie":          true,
+	"Cookie":              false,
+	"Set-Cookie":          false,
 }
 
 func (d *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -48,17 +50,15 @@ func (d *debugTransport) logHeaders(dir string, h http.Header) {
 	sort.Strings(names)
 	for _, k := range names {
 		v := strings.Join(h[k], ", ")
-		if redactedHeaders[http.CanonicalHeaderKey(k)] {
-			v = redact(v)
+		if keepScheme, ok := redactedHeaders[http.CanonicalHeaderKey(k)]; ok {
+			v = redact(v, keepScheme)
 		}
 		d.log("%s %s: %s", dir, k, v)
 	}
 }
 
-// redact keeps the scheme ("Basic", "Bearer") so the log still shows
-// which kind of credential was sent.
-func redact(v string) string {
-	if scheme, _, ok := strings.Cut(v, " "); ok {
+func redact(v string, keepScheme bool) string {
+	if scheme, _, ok := strings.Cut(v, " "); ok && keepScheme {
 		return scheme + " [redacted]"
 	}
 	return "[redacted]"

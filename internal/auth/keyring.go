@@ -152,7 +152,7 @@ func keyringCall[T any](ctx context.Context, k *keyringItems, op, key string, fn
 		return zero, stuck
 	}
 
-	timeoutErr := fmt.Errorf("%w: the OS keyring did not answer within %s; set CAMCTL_KEYRING=none or pass --insecure-storage to keep secrets in a file instead",
+	timeoutErr := fmt.Errorf("%w: the OS keyring did not answer within %s",
 		ErrUnavailable, k.opts.Timeout)
 	ctx, cancel := context.WithTimeoutCause(ctx, k.opts.Timeout, timeoutErr)
 	defer cancel()

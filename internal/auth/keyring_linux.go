@@ -23,21 +23,20 @@ func checkSessionBus(getenv func(string) string, uidRuntimeDir string) error {
 	if addr := getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" && addr != "autolaunch:" {
 		return nil
 	}
-	const hint = "set CAMCTL_KEYRING=none or pass --insecure-storage to keep secrets in a file instead"
 	runtimeDir := getenv("XDG_RUNTIME_DIR")
 	if runtimeDir == "" {
-		return fmt.Errorf("%w: no D-Bus session bus to reach the Secret Service (DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are not set); %s",
-			ErrUnavailable, hint)
+		return fmt.Errorf("%w: no D-Bus session bus to reach the Secret Service (DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are not set)",
+			ErrUnavailable)
 	}
 	bus := filepath.Join(runtimeDir, "bus")
 	fi, err := os.Stat(bus)
 	if err != nil || fi.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("%w: no D-Bus session bus to reach the Secret Service (DBUS_SESSION_BUS_ADDRESS is not set and there is no socket %s); %s",
-			ErrUnavailable, bus, hint)
+		return fmt.Errorf("%w: no D-Bus session bus to reach the Secret Service (DBUS_SESSION_BUS_ADDRESS is not set and there is no socket %s)",
+			ErrUnavailable, bus)
 	}
 	if !sameFile(fi, filepath.Join(uidRuntimeDir, "bus")) {
-		return fmt.Errorf("%w: DBUS_SESSION_BUS_ADDRESS is not set and the session bus %s is not where the keyring library looks for it; export DBUS_SESSION_BUS_ADDRESS=unix:path=%s, or %s",
-			ErrUnavailable, bus, bus, hint)
+		return fmt.Errorf("%w: DBUS_SESSION_BUS_ADDRESS is not set and the session bus %s is not where the keyring library looks for it; export DBUS_SESSION_BUS_ADDRESS=unix:path=%s to use it",
+			ErrUnavailable, bus, bus)
 	}
 	return nil
 }

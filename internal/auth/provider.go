@@ -30,11 +30,24 @@ type MissingSecretError struct {
 	What    string // "password", "client secret", ...
 	Flag    string // the login flag that reads it from stdin
 	Env     string // the variable that supplies it
+	// Keyring is why the OS keyring could not be asked, if it could not:
+	// the secret may well be stored there.
+	Keyring error
+	// InLogin: the user is running login already, without a terminal.
+	InLogin bool
 }
 
 func (e *MissingSecretError) Error() string {
-	return fmt.Sprintf("no %s for profile %s: run `camctl login -p %s` to store one, or set %s (for login without a terminal: %s)",
+	if e.InLogin {
+		return fmt.Sprintf("no %s for profile %s and no terminal to ask for it: pipe it in with %s, or set %s",
+			e.What, e.Profile, e.Flag, e.Env)
+	}
+	msg := fmt.Sprintf("no %s for profile %s: run `camctl login -p %s` to store one, or set %s (for login without a terminal: %s)",
 		e.What, e.Profile, e.Profile, e.Env, e.Flag)
+	if e.Keyring != nil {
+		msg += fmt.Sprintf(".\nThe OS keyring could not be asked, so it may hold one: %v (set %s=none to stop camctl asking it)", e.Keyring, config.EnvKeyring)
+	}
+	return msg
 }
 
 // NewProvider returns the provider for r's auth method, with its secrets
@@ -53,7 +66,7 @@ func NewProvider(ctx context.Context, r *config.Resolved, secrets *Secrets) (Pro
 			return nil, err
 		}
 		if pw == "" {
-			return nil, &MissingSecretError{Profile: r.Name, What: "password", Flag: "--password-stdin", Env: "CAMUNDA_BASIC_AUTH_PASSWORD"}
+			return nil, secrets.missing(ctx, r, "password", "--password-stdin", "CAMUNDA_BASIC_AUTH_PASSWORD")
 		}
 		return &basicProvider{username: user, password: pw}, nil
 	default:

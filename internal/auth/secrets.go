@@ -80,8 +80,10 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 		case err == nil:
 			return v, InKeyring, nil
 		case errors.Is(err, ErrNotFound):
-		case s.Mode == KeyringSystem || !errors.Is(err, ErrUnavailable):
-			return "", "", fmt.Errorf("read %s of profile %s from the keyring: %w", secretName(key), profile, err)
+		case s.Mode == KeyringSystem:
+			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring (%s=system): %w", secretName(key), profile, config.EnvKeyring, err)
+		case !errors.Is(err, ErrUnavailable):
+			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring: %w", secretName(key), profile, err)
 		}
 	}
 	if s.File != nil {
@@ -108,6 +110,19 @@ func (s *Secrets) KeyringStatus(ctx context.Context) error {
 	return err
 }
 
+// missing builds the error for a secret that is nowhere to be found,
+// saying so when the keyring could not be asked (in auto mode Lookup
+// falls back to the file store silently).
+func (s *Secrets) missing(ctx context.Context, r *config.Resolved, what, flag, env string) error {
+	e := &MissingSecretError{Profile: r.Name, What: what, Flag: flag, Env: env}
+	if r.Storable() && s.Mode == KeyringAuto {
+		if err := s.KeyringStatus(ctx); err != nil {
+			e.Keyring = err
+		}
+	}
+	return e
+}
+
 // NoKeyringError means login has a secret to store but no keyring to put
 // it in, and the user has not allowed a plain-text file.
 type NoKeyringError struct {
@@ -115,8 +130,8 @@ type NoKeyringError struct {
 }
 
 func (e *NoKeyringError) Error() string {
-	return fmt.Sprintf("cannot store the secret: no OS keyring is available (%v).\n"+
-		"Use --insecure-storage to keep it in a 0600 file instead, or skip login and pass the secret in the environment (see `camctl help`)", e.Err)
+	return fmt.Sprintf("cannot store the secret: no OS keyring is available: %v.\n"+
+		"Pass --insecure-storage to keep it in a plain-text 0600 file instead, or skip login and give camctl the secret in the environment (CAMUNDA_* variables)", e.Err)
 }
 
 func (e *NoKeyringError) Unwrap() error { return e.Err }

@@ -15,7 +15,8 @@ import (
 // the methods below, which touch only the keys they are about, so unknown
 // keys, comments and ordering survive a rewrite.
 type Document struct {
-	root *yaml.Node // the top-level mapping
+	doc  *yaml.Node // the document, with the file's head and foot comments
+	root *yaml.Node // its top-level mapping
 }
 
 // ParseDocument parses data (which may be empty).
@@ -32,13 +33,14 @@ func ParseDocument(path string, data []byte) (*Document, error) {
 		return nil, yamlError(path, data, err)
 	}
 	if len(doc.Content) == 0 {
-		return &Document{root: &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}}, nil
+		root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}, HeadComment: doc.HeadComment, FootComment: doc.FootComment}
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, &FileError{Path: path, Line: root.Line, Err: fmt.Errorf("the top level must be a mapping")}
 	}
-	return &Document{root: root}, nil
+	return &Document{doc: &doc, root: root}, nil
 }
 
 // Bytes renders the document.
@@ -46,7 +48,7 @@ func (d *Document) Bytes() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(d.root); err != nil {
+	if err := enc.Encode(d.doc); err != nil {
 		return nil, err
 	}
 	if err := enc.Close(); err != nil {
@@ -92,6 +94,9 @@ func (d *Document) ProfileNames() []string {
 
 // AddProfile creates an empty profile; it fails if name exists.
 func (d *Document) AddProfile(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
 	if d.HasProfile(name) {
 		return &UsageError{Msg: fmt.Sprintf("profile %q already exists: change it with `camctl profile set %s`", name, name)}
 	}
@@ -129,6 +134,16 @@ func (d *Document) Set(name string, key Key, value string) error {
 	last := path[len(path)-1]
 	if value == "" {
 		deleteKey(parent, last)
+		// Drop blocks left empty ("tls: {}"), up to the profile itself.
+		for i := len(path) - 2; i >= 0; i-- {
+			block := p
+			for _, part := range path[:i] {
+				block = mappingValue(block, part)
+			}
+			if child := mappingValue(block, path[i]); child != nil && len(child.Content) == 0 {
+				deleteKey(block, path[i])
+			}
+		}
 		return nil
 	}
 	tag := "!!str"
@@ -150,6 +165,9 @@ func (d *Document) RemoveProfile(name string) bool {
 
 // RenameProfile renames in place, keeping the profile's position.
 func (d *Document) RenameProfile(old, new string) error {
+	if err := ValidateName(new); err != nil {
+		return err
+	}
 	profiles := d.profiles(false)
 	if profiles == nil || mappingValue(profiles, old) == nil {
 		return &UsageError{Msg: fmt.Sprintf("profile %q does not exist", old)}
@@ -229,12 +247,24 @@ func setScalar(m *yaml.Node, key, value, tag string) {
 	setNode(m, key, &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value})
 }
 
+// deleteKey removes key from mapping m. A comment above the key belongs
+// to the reader, not the key (it is often the file's header), so it moves
+// to the next key, or below the mapping when the key was the last.
 func deleteKey(m *yaml.Node, key string) bool {
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content = append(m.Content[:i], m.Content[i+2:]...)
-			return true
+		if m.Content[i].Value != key {
+			continue
 		}
+		if c := m.Content[i].HeadComment; c != "" {
+			if i+2 < len(m.Content) {
+				next := m.Content[i+2]
+				next.HeadComment = strings.TrimSpace(c + "\n" + next.HeadComment)
+			} else {
+				m.FootComment = strings.TrimSpace(m.FootComment + "\n" + c)
+			}
+		}
+		m.Content = append(m.Content[:i], m.Content[i+2:]...)
+		return true
 	}
 	return false
 }

@@ -119,7 +119,7 @@ func parse(path string, data []byte) (*File, error) {
 		// mapstructure knows no line numbers; yaml.v3 does.
 		return nil, yamlError(path, data, err)
 	}
-	if err := validateNames(path, data, &f); err != nil {
+	if err := validate(path, data, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -141,16 +141,12 @@ func yamlError(path string, data []byte, err error) error {
 	if yerr := yaml.Unmarshal(data, &f); yerr != nil {
 		err = yerr
 	}
-	msg := err.Error()
-	line := 0
-	if m := yamlLineRE.FindStringSubmatchIndex(msg); m != nil {
-		line, _ = strconv.Atoi(msg[m[2]:m[3]])
-		msg = msg[m[1]:]
-		if nl := strings.IndexByte(msg, '\n'); nl >= 0 {
-			msg = msg[:nl]
+	line, msg := splitYAMLError(err.Error())
+	if _, isType := err.(*yaml.TypeError); !isType {
+		if l := firstFailingLine(data, msg); l > 0 {
+			line = l
 		}
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
 	if m := yamlIntoRE.FindStringSubmatch(msg); m != nil {
 		want, ok := yamlTargets[m[2]]
 		if !ok {
@@ -165,31 +161,101 @@ func yamlError(path string, data []byte, err error) error {
 	return &FileError{Path: path, Line: line, Err: errors.New(msg)}
 }
 
-// validateNames reports profile names that camctl would refuse to create,
-// with the line they are on. viper has already folded case, so the check
-// runs on the YAML document itself.
-func validateNames(path string, data []byte, f *File) error {
+// splitYAMLError separates "yaml: line N: message" into N and message
+// (the first message only, for a multi-error type error).
+func splitYAMLError(s string) (int, string) {
+	line := 0
+	if m := yamlLineRE.FindStringSubmatchIndex(s); m != nil {
+		line, _ = strconv.Atoi(s[m[2]:m[3]])
+		s = s[m[1]:]
+	}
+	if nl := strings.IndexByte(s, '\n'); nl >= 0 {
+		s = s[:nl]
+	}
+	return line, strings.TrimPrefix(s, "yaml: ")
+}
+
+// firstFailingLine finds where a syntax error really is. yaml.v3 reports
+// the line where the enclosing block starts ("line 2: did not find
+// expected key" for a mis-indented key on line 5); the first prefix of the
+// file that fails with the same message ends on the offending line. It
+// returns 0 when no prefix reproduces the error.
+func firstFailingLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var prefix []byte
+	for i, l := range lines {
+		prefix = append(prefix, l...)
+		var n yaml.Node
+		if err := yaml.Unmarshal(prefix, &n); err != nil {
+			if _, m := splitYAMLError(err.Error()); m == msg {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
+// validate checks what viper cannot see: it folds the case of keys, and
+// its AllSettings drops empty mappings, so a profile written as `name: {}`
+// would vanish and `address: {}` would read as "". The YAML document
+// itself is checked instead: names, and types with their line numbers.
+// Profiles that viper dropped are put back, empty.
+func validate(path string, data []byte, f *File) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
 		return nil
 	}
-	profiles := mappingValue(doc.Content[0], "profiles")
-	if profiles == nil {
-		return nil
+	var strict File
+	if err := doc.Content[0].Decode(&strict); err != nil {
+		return yamlError(path, data, err)
 	}
-	if profiles.Kind != yaml.MappingNode {
-		if profiles.Tag == "!!null" {
-			return nil
-		}
-		return &FileError{Path: path, Line: profiles.Line, Err: errors.New("profiles must be a mapping of profile name to settings")}
+	if empty := emptyMappingValue(doc.Content[0]); empty != nil {
+		return &FileError{Path: path, Line: empty.Line, Err: errors.New("expected text, found a mapping")}
+	}
+	profiles := mappingValue(doc.Content[0], "profiles")
+	if profiles == nil || profiles.Kind != yaml.MappingNode {
+		return nil
 	}
 	for i := 0; i < len(profiles.Content); i += 2 {
 		k := profiles.Content[i]
 		if err := ValidateName(k.Value); err != nil {
 			return &FileError{Path: path, Line: k.Line, Err: err}
 		}
-		if val := profiles.Content[i+1]; val.Kind != yaml.MappingNode && val.Tag != "!!null" {
-			return &FileError{Path: path, Line: val.Line, Err: fmt.Errorf("profile %q must be a mapping of settings", k.Value)}
+		if _, ok := f.Profiles[k.Value]; !ok {
+			if f.Profiles == nil {
+				f.Profiles = map[string]Profile{}
+			}
+			f.Profiles[k.Value] = Profile{}
+		}
+	}
+	return nil
+}
+
+// emptyMappingValue finds `key: {}` where camctl expects text: the only
+// type mismatch that yaml.v3 lets through when decoding into a string.
+func emptyMappingValue(root *yaml.Node) *yaml.Node {
+	if n := mappingValue(root, "current-profile"); n != nil && n.Kind == yaml.MappingNode {
+		return n
+	}
+	profiles := mappingValue(root, "profiles")
+	if profiles == nil || profiles.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 1; i < len(profiles.Content); i += 2 {
+		p := profiles.Content[i]
+		if n := mappingValue(p, "address"); n != nil && n.Kind == yaml.MappingNode {
+			return n
+		}
+		for _, block := range []string{"auth", "tls"} {
+			b := mappingValue(p, block)
+			if b == nil || b.Kind != yaml.MappingNode {
+				continue
+			}
+			for j := 1; j < len(b.Content); j += 2 {
+				if b.Content[j].Kind == yaml.MappingNode {
+					return b.Content[j]
+				}
+			}
 		}
 	}
 	return nil

@@ -44,11 +44,22 @@ func CacheDir(getenv func(string) string) (string, error) {
 	if x := getenv("XDG_CACHE_HOME"); x != "" {
 		return filepath.Join(x, "camctl"), nil
 	}
-	d, err := os.UserCacheDir()
+	d, err := userCacheDir(getenv)
 	if err != nil {
 		return "", &UsageError{Msg: fmt.Sprintf("cannot find a cache directory (%v): set %s", err, EnvCacheDir)}
 	}
 	return filepath.Join(d, "camctl"), nil
+}
+
+func userCacheDir(getenv func(string) string) (string, error) {
+	switch runtime.GOOS {
+	case "windows", "darwin", "plan9":
+		return os.UserCacheDir()
+	}
+	if home := getenv("HOME"); home != "" {
+		return filepath.Join(home, ".cache"), nil
+	}
+	return os.UserCacheDir()
 }
 
 func userConfigDir(getenv func(string) string) (string, error) {

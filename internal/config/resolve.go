@@ -160,6 +160,11 @@ func Resolve(o Options) (*Resolved, error) {
 	}
 	if !r.settings[Address].IsSet() {
 		r.settings[Address] = Setting{Value: DefaultAddress, Source: Source{Kind: FromDefault}}
+		// A SaaS cluster is fully named by its region and id (what the
+		// Console credentials download sets).
+		if region, id := r.settings[Region], r.settings[ClusterID]; region.IsSet() && id.IsSet() {
+			r.settings[Address] = Setting{Value: SaaSAddress(region.Value, id.Value), Source: Source{Kind: FromInferred, Name: region.Source.Name + " + " + id.Source.Name}}
+		}
 	}
 	if err := r.resolveMethod(); err != nil {
 		return nil, err
@@ -186,9 +191,12 @@ func (r *Resolved) resolveMethod() error {
 		names := make([]string, 0, len(keys))
 		for _, k := range keys {
 			src := r.settings[k].Source
-			if src.Kind == FromEnv || src.Kind == FromFlag {
+			switch src.Kind {
+			case FromEnv:
 				names = append(names, src.Name)
-			} else {
+			case FromFlag:
+				names = append(names, "--"+src.Name)
+			default:
 				names = append(names, string(k))
 			}
 		}
@@ -209,6 +217,11 @@ func (r *Resolved) resolveMethod() error {
 		r.settings[AuthMethod] = Setting{Value: MethodNone, Source: Source{Kind: FromDefault}}
 	}
 	return nil
+}
+
+// SaaSAddress is the REST address of a Camunda SaaS cluster.
+func SaaSAddress(region, clusterID string) string {
+	return "https://" + region + ".zeebe.camunda.io/" + clusterID
 }
 
 // ParseMethod accepts a method as written in the file or on the command

@@ -142,6 +142,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, reply.Body)
 			return
 		}
+		if reply.ContentType != "" {
+			w.Header().Set("Content-Type", reply.ContentType)
+			fmt.Fprint(w, reply.Body)
+			return
+		}
 		if reply.Body != "" {
 			topology = []byte(reply.Body)
 		}
@@ -177,6 +182,8 @@ var (
 		Body: "<html><head><title>401 Authorization Required</title></head><body><center><h1>401 Authorization Required</h1></center><hr><center>nginx</center></body></html>\n"}
 	Unavailable = Reply{Status: http.StatusServiceUnavailable, ContentType: "application/problem+json",
 		Body: `{"type":"about:blank","title":"RESOURCE_EXHAUSTED","status":503,"detail":"Expected to handle REST API request, but request could not be processed due to backpressure","instance":"/v2/topology"}`}
+	Forbidden = Reply{Status: http.StatusForbidden, ContentType: "application/problem+json",
+		Body: `{"type":"about:blank","title":"Forbidden","status":403,"detail":"Insufficient permissions to perform operation","instance":"/v2/topology"}`}
 	Internal = Reply{Status: http.StatusInternalServerError, ContentType: "application/problem+json",
 		Body: `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"Unexpected error occurred during the request processing","instance":"/v2/topology"}`}
 )

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestExcerpt(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		max  int
+		want string
+	}{
+		{"empty", "", 160, ""},
+		{"plain", "upstream connect error", 160, "upstream connect error"},
+		{"whitespace collapsed", "  a\n\n\tb\r\nc  ", 160, "a b c"},
+		{"control characters dropped", "\x1b[31mred\x1b[0m\x00\x07!", 160, "[31mred[0m!"},
+		{"invalid UTF-8 replaced", "ok \xff\xfe done", 160, "ok ? done"},
+		{"nginx page", "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", 160,
+			"502 Bad Gateway nginx"},
+		{"title not in body is kept first", "<!DOCTYPE html><html><head><title>Sign in</title></head><body><p>Please log in</p></body></html>", 160,
+			"Sign in Please log in"},
+		{"script and style dropped", "<html><head><style>p{color:red}</style></head><body><script>alert('x')</script><p>Service Unavailable</p></body></html>", 160,
+			"Service Unavailable"},
+		{"upper-case tags", "<HTML><HEAD><TITLE>Oops</TITLE></HEAD><BODY>Gateway Timeout</BODY></HTML>", 160,
+			"Oops Gateway Timeout"},
+		{"no truncation at exactly max", strings.Repeat("a", 10), 10, strings.Repeat("a", 10)},
+		{"ASCII truncation", strings.Repeat("a", 11), 10, strings.Repeat("a", 10) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Excerpt([]byte(tt.body), tt.max)
+			if got != tt.want {
+				t.Errorf("Excerpt = %q, want %q", got, tt.want)
+			}
+			if strings.ContainsAny(got, "<>\n\r\t") {
+				t.Errorf("Excerpt %q has tags or line breaks", got)
+			}
+		})
+	}
+}
+
+func TestExcerptTruncatesOnRuneBoundary(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"two-byte runes", strings.Repeat("é", 100)},
+		{"three-byte runes", strings.Repeat("€", 100)},
+		{"four-byte runes", strings.Repeat("😀", 100)},
+		{"mixed", strings.Repeat("aé€😀", 40)},
+	}
+	for _, tt := range tests {
+		for max := 1; max <= 20; max++ {
+			t.Run(fmt.Sprintf("%s/%d", tt.name, max), func(t *testing.T) {
+				got := Excerpt([]byte(tt.body), max)
+				if !utf8.ValidString(got) {
+					t.Fatalf("Excerpt(%d) = %q is not valid UTF-8", max, got)
+				}
+				prefix, ok := strings.CutSuffix(got, "…")
+				if !ok {
+					t.Fatalf("Excerpt(%d) = %q has no ellipsis", max, got)
+				}
+				if len(prefix) > max || !strings.HasPrefix(tt.body, prefix) {
+					t.Errorf("Excerpt(%d) = %q: prefix of %d bytes is not a prefix of the body within max", max, got, len(prefix))
+				}
+				if len(prefix) < max-3 {
+					t.Errorf("Excerpt(%d) = %q cut more than one rune", max, got)
+				}
+			})
+		}
+	}
+}
+
+func TestHTTPErrorText(t *testing.T) {
+	const u = "https://c.example.com/v2/topology"
+	tests := []struct {
+		name string
+		err  *HTTPError
+		want string
+	}{
+		{"problem with title equal to status text",
+			&HTTPError{Method: "GET", URL: u, StatusCode: 401, Problem: &Problem{Title: "Unauthorized", Detail: "expired"}},
+			"GET " + u + ": 401 Unauthorized: expired"},
+		{"problem with own title",
+			&HTTPError{Method: "GET", URL: u, StatusCode: 403, Problem: &Problem{Title: "FORBIDDEN", Detail: "no READ"}},
+			"GET " + u + ": 403 Forbidden: FORBIDDEN: no READ"},
+		{"problem with title only",
+			&HTTPError{Method: "GET", URL: u, StatusCode: 409, Problem: &Problem{Title: "CONFLICT"}},
+			"GET " + u + ": 409 Conflict: CONFLICT"},
+		{"excerpt with content type",
+			&HTTPError{Method: "GET", URL: u, StatusCode: 502, ContentType: "text/html", Excerpt: "502 Bad Gateway nginx"},
+			"GET " + u + `: 502 Bad Gateway (text/html body: "502 Bad Gateway nginx")`},
+		{"excerpt without content type",
+			&HTTPError{Method: "GET", URL: u, StatusCode: 503, Excerpt: "down"},
+			"GET " + u + `: 503 Service Unavailable (no content type body: "down")`},
+		{"nothing",
+			&HTTPError{Method: "GET", URL: u, StatusCode: 504},
+			"GET " + u + ": 504 Gateway Timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("Error() = %q\n want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewHTTPErrorMediaType(t *testing.T) {
+	resp := &http.Response{StatusCode: 401, Header: http.Header{"Content-Type": {"Application/Problem+JSON ; charset=UTF-8"}}}
+	e := newHTTPError("GET", "u", resp, []byte(`{"title":"T","detail":"D"}`))
+	if e.ContentType != "application/problem+json" || e.Problem == nil || e.Problem.Detail != "D" {
+		t.Errorf("HTTPError = %+v", e)
+	}
+}
+
+// timeoutErr is a net.Error that timed out.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want NetKind
+	}{
+		{"dns", &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}, NetDNS},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, NetRefused},
+		{"deadline", fmt.Errorf("wrapped: %w", context.DeadlineExceeded), NetTimeout},
+		{"net timeout", &net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}, NetTimeout},
+		{"unknown authority", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, NetUnknownAuthority},
+		{"hostname mismatch", &tls.CertificateVerificationError{Err: x509.HostnameError{Host: "x", Certificate: &x509.Certificate{}}}, NetTLS},
+		{"expired", x509.CertificateInvalidError{Reason: x509.Expired, Cert: &x509.Certificate{}}, NetTLS},
+		{"not TLS", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, NetTLS},
+		{"tls alert text", errors.New("remote error: tls: handshake failure"), NetTLS},
+		{"other", errors.New("EOF"), NetOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classify(tt.err); got != tt.want {
+				t.Errorf("classify(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNetErrorText(t *testing.T) {
+	inner := errors.New("inner")
+	tests := []struct {
+		kind NetKind
+		frag string
+	}{
+		{NetDNS, "cannot resolve the host name"},
+		{NetRefused, "connection refused"},
+		{NetTimeout, "timed out"},
+		{NetTLS, "TLS handshake failed"},
+		{NetUnknownAuthority, "the server's certificate is signed by an unknown authority"},
+		{NetOther, "request failed"},
+	}
+	for _, tt := range tests {
+		e := &NetError{Method: "GET", URL: "http://x/v2/topology", Kind: tt.kind, Err: inner}
+		want := "GET http://x/v2/topology: " + tt.frag
+		if !strings.HasPrefix(e.Error(), want) || !strings.HasSuffix(e.Error(), ": inner") {
+			t.Errorf("kind %d: Error() = %q, want %q...: inner", tt.kind, e.Error(), want)
+		}
+		if !errors.Is(e, inner) {
+			t.Errorf("kind %d: errors.Is(inner) = false", tt.kind)
+		}
+	}
+}
