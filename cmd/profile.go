@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -43,13 +44,22 @@ OS keyring.`,
 	return cmd
 }
 
-// profileArg completes the first argument with profile names.
-func profileArg(f *Factory) cobra.CompletionFunc {
+// profileArg completes the first argument with profile names; the
+// built-in local profile only where it can be used.
+func profileArg(f *Factory, withBuiltin bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return f.completeProfiles(cmd, args, toComplete)
+		names, dir := f.completeProfiles(cmd, args, toComplete)
+		if !withBuiltin {
+			if file, _, err := f.LoadConfig(); err == nil {
+				if _, ok := file.Profiles[config.BuiltinLocalName]; !ok {
+					names = slices.DeleteFunc(names, func(n cobra.Completion) bool { return n == config.BuiltinLocalName })
+				}
+			}
+		}
+		return names, dir
 	}
 }
 
@@ -143,7 +153,7 @@ func newCmdProfileSet(f *Factory) *cobra.Command {
 (for example --scope "").`,
 		Example:           `  camctl profile set helm --ca-file /etc/pki/internal-ca.pem`,
 		Args:              exactArgs(1, "a profile NAME"),
-		ValidArgsFunction: profileArg(f),
+		ValidArgsFunction: profileArg(f, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := config.ValidateName(name); err != nil {
@@ -283,7 +293,7 @@ func newCmdProfileUse(f *Factory) *cobra.Command {
 		Use:               "use NAME",
 		Short:             "Make a profile the current one",
 		Args:              exactArgs(1, "a profile NAME"),
-		ValidArgsFunction: profileArg(f),
+		ValidArgsFunction: profileArg(f, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := config.ValidateName(name); err != nil {
@@ -326,6 +336,9 @@ else the built-in "local".`,
 			if err != nil {
 				return err
 			}
+			if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
+				return writeData(f.IO.Out, f.Global.Output, map[string]string{"name": r.Name, "selectedBy": r.Selection.String()})
+			}
 			fmt.Fprintln(f.IO.Out, r.Name)
 			return nil
 		},
@@ -338,7 +351,7 @@ func newCmdProfileRemove(f *Factory) *cobra.Command {
 		Aliases:           []string{"rm"},
 		Short:             "Delete a profile and its stored secrets",
 		Args:              exactArgs(1, "a profile NAME"),
-		ValidArgsFunction: profileArg(f),
+		ValidArgsFunction: profileArg(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := config.ValidateName(name); err != nil {
@@ -399,7 +412,7 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 		Use:               "rename OLD NEW",
 		Short:             "Rename a profile, moving its stored secrets",
 		Args:              exactArgs(2, "OLD and NEW profile names"),
-		ValidArgsFunction: profileArg(f),
+		ValidArgsFunction: profileArg(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			old, new := args[0], args[1]
 			for _, n := range args {

@@ -50,7 +50,7 @@ stored and where.`,
 			}
 			return nil
 		},
-		ValidArgsFunction: profileArg(f),
+		ValidArgsFunction: profileArg(f, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := f.Global.Profile
 			if len(args) == 1 {
