@@ -2,8 +2,7 @@ package cmd
 
 import "golang.org/x/sys/unix"
 
-// echoOff clears ECHO on the terminal fd and returns the function that
-// restores the previous settings.
-func echoOff(fd int) (restore func(), err error) {
-	return termiosEchoOff(fd, unix.TCGETS, unix.TCSETS)
-}
+const (
+	ioctlGetTermios = unix.TCGETS
+	ioctlSetTermios = unix.TCSETS
+)

@@ -67,6 +67,7 @@ func ExitCode(err error) int {
 		httpErr    *api.HTTPError
 		netErr     *api.NetError
 		waitErr    *waitTimeoutError
+		tokenErr   *auth.TokenError
 		noKeyring  *auth.NoKeyringError
 		unexpected *api.UnexpectedBodyError
 	)
@@ -78,6 +79,16 @@ func ExitCode(err error) int {
 		return ExitWaitTimeout
 	case errors.As(err, &missing):
 		return ExitAuth
+	case errors.As(err, &tokenErr):
+		switch {
+		case tokenErr.StatusCode == 0:
+			return ExitUnreachable
+		case tokenErr.Rejected():
+			return ExitAuth
+		case tokenErr.StatusCode >= 500 || tokenErr.StatusCode == http.StatusTooManyRequests:
+			return ExitServer
+		}
+		return ExitError
 	case errors.As(err, &httpErr):
 		switch {
 		case httpErr.StatusCode == http.StatusUnauthorized || httpErr.StatusCode == http.StatusForbidden:
@@ -99,18 +110,27 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	err = fmt.Errorf("profile %s: %w", r.Name, err)
 	var httpErr *api.HTTPError
 	var netErr *api.NetError
+	var tokenErr *auth.TokenError
 	name := r.Name
 	sel, show := "", ""
 	if r.Kind != config.KindEnv {
 		sel, show = " -p "+name, " "+name
 	}
 	switch {
+	case errors.As(err, &tokenErr):
+		return explainToken(err, tokenErr, r, sel)
 	case errors.As(err, &httpErr):
 		switch {
+		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodOIDC && secretFromEnv(r) == "":
+			return withHint(err, "The cluster rejected a token that %s had just issued to client %s. Check that the audience (%q) is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster.", r.Value(config.TokenURL), r.Value(config.ClientID), r.Value(config.Audience))
+		case httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem == nil && strings.Contains(httpErr.ContentType, "html"):
+			return withHint(err, "The answer is an HTML page, not Camunda's problem detail: an ingress or proxy in front of the cluster rejected the request. Check its authentication settings, and that the address of profile %s is the REST API.", name)
+		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone && r.Kind == config.KindEnv:
+			return withHint(err, "The cluster requires authentication, but the CAMUNDA_* variables configure none: set CAMUNDA_BASIC_AUTH_USERNAME and CAMUNDA_BASIC_AUTH_PASSWORD, or CAMUNDA_CLIENT_ID, CAMUNDA_CLIENT_SECRET and CAMUNDA_OAUTH_URL.")
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone:
 			return withHint(err, "The cluster requires authentication, but profile %s uses none. Set it up with `camctl login%s --auth basic --username NAME` (or --auth oidc).", name, sel)
 		case httpErr.StatusCode == http.StatusUnauthorized && secretFromEnv(r) != "":
-			return withHint(err, "The cluster rejected the credentials of profile %s; the %s comes from the environment variable %s, which wins over anything stored: correct or unset it.", name, secretLabel(methodSecret(r.Method())), secretFromEnv(r))
+			return withHint(err, "The cluster rejected the credentials of profile %s; the %s comes from the environment variable %s, which wins over anything stored: correct or unset it.", name, auth.SecretName(methodSecret(r.Method())), secretFromEnv(r))
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Kind == config.KindEnv:
 			return withHint(err, "The cluster rejected the credentials from the environment (%s auth). Check the CAMUNDA_* variables.", r.Method())
 		case httpErr.StatusCode == http.StatusUnauthorized:
@@ -135,6 +155,29 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		case api.NetTLS:
 			return withHint(err, "Check that the address uses the right scheme (http:// or https://) and that the certificate matches the host.")
 		}
+	}
+	return err
+}
+
+func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string) error {
+	switch {
+	case te.StatusCode == 0:
+		return withHint(err, "Check the token URL of profile %s and that the identity provider is up; the request gave up within --timeout.", r.Name)
+	case te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized:
+		if v := secretFromEnv(r); v != "" {
+			return withHint(err, "The identity provider rejected the client id or the secret from %s; correct or unset it.", v)
+		}
+		return withHint(err, "Check the client id, and store the right secret with `camctl login%s`.", sel)
+	case te.Code == "unauthorized_client":
+		return withHint(err, "The client may not use the client-credentials grant; enable it (\"service account\") for client %s at the identity provider.", r.Value(config.ClientID))
+	case te.Code == "invalid_scope" || te.Code == "invalid_target":
+		return withHint(err, "Check the scope, resource and audience of profile %s (Entra ID wants --scope <api>/.default).", r.Name)
+	case te.StatusCode == http.StatusOK:
+		return withHint(err, "The token URL did not answer with a token; check that it is the token endpoint (for Keycloak: .../realms/<realm>/protocol/openid-connect/token).")
+	case te.StatusCode == http.StatusNotFound:
+		return withHint(err, "Check the token URL of profile %s.", r.Name)
+	case te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests:
+		return withHint(err, "The identity provider kept failing within --timeout; try again later.")
 	}
 	return err
 }

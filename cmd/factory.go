@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -129,6 +130,58 @@ func (f *Factory) systemSecrets(configPath string, interactive bool) (*auth.Secr
 	return s, nil
 }
 
+// Provider returns the auth provider of r with everything it needs: the
+// secret stores, the token cache and an HTTP client for the token
+// endpoint that carries the profile's TLS settings and --timeout.
+func (f *Factory) Provider(ctx context.Context, r *config.Resolved) (auth.Provider, error) {
+	d, err := f.authDeps(r, false)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewProvider(ctx, r, d)
+}
+
+func (f *Factory) authDeps(r *config.Resolved, interactive bool) (auth.Deps, error) {
+	secrets, err := f.Secrets(r.ConfigPath, interactive)
+	if err != nil {
+		return auth.Deps{}, err
+	}
+	// Only oidc caches tokens; other methods must not fail for want of
+	// a cache directory.
+	var tokens *auth.TokenCache
+	dir, err := config.CacheDir(f.Getenv)
+	switch {
+	case err == nil:
+		tokens = auth.NewTokenCache(secrets.Mode, secrets.Keyring, dir)
+	case r.Method() == config.MethodOIDC:
+		return auth.Deps{}, err
+	}
+	hc, err := api.NewHTTPClient(tlsOptions(r), f.Global.Timeout, f.debugWriter())
+	if err != nil {
+		return auth.Deps{}, fmt.Errorf("profile %s: %w", r.Name, err)
+	}
+	return auth.Deps{
+		Secrets: secrets,
+		Tokens:  tokens,
+		HTTP:    hc,
+		Timeout: f.Global.Timeout,
+	}, nil
+}
+
+func tlsOptions(r *config.Resolved) api.TLSOptions {
+	return api.TLSOptions{
+		CAFile:             r.Value(config.CAFile),
+		InsecureSkipVerify: r.Value(config.InsecureSkipVerify) == "true",
+	}
+}
+
+func (f *Factory) debugWriter() io.Writer {
+	if f.Global.Debug {
+		return f.IO.ErrOut
+	}
+	return nil
+}
+
 // APIClient returns a client for r with the provider's credentials and
 // prints the warnings the profile deserves.
 func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, error) {
@@ -136,14 +189,9 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 		Address:   r.Value(config.Address),
 		Timeout:   f.Global.Timeout,
 		UserAgent: "camctl/" + f.Build.Version,
-		TLS: api.TLSOptions{
-			CAFile:             r.Value(config.CAFile),
-			InsecureSkipVerify: r.Value(config.InsecureSkipVerify) == "true",
-		},
-		Auth: p,
-	}
-	if f.Global.Debug {
-		opts.Debug = f.IO.ErrOut
+		TLS:       tlsOptions(r),
+		Auth:      p,
+		Debug:     f.debugWriter(),
 	}
 	c, err := api.New(opts)
 	if err != nil {

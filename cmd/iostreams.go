@@ -69,35 +69,20 @@ func (s *IOStreams) Prompt(ctx context.Context, label string) (string, error) {
 // PromptSecret asks for a secret without echoing it. Echo goes off before
 // the prompt is shown, so a secret typed or pasted the instant the prompt
 // appears is not echoed either. Ctrl-C cancels ctx (camctl handles SIGINT
-// itself), and the terminal is then put back into its normal state before
-// returning — otherwise the shell would be left without echo.
+// itself); the terminal is then put back before returning, or the shell
+// would be left without echo.
 func (s *IOStreams) PromptSecret(ctx context.Context, label string) (string, error) {
 	if s.inFd < 0 {
 		return "", fmt.Errorf("no terminal to read the secret from")
 	}
-	state, err := term.GetState(s.inFd)
+	read, restore, err := hiddenInput(s.inFd)
 	if err != nil {
 		return "", fmt.Errorf("read secret: %w", err)
 	}
-	echoOn, err := echoOff(s.inFd)
-	if err != nil {
-		return "", fmt.Errorf("read secret: %w", err)
-	}
-	restore := func() {
-		echoOn()
-		_ = term.Restore(s.inFd, state)
-	}
+	defer restore()
 	fmt.Fprint(s.ErrOut, label)
-	v, err := readCancellable(ctx, func() (string, error) {
-		b, err := term.ReadPassword(s.inFd)
-		restore()
-		fmt.Fprintln(s.ErrOut)
-		return string(b), err
-	}, func() {
-		restore()
-		fmt.Fprintln(s.ErrOut)
-	})
-	return v, err
+	defer fmt.Fprintln(s.ErrOut)
+	return readCancellable(ctx, read, func() {})
 }
 
 // readCancellable runs a blocking read and returns early when ctx ends.

@@ -5,20 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
 )
 
 // LoginOptions are the inputs of `camctl login`.
 type LoginOptions struct {
-	f               *Factory
-	Settings        map[config.Key]string
-	PasswordStdin   bool
-	InsecureStorage bool
+	f                 *Factory
+	Settings          map[config.Key]string
+	PasswordStdin     bool
+	ClientSecretStdin bool
+	TokenStdin        bool
+	InsecureStorage   bool
 }
 
 // NewCmdLogin builds `camctl login`.
@@ -43,6 +48,7 @@ file beside the config file. In CI, setting CAMUNDA_* variables instead of
 logging in is usually simpler.`,
 		Example: `  camctl login -p helm --address https://camunda.example.com --auth basic --username demo
   printf '%s\n' "$PASSWORD" | camctl login -p helm --password-stdin
+  camctl login -p saas --region bru-2 --cluster-id ID --client-id ID --client-secret-stdin
   camctl login                # the current profile; prompts for what it needs`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -59,6 +65,8 @@ logging in is usually simpler.`,
 	}
 	flags = addProfileFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the basic-auth password from stdin")
+	cmd.Flags().BoolVar(&opts.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth client secret from stdin")
+	cmd.Flags().BoolVar(&opts.TokenStdin, "token-stdin", false, "read the static bearer token from stdin")
 	cmd.Flags().BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the secret in a plain-text 0600 file instead of the OS keyring")
 	return cmd
 }
@@ -69,26 +77,31 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := f.Secrets(r.ConfigPath, f.IO.CanPrompt())
+	if err := opts.checkStdinFlag(r); err != nil {
+		return err
+	}
+	deps, err := f.authDeps(r, f.IO.CanPrompt())
 	if err != nil {
 		return err
+	}
+	secrets := deps.Secrets
+	if r.Method() != config.MethodNone && !opts.InsecureStorage {
+		// Find out before asking for a secret that could not be kept.
+		if err := secrets.KeyringStatus(ctx); err != nil {
+			return &auth.NoKeyringError{Err: err}
+		}
 	}
 
 	var (
 		provider  auth.Provider
 		secretKey config.Key
 		secret    string
+		token     *auth.Token
 	)
 	switch r.Method() {
 	case config.MethodNone:
 		provider = auth.None()
 	case config.MethodBasic:
-		if !opts.InsecureStorage {
-			// Find out before asking for a password that could not be kept.
-			if err := secrets.KeyringStatus(ctx); err != nil {
-				return &auth.NoKeyringError{Err: err}
-			}
-		}
 		user, err := loginUsername(ctx, f, r)
 		if err != nil {
 			return err
@@ -102,11 +115,38 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		if r.Get(config.Username).Source.Kind != config.FromFlag && !r.Get(config.Username).IsSet() {
 			opts.Settings[config.Username] = user
 		}
-	default:
-		return &config.UsageError{Msg: fmt.Sprintf("profile %s: login for auth method %q is not supported by this version of camctl yet", r.Name, r.Method())}
-	}
-	if opts.PasswordStdin && secretKey == "" {
-		return flagErrorf("--password-stdin is for basic auth; profile %s uses %s", r.Name, r.Method())
+	case config.MethodOIDC:
+		key, err := auth.OIDCKey(r)
+		if err != nil {
+			return err
+		}
+		cs, err := loginSecret(ctx, f, r, opts.ClientSecretStdin, config.ClientSecret,
+			fmt.Sprintf("Client secret of %s at %s: ", key.ClientID, key.TokenURL))
+		if err != nil {
+			return err
+		}
+		// No cache yet: the token is stored only once the cluster accepts it.
+		oidc := auth.NewOIDC(auth.OIDCOptions{
+			Key:    key,
+			Secret: func(context.Context) (string, error) { return cs, nil },
+			HTTP:   deps.HTTP,
+			Budget: deps.Timeout,
+		})
+		if token, err = oidc.Token(ctx, true); err != nil {
+			return explain(fmt.Errorf("login failed, nothing was stored: %w", err), r, f.Global.Timeout.String())
+		}
+		provider, secretKey, secret = oidc, config.ClientSecret, cs
+	case config.MethodBearer:
+		tok, err := loginSecret(ctx, f, r, opts.TokenStdin, config.Token, "Bearer token: ")
+		if err != nil {
+			return err
+		}
+		provider, secretKey, secret = auth.NewBearer(tok), config.Token, tok
+		if j, err := auth.DecodeJWT(tok); err == nil {
+			if exp, ok := j.Time("exp"); ok {
+				token = &auth.Token{AccessToken: tok, ExpiresAt: exp}
+			}
+		}
 	}
 
 	client, err := f.APIClient(r, provider)
@@ -115,13 +155,24 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	}
 	topo, _, err := client.Topology(ctx)
 	if err != nil {
-		return explain(fmt.Errorf("login failed, nothing was stored: %w", err), r, f.Global.Timeout.String())
+		err = fmt.Errorf("login failed, nothing was stored: %w", err)
+		var httpErr *api.HTTPError
+		if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem != nil && r.Method() != config.MethodNone && secretFromEnv(r) == "" {
+			return withHint(fmt.Errorf("profile %s: %w", r.Name, err), "The cluster rejected these credentials; check them and run the same command again.")
+		}
+		return explain(err, r, f.Global.Timeout.String())
 	}
 
 	var where string
 	if secretKey != "" {
 		if where, err = secrets.Save(ctx, r.Name, secretKey, secret, opts.InsecureStorage); err != nil {
 			return err
+		}
+	}
+	if token != nil && r.Method() == config.MethodOIDC {
+		key, _ := auth.OIDCKey(r)
+		if _, err := deps.Tokens.Put(ctx, key, token); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "Warning: the token could not be cached (%v); the next command fetches a new one.\n", err)
 		}
 	}
 	if len(opts.Settings) > 0 || created {
@@ -137,14 +188,38 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	}
 	fmt.Fprintf(w, "Logged in to %s (profile %s) %s: gateway %s, %d brokers.\n",
 		client.BaseURL(), r.Name, who, topo.GatewayVersion, len(topo.Brokers))
+	if token != nil && !token.ExpiresAt.IsZero() {
+		fmt.Fprintf(w, "The token is valid until %s (in %s).\n",
+			token.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(token.ExpiresAt).Round(time.Second))
+	}
+	what := auth.SecretName(secretKey)
 	switch where {
 	case auth.InKeyring:
-		fmt.Fprintf(w, "The %s is stored in the OS keyring.\n", strings.TrimPrefix(string(secretKey), "auth."))
+		fmt.Fprintf(w, "The %s is stored in the OS keyring.\n", what)
 	case auth.InFile:
 		fmt.Fprintf(w, "Warning: the %s is stored in plain text in %s (mode 0600), as --insecure-storage asked.\n",
-			strings.TrimPrefix(string(secretKey), "auth."), config.SecretsPath(r.ConfigPath))
+			what, config.SecretsPath(r.ConfigPath))
 	default:
 		fmt.Fprintln(w, "Nothing to store for this auth method.")
+	}
+	return nil
+}
+
+// checkStdinFlag allows only the --*-stdin flag of the profile's method.
+func (opts *LoginOptions) checkStdinFlag(r *config.Resolved) error {
+	want := map[string]string{
+		config.MethodBasic:  "--password-stdin",
+		config.MethodOIDC:   "--client-secret-stdin",
+		config.MethodBearer: "--token-stdin",
+	}[r.Method()]
+	for flag, set := range map[string]bool{"--password-stdin": opts.PasswordStdin, "--client-secret-stdin": opts.ClientSecretStdin, "--token-stdin": opts.TokenStdin} {
+		if set && flag != want {
+			hint := "it needs no secret"
+			if want != "" {
+				hint = "use " + want
+			}
+			return flagErrorf("%s does not fit profile %s, which uses %s auth: %s", flag, r.Name, r.Method(), hint)
+		}
 	}
 	return nil
 }
@@ -180,8 +255,11 @@ func resolveForLogin(f *Factory, settings map[config.Key]string) (*config.Resolv
 		file, created = &clone, true
 	}
 	if name == "" && file.CurrentProfile == "" {
-		// Nothing selected: login works on the built-in local profile,
-		// which becomes a real one if flags change it.
+		if config.EnvDefinesConnection(f.LookupEnv) {
+			return nil, false, &config.UsageError{Msg: "no profile is selected and CAMUNDA_* variables define the connection; camctl uses them as they are, without login. To store credentials in a profile, name it: `camctl login -p NAME`"}
+		}
+		// Nothing selected: login works on the local profile, which
+		// becomes a real one if flags change it.
 		name = config.BuiltinLocalName
 		if _, ok := file.Profiles[name]; !ok {
 			created = len(settings) > 0
@@ -233,14 +311,15 @@ func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, fromStdin 
 		return s.Value, nil
 	}
 	if !f.IO.CanPrompt() {
-		return "", &auth.MissingSecretError{Profile: r.Name, What: secretLabel(key), Flag: "--password-stdin", Env: fld.Env[0], InLogin: true}
+		flag := map[config.Key]string{config.Password: "--password-stdin", config.ClientSecret: "--client-secret-stdin", config.Token: "--token-stdin"}[key]
+		return "", &auth.MissingSecretError{Profile: r.Name, What: auth.SecretName(key), Flag: flag, Env: fld.Env[0], InLogin: true}
 	}
 	s, err := f.PromptSecret(ctx, label)
 	if err != nil {
 		return "", loginCancelled(err)
 	}
 	if s == "" {
-		return "", &config.UsageError{Msg: "no " + secretLabel(key) + " given"}
+		return "", &config.UsageError{Msg: "no " + auth.SecretName(key) + " given"}
 	}
 	return s, nil
 }
@@ -252,10 +331,6 @@ func loginCancelled(err error) error {
 	return err
 }
 
-func secretLabel(key config.Key) string {
-	return strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(string(key), "auth."), "tls."), "-", " ")
-}
-
 // saveLoginProfile writes the login flags into the profile, creating it
 // (and making it current when it is the first) if needed.
 func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, settings map[config.Key]string) error {
@@ -265,11 +340,12 @@ func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, setti
 			if err := doc.AddProfile(r.Name); err != nil {
 				return err
 			}
-			if _, ok := settings[config.Address]; !ok {
-				settings[config.Address] = r.Value(config.Address)
-			}
-			if _, ok := settings[config.AuthMethod]; !ok {
-				settings[config.AuthMethod] = r.Method()
+			// Only what the command line says, never what came from the
+			// environment: the file must not pick up a CI job's variables.
+			for _, k := range []config.Key{config.Address, config.AuthMethod} {
+				if _, ok := settings[k]; !ok && r.Get(k).Source.Kind != config.FromEnv {
+					settings[k] = r.Value(k)
+				}
 			}
 			if first {
 				doc.SetCurrentProfile(r.Name)

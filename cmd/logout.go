@@ -32,52 +32,44 @@ Logging out twice is not an error.`,
 }
 
 func runLogout(ctx context.Context, f *Factory, all bool) error {
-	file, path, err := f.LoadConfig()
-	if err != nil {
-		return err
-	}
-	var names []string
+	var targets []*config.Resolved
 	if all {
-		names = file.Names()
+		file, _, err := f.LoadConfig()
+		if err != nil {
+			return err
+		}
+		names := file.Names()
 		if _, ok := file.Profiles[config.BuiltinLocalName]; !ok {
 			names = append(names, config.BuiltinLocalName)
 		}
-	} else {
-		name := f.Global.Profile
-		if name != "" {
-			// A removed or never-created profile has nothing stored;
-			// logging out of it succeeds, like a second logout.
-			if err := config.ValidateName(name); err != nil {
-				return err
-			}
-		} else {
-			r, err := f.Resolve(nil)
+		for _, name := range names {
+			r, err := f.ResolveProfile(name, nil)
 			if err != nil {
 				return err
 			}
-			if !r.Storable() {
-				fmt.Fprintln(f.IO.ErrOut, "The connection comes from CAMUNDA_* variables alone; camctl stores nothing for it.")
-				return nil
-			}
-			name = r.Name
+			targets = append(targets, r)
 		}
-		names = []string{name}
-	}
-	secrets, err := f.Secrets(path, false)
-	if err != nil {
-		return err
+	} else {
+		r, err := f.Resolve(nil)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, r)
 	}
 	var failed []string
-	for _, name := range names {
-		removed, err := secrets.DeleteProfile(ctx, name)
+	anything := false
+	for _, r := range targets {
+		found, err := forget(ctx, f, r)
+		anything = anything || found
 		switch {
 		case err != nil:
-			failed = append(failed, fmt.Sprintf("%s: %v", name, err))
-		case len(removed) > 0:
-			fmt.Fprintf(f.IO.ErrOut, "Logged out of profile %s: deleted the stored %s.\n", name, strings.Join(removed, ", "))
-		case !all:
-			fmt.Fprintf(f.IO.ErrOut, "Profile %s has no stored secrets; nothing to do.\n", name)
+			failed = append(failed, err.Error())
+		case !found && !all:
+			fmt.Fprintf(f.IO.ErrOut, "Profile %s has nothing stored; nothing to do.\n", r.Name)
 		}
+	}
+	if all && !anything && len(failed) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, "No profile has anything stored; nothing to do.")
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("logout incomplete:\n  %s", strings.Join(failed, "\n  "))

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
 )
 
@@ -103,7 +105,9 @@ func runProfileAdd(ctx context.Context, f *Factory, name string, settings map[co
 	}
 	becameCurrent := false
 	err = config.Edit(ctx, path, func(doc *config.Document) error {
-		first := len(doc.ProfileNames()) == 0 && doc.CurrentProfile() == ""
+		// The first profile becomes current, and so does one added
+		// while no profile is current.
+		first := doc.CurrentProfile() == ""
 		if err := doc.AddProfile(name); err != nil {
 			return err
 		}
@@ -363,10 +367,13 @@ func newCmdProfileRemove(f *Factory) *cobra.Command {
 }
 
 func runProfileRemove(ctx context.Context, f *Factory, name string) error {
-	path, err := f.ConfigPath()
+	file, path, err := f.LoadConfig()
 	if err != nil {
 		return err
 	}
+	// What the profile says in the file (not what the environment makes
+	// of it) names the token to forget.
+	r, rerr := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name})
 	wasCurrent := false
 	err = config.Edit(ctx, path, func(doc *config.Document) error {
 		if !doc.RemoveProfile(name) {
@@ -386,25 +393,48 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed profile %q.\n", name)
 	if wasCurrent {
-		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; no profile is current now (select one with `camctl profile use NAME`).\n")
+		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; now none is, so camctl falls back to the local profile (select another with `camctl profile use NAME`).\n")
 	}
-	return forgetSecrets(ctx, f, path, name)
+	if rerr != nil {
+		return rerr
+	}
+	_, err = forget(ctx, f, r)
+	return err
 }
 
-// forgetSecrets deletes a profile's stored secrets and says what went.
-func forgetSecrets(ctx context.Context, f *Factory, configPath, name string) error {
-	secrets, err := f.Secrets(configPath, false)
+// forget deletes what is stored for profile r: its secrets (when it has
+// a name to store them under) and its cached access token. It says what
+// went, and returns whether anything did.
+func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
+	deps, err := f.authDeps(r, false)
 	if err != nil {
-		return err
+		return false, err
 	}
-	removed, err := secrets.DeleteProfile(ctx, name)
+	var removed []string
+	var errs []error
+	if r.Storable() {
+		gone, err := deps.Secrets.DeleteProfile(ctx, r.Name)
+		removed = append(removed, gone...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
+		found, err := deps.Tokens.Delete(ctx, key)
+		if found {
+			removed = append(removed, "cached access token")
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(removed) > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "Deleted the stored %s.\n", strings.Join(removed, ", "))
+		fmt.Fprintf(f.IO.ErrOut, "Deleted the stored %s of profile %s.\n", strings.Join(removed, ", "), r.Name)
 	}
-	if err != nil {
-		return fmt.Errorf("profile %s: could not delete every stored secret: %w", name, err)
+	if err := errors.Join(errs...); err != nil {
+		return len(removed) > 0, fmt.Errorf("profile %s: could not delete everything stored for it: %w", r.Name, err)
 	}
-	return nil
+	return len(removed) > 0, nil
 }
 
 func newCmdProfileRename(f *Factory) *cobra.Command {

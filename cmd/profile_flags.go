@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -65,6 +67,18 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 		case config.Address:
 			if _, err := api.NormalizeAddress(v); err != nil {
 				return nil, &FlagError{Err: fmt.Errorf("--address: %w", err)}
+			}
+		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore:
+			if v != "" {
+				abs, err := filepath.Abs(v)
+				if err == nil {
+					_, err = os.Stat(abs)
+				}
+				if err != nil {
+					return nil, flagErrorf("--%s: %v", f.Flag, err)
+				}
+				// Stored absolute: the profile is used from any directory.
+				v = abs
 			}
 		}
 		out[f.Key] = v

@@ -105,7 +105,10 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	}
 	w := f.IO.Out
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintf(tw, "Profile:\t%s (%s, selected by %s)\n", out.Name, out.Kind, out.SelectedBy)
+	kind := map[string]string{"config": "from the config file", "builtin": "built in (not in the config file)", "environment": "CAMUNDA_* variables only"}[out.Kind]
+	fmt.Fprintf(tw, "Profile:\t%s\n", out.Name)
+	fmt.Fprintf(tw, "Kind:\t%s\n", kind)
+	fmt.Fprintf(tw, "Selected by:\t%s\n", out.SelectedBy)
 	fmt.Fprintf(tw, "Config file:\t%s\n", out.ConfigFile)
 	if err := tw.Flush(); err != nil {
 		return err

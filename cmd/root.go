@@ -112,6 +112,7 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 
 	root.AddCommand(
 		NewCmdTopology(f, nil),
+		NewCmdToken(f, nil),
 		NewCmdLogin(f, nil),
 		NewCmdLogout(f, nil),
 		NewCmdProfile(f),

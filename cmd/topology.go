@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camctl/camctl/internal/api"
-	"github.com/camctl/camctl/internal/auth"
 )
 
 // TopologyOptions are the inputs of `camctl topology`.
@@ -65,11 +64,7 @@ func runTopology(ctx context.Context, opts *TopologyOptions) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := f.Secrets(r.ConfigPath, false)
-	if err != nil {
-		return err
-	}
-	p, err := auth.NewProvider(ctx, r, secrets)
+	p, err := f.Provider(ctx, r)
 	if err != nil {
 		return err
 	}

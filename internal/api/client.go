@@ -199,7 +199,7 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 			return nil, herr
 		}
 		retried++
-		wait := retryAfter(resp.Header.Get("Retry-After"))
+		wait := RetryAfter(resp.Header.Get("Retry-After"))
 		if wait <= 0 {
 			wait = c.opts.Backoff(retried)
 		}
@@ -268,7 +268,9 @@ func retryable(status int) bool {
 // maxRetryAfter caps a server's Retry-After: a CLI waits seconds, not hours.
 const maxRetryAfter = 30 * time.Second
 
-func retryAfter(v string) time.Duration {
+// RetryAfter reads a Retry-After header (seconds or an HTTP date),
+// capped at 30 s; 0 when absent or unreadable.
+func RetryAfter(v string) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0

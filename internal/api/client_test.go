@@ -358,8 +358,8 @@ func TestRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := retryAfter(tt.value); got < tt.min || got > tt.max {
-				t.Errorf("retryAfter(%q) = %v, want in [%v, %v]", tt.value, got, tt.min, tt.max)
+			if got := RetryAfter(tt.value); got < tt.min || got > tt.max {
+				t.Errorf("RetryAfter(%q) = %v, want in [%v, %v]", tt.value, got, tt.min, tt.max)
 			}
 		})
 	}

@@ -163,6 +163,10 @@ func (e *NetError) Error() string {
 	if what == "" {
 		what = "request failed"
 	}
+	if e.Kind == NetRefused {
+		// The cause says "connection refused" once more; nothing to add.
+		return fmt.Sprintf("%s %s: %s", e.Method, e.URL, what)
+	}
 	return fmt.Sprintf("%s %s: %s: %v", e.Method, e.URL, what, e.Err)
 }
 

@@ -22,7 +22,7 @@ const (
 )
 
 // lockWait bounds how long a process waits for another one to finish its
-// update. Updates take milliseconds; a lock held longer than this means the
+// update, unless the caller's context sets its own deadline. Updates take milliseconds; a lock held longer than this means the
 // holder is stuck, and failing beats hanging a CI job. The kernel releases
 // flock(2) locks when their holder dies, so a killed process never leaves
 // a stale lock behind.
@@ -105,8 +105,11 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return nil, fmt.Errorf("create directory %s: %w", dir, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, lockWait)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lockWait)
+		defer cancel()
+	}
 	fl := flock.New(path+".lock", flock.SetPermissions(FileMode))
 	ok, err := fl.TryLockContext(ctx, 10*time.Millisecond)
 	if err != nil || !ok {

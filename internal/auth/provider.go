@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/config"
@@ -50,9 +51,22 @@ func (e *MissingSecretError) Error() string {
 	return msg
 }
 
+// Deps are what the providers need besides the profile.
+type Deps struct {
+	Secrets *Secrets
+	// Tokens caches access tokens (oidc).
+	Tokens *TokenCache
+	// HTTP is the client for the token endpoint, with the profile's TLS
+	// settings and the per-request timeout.
+	HTTP *http.Client
+	// Timeout is --timeout: the budget of a token request with retries.
+	Timeout time.Duration
+}
+
 // NewProvider returns the provider for r's auth method, with its secrets
 // resolved from the environment or the stores.
-func NewProvider(ctx context.Context, r *config.Resolved, secrets *Secrets) (Provider, error) {
+func NewProvider(ctx context.Context, r *config.Resolved, d Deps) (Provider, error) {
+	secrets := d.Secrets
 	switch r.Method() {
 	case config.MethodNone:
 		return noneProvider{}, nil
@@ -69,14 +83,90 @@ func NewProvider(ctx context.Context, r *config.Resolved, secrets *Secrets) (Pro
 			return nil, secrets.missing(ctx, r, "password", "--password-stdin", "CAMUNDA_BASIC_AUTH_PASSWORD")
 		}
 		return &basicProvider{username: user, password: pw}, nil
+	case config.MethodBearer:
+		tok, _, err := secrets.Resolve(ctx, r, config.Token)
+		if err != nil {
+			return nil, err
+		}
+		if tok == "" {
+			return nil, secrets.missing(ctx, r, "bearer token", "--token-stdin", "CAMUNDA_OAUTH_TOKEN")
+		}
+		return NewBearer(tok), nil
+	case config.MethodOIDC:
+		key, err := OIDCKey(r)
+		if err != nil {
+			return nil, err
+		}
+		return NewOIDC(OIDCOptions{
+			Key:    key,
+			Secret: func(ctx context.Context) (string, error) { return oidcSecret(ctx, r, secrets) },
+			HTTP:   d.HTTP,
+			Budget: d.Timeout,
+			Cache:  d.Tokens,
+		}), nil
 	default:
-		return nil, &config.UsageError{Msg: fmt.Sprintf("profile %s: auth method %q is not supported by this version of camctl yet; use none or basic", r.Name, r.Method())}
+		return nil, &config.UsageError{Msg: fmt.Sprintf("profile %s: unknown auth method %q", r.Name, r.Method())}
 	}
 }
+
+// OIDCKey is the token cache key of an oidc profile; it fails, naming
+// the flag and variable, when the client id or token URL is missing.
+func OIDCKey(r *config.Resolved) (TokenKey, error) {
+	for _, k := range []config.Key{config.ClientID, config.TokenURL} {
+		if r.Value(k) == "" {
+			return TokenKey{}, missingSetting(r, k)
+		}
+	}
+	return TokenKey{
+		TokenURL: r.Value(config.TokenURL),
+		ClientID: r.Value(config.ClientID),
+		Audience: r.Value(config.Audience),
+		Scope:    r.Value(config.Scope),
+		Resource: r.Value(config.Resource),
+	}, nil
+}
+
+func oidcSecret(ctx context.Context, r *config.Resolved, secrets *Secrets) (string, error) {
+	s, _, err := secrets.Resolve(ctx, r, config.ClientSecret)
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return "", secrets.missing(ctx, r, "client secret", "--client-secret-stdin", "CAMUNDA_CLIENT_SECRET")
+	}
+	return s, nil
+}
+
+type bearerProvider struct{ token string }
+
+// NewBearer returns the provider of a static bearer token.
+func NewBearer(token string) Provider { return &bearerProvider{token: token} }
+
+func (b *bearerProvider) Authorize(_ context.Context, req *http.Request) error {
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	return nil
+}
+func (b *bearerProvider) Method() string { return config.MethodBearer }
+func (b *bearerProvider) Identity() string {
+	if j, err := DecodeJWT(b.token); err == nil {
+		for _, c := range []string{"sub", "client_id", "azp"} {
+			if v, ok := j.Claims[c].(string); ok && v != "" {
+				return v
+			}
+		}
+	}
+	return "a static token"
+}
+
+// StaticToken returns the token a bearer provider sends.
+func (b *bearerProvider) StaticToken() string { return b.token }
 
 // missingSetting names the flag and variable that would supply key.
 func missingSetting(r *config.Resolved, key config.Key) error {
 	f, _ := config.FieldFor(key)
+	if r.Kind == config.KindEnv {
+		return &config.UsageError{Msg: fmt.Sprintf("the CAMUNDA_* variables select %s auth but set no %s: set %s", r.Method(), key, f.Env[0])}
+	}
 	env := ""
 	if len(f.Env) > 0 {
 		env = " or " + f.Env[0]

@@ -81,9 +81,9 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 			return v, InKeyring, nil
 		case errors.Is(err, ErrNotFound):
 		case s.Mode == KeyringSystem:
-			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring (%s=system): %w", secretName(key), profile, config.EnvKeyring, err)
+			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring (%s=system): %w", SecretName(key), profile, config.EnvKeyring, err)
 		case !errors.Is(err, ErrUnavailable):
-			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring: %w", secretName(key), profile, err)
+			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring: %w", SecretName(key), profile, err)
 		}
 	}
 	if s.File != nil {
@@ -92,7 +92,7 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 		case err == nil:
 			return v, InFile, nil
 		case !errors.Is(err, ErrNotFound):
-			return "", "", fmt.Errorf("read %s of profile %s: %w", secretName(key), profile, err)
+			return "", "", fmt.Errorf("read %s of profile %s: %w", SecretName(key), profile, err)
 		}
 	}
 	return "", "", nil
@@ -142,7 +142,7 @@ func (s *Secrets) Save(ctx context.Context, profile string, key config.Key, valu
 	k := SecretKey(profile, key)
 	if insecure {
 		if err := s.File.Set(ctx, k, value); err != nil {
-			return "", fmt.Errorf("store %s of profile %s: %w", secretName(key), profile, err)
+			return "", fmt.Errorf("store %s of profile %s: %w", SecretName(key), profile, err)
 		}
 		// A stale copy in the keyring would win over the new one.
 		if s.Mode != KeyringNone && s.Keyring != nil {
@@ -157,7 +157,7 @@ func (s *Secrets) Save(ctx context.Context, profile string, key config.Key, valu
 		if errors.Is(err, ErrUnavailable) {
 			return "", &NoKeyringError{Err: err}
 		}
-		return "", fmt.Errorf("store %s of profile %s in the keyring: %w", secretName(key), profile, err)
+		return "", fmt.Errorf("store %s of profile %s in the keyring: %w", SecretName(key), profile, err)
 	}
 	if s.File != nil {
 		_ = s.File.Delete(ctx, k)
@@ -191,10 +191,10 @@ func (s *Secrets) DeleteProfile(ctx context.Context, profile string) ([]string, 
 				continue
 			}
 			if err := st.store.Delete(ctx, k); err != nil {
-				errs = append(errs, fmt.Errorf("delete %s from %s: %w", secretName(key), st.where, err))
+				errs = append(errs, fmt.Errorf("delete %s from %s: %w", SecretName(key), st.where, err))
 				continue
 			}
-			removed = append(removed, secretName(key)+" ("+st.where+")")
+			removed = append(removed, SecretName(key)+" ("+st.where+")")
 		}
 	}
 	return removed, errors.Join(errs...)
@@ -210,13 +210,13 @@ func (s *Secrets) MoveProfile(ctx context.Context, old, new string) error {
 				if errors.Is(err, ErrNotFound) || (st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable)) {
 					continue
 				}
-				return fmt.Errorf("move %s of profile %s: %w", secretName(key), old, err)
+				return fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
 			}
 			if err := st.store.Set(ctx, to, v); err != nil {
-				return fmt.Errorf("move %s of profile %s: %w", secretName(key), old, err)
+				return fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
 			}
 			if err := st.store.Delete(ctx, from); err != nil {
-				return fmt.Errorf("move %s of profile %s: %w", secretName(key), old, err)
+				return fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
 			}
 		}
 	}
@@ -239,7 +239,8 @@ func (s *Secrets) stores() []namedStore {
 	return out
 }
 
-func secretName(key config.Key) string {
+// SecretName is how a secret setting is called in messages.
+func SecretName(key config.Key) string {
 	switch key {
 	case config.Password:
 		return "password"

@@ -10,7 +10,8 @@ import (
 var (
 	Version = ""
 	Commit  = ""
-	Date    = ""
+	// Date is the commit date (reproducible builds), not the build time.
+	Date = ""
 )
 
 // Info is what `camctl version` reports.
@@ -56,11 +57,11 @@ func (i Info) String() string {
 		}
 		s += fmt.Sprintf(" (commit %s", c)
 		if i.Date != "" {
-			s += ", built " + i.Date
+			s += ", " + i.Date
 		}
 		s += ")"
 	} else if i.Date != "" {
-		s += " (built " + i.Date + ")"
+		s += " (" + i.Date + ")"
 	}
 	return s
 }

@@ -65,7 +65,7 @@ var Fields = []Field{
 	{Key: Address, Flag: "address", Env: []string{"CAMUNDA_REST_ADDRESS", "ZEEBE_REST_ADDRESS", "CAMUNDA_BASE_URL"},
 		Help: "REST API address of the cluster (/v2 is added when missing)"},
 	{Key: AuthMethod, Flag: "auth", Env: []string{"CAMUNDA_AUTH_STRATEGY"},
-		Help: "none, basic, oidc or bearer (env: NONE, BASIC, OAUTH, BEARER)"},
+		Help: "auth method: none, basic, oidc or bearer"},
 	{Key: Username, Flag: "username", Env: []string{"CAMUNDA_BASIC_AUTH_USERNAME", "CAMUNDA_USERNAME"},
 		Help: "user name for basic auth"},
 	{Key: Password, Secret: true, Env: []string{"CAMUNDA_BASIC_AUTH_PASSWORD", "CAMUNDA_PASSWORD"},

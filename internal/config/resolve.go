@@ -131,7 +131,8 @@ func Resolve(o Options) (*Resolved, error) {
 	case anyFieldEnv(env):
 		r.Name, r.Kind, r.Selection = EnvProfileName, KindEnv, Source{Kind: FromEnv, Name: "CAMUNDA_* variables"}
 	default:
-		r.Name, r.Kind, r.Selection = BuiltinLocalName, KindBuiltin, Source{Kind: FromDefault}
+		// "local" from the file if the user saved one, else built in.
+		r.Name, r.Selection = BuiltinLocalName, Source{Kind: FromDefault}
 	}
 
 	var profile Profile
@@ -251,6 +252,12 @@ func firstEnv(names []string, env func(string) string) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// EnvDefinesConnection reports whether CAMUNDA_* (or ZEEBE_*) variables
+// are set that would make up the implicit environment profile.
+func EnvDefinesConnection(lookup func(string) (string, bool)) bool {
+	return anyFieldEnv(func(n string) string { v, _ := lookup(n); return v })
 }
 
 func anyFieldEnv(env func(string) string) bool {

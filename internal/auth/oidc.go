@@ -1,0 +1,292 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/camctl/camctl/internal/api"
+)
+
+// OIDCOptions configure the client-credentials provider.
+type OIDCOptions struct {
+	Key TokenKey
+	// Secret returns the client secret. It is called only when a token
+	// must be fetched, so a run with a cached token does not read it.
+	Secret func(ctx context.Context) (string, error)
+	// HTTP carries the profile's TLS settings and the per-request timeout.
+	HTTP *http.Client
+	// Budget bounds a token request including its retries (--timeout).
+	Budget time.Duration
+	Cache  *TokenCache
+	// Now and Backoff are replaced by tests.
+	Now     func() time.Time
+	Backoff func(attempt int) time.Duration
+}
+
+// OIDC gets access tokens with the OAuth 2.0 client-credentials grant and
+// caches them between runs.
+type OIDC struct {
+	opts OIDCOptions
+	cc   *clientcredentials.Config
+	// used is the token this process sent last; a 401 drops exactly it.
+	used *Token
+}
+
+// NewOIDC returns the provider. The token request is the one Camunda
+// documents: form fields grant_type, client_id, client_secret (omitted
+// when empty), audience, and scope/resource only when configured. The
+// auth style is fixed to form parameters, because oauth2's default
+// probing costs two requests per token (golang/oauth2#786).
+func NewOIDC(o OIDCOptions) *OIDC {
+	params := url.Values{}
+	if o.Key.Audience != "" {
+		params.Set("audience", o.Key.Audience)
+	}
+	if o.Key.Resource != "" {
+		params.Set("resource", o.Key.Resource)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Backoff == nil {
+		o.Backoff = tokenBackoff
+	}
+	return &OIDC{opts: o, cc: &clientcredentials.Config{
+		ClientID:       o.Key.ClientID,
+		TokenURL:       o.Key.TokenURL,
+		Scopes:         strings.Fields(o.Key.Scope),
+		EndpointParams: params,
+		AuthStyle:      oauth2.AuthStyleInParams,
+	}}
+}
+
+// Method implements Provider.
+func (p *OIDC) Method() string { return "oidc" }
+
+// Identity implements Provider.
+func (p *OIDC) Identity() string { return "client " + p.opts.Key.ClientID }
+
+// Authorize sends the cached token, or a new one.
+func (p *OIDC) Authorize(ctx context.Context, req *http.Request) error {
+	t, err := p.Token(ctx, false)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.AccessToken)
+	return nil
+}
+
+// Refresh implements api.Refresher: after a 401 the token just sent is
+// dropped and one new token fetched.
+func (p *OIDC) Refresh(ctx context.Context) error {
+	_, err := p.Token(ctx, true)
+	return err
+}
+
+// Token returns a fresh token: the cached one while it has more than the
+// refresh margin left, else a new one. With force, the token this process
+// last used is not good enough (the API rejected it, or the user asked).
+//
+// Only one process fetches a token for a key at a time: the others wait
+// for the lock and then find the new token in the cache. That is how 20
+// camctl processes started at once make one token request between them.
+func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
+	cache, key := p.opts.Cache, p.opts.Key
+	usable := func(t *Token) bool {
+		if !t.FreshAt(p.opts.Now()) {
+			return false
+		}
+		return !force || p.used == nil || t.AccessToken != p.used.AccessToken
+	}
+	if cache != nil {
+		if t, _, err := cache.Get(ctx, key); err == nil && usable(t) {
+			p.used = t
+			return t, nil
+		}
+		lockCtx, cancel := context.WithTimeout(ctx, p.opts.Budget+5*time.Second)
+		unlock, err := cache.Lock(lockCtx, key)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("wait for another camctl process fetching a token: %w", err)
+		}
+		defer unlock()
+		// Someone else may have fetched it while this process waited.
+		if t, _, err := cache.Get(ctx, key); err == nil && usable(t) {
+			p.used = t
+			return t, nil
+		}
+	}
+	t, err := p.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cache != nil && !t.ExpiresAt.IsZero() {
+		// A token without a known expiry is used once and not cached.
+		if _, err := cache.Put(ctx, key, t); err != nil {
+			return nil, err
+		}
+	}
+	p.used = t
+	return t, nil
+}
+
+// fetch makes token requests until one succeeds, the endpoint rejects the
+// client (no retry: SaaS delays repeated bad credentials by 30 s), or the
+// budget is spent. 429, 5xx and connection errors are retried with
+// exponential backoff and jitter, honouring Retry-After.
+func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
+	if p.opts.Secret != nil {
+		secret, err := p.opts.Secret(ctx)
+		if err != nil {
+			return nil, err
+		}
+		p.cc.ClientSecret = secret
+	}
+	deadline := p.opts.Now().Add(p.opts.Budget)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.opts.HTTP)
+	for attempt := 1; ; attempt++ {
+		obtained := p.opts.Now()
+		ot, err := p.cc.Token(ctx)
+		if err == nil {
+			return p.convert(ot, obtained), nil
+		}
+		terr, retryIn := p.classify(err)
+		if retryIn < 0 {
+			return nil, terr
+		}
+		if retryIn == 0 {
+			retryIn = p.opts.Backoff(attempt)
+		}
+		if p.opts.Now().Add(retryIn).After(deadline) {
+			return nil, terr
+		}
+		t := time.NewTimer(retryIn)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(context.Cause(ctx), context.Canceled) {
+				return nil, ctx.Err()
+			}
+			return nil, terr
+		case <-t.C:
+		}
+	}
+}
+
+// convert takes the expiry from the JWT exp claim when there is one (an
+// IdP may hand out a cached, partly used token), else from expires_in.
+func (p *OIDC) convert(ot *oauth2.Token, obtained time.Time) *Token {
+	t := &Token{AccessToken: ot.AccessToken, TokenType: ot.TokenType, ObtainedAt: obtained.UTC()}
+	if t.TokenType == "" || strings.EqualFold(t.TokenType, "bearer") {
+		t.TokenType = "Bearer"
+	}
+	if j, err := DecodeJWT(ot.AccessToken); err == nil {
+		if exp, ok := j.Time("exp"); ok {
+			t.ExpiresAt = exp
+			return t
+		}
+	}
+	if !ot.Expiry.IsZero() {
+		t.ExpiresAt = ot.Expiry.UTC()
+	}
+	return t
+}
+
+// TokenError is a failed token request. Rejections (400/401) exit with 3,
+// an endpoint that failed with 5xx or 429 with 5, an unreachable one with 4.
+type TokenError struct {
+	TokenURL    string
+	ClientID    string
+	StatusCode  int // 0 when no answer arrived
+	Code        string
+	Description string
+	Excerpt     string
+	Err         error
+}
+
+func (e *TokenError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "token request to %s for client %s", e.TokenURL, e.ClientID)
+	switch {
+	case e.StatusCode == 0:
+		fmt.Fprintf(&b, " failed: %v", e.Err)
+		return b.String()
+	case e.Code != "":
+		fmt.Fprintf(&b, " rejected: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), e.Code)
+		if e.Description != "" {
+			fmt.Fprintf(&b, ": %s", e.Description)
+		}
+	default:
+		fmt.Fprintf(&b, " failed: %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+		if e.Excerpt != "" {
+			fmt.Fprintf(&b, " (%q)", e.Excerpt)
+		}
+	}
+	return b.String()
+}
+
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// Rejected reports whether the endpoint refused the client or request.
+func (e *TokenError) Rejected() bool {
+	return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusTooManyRequests
+}
+
+// classify turns an oauth2 error into a TokenError and says whether and
+// when to retry: -1 never, 0 after the backoff, >0 after that long.
+func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
+	te := &TokenError{TokenURL: p.opts.Key.TokenURL, ClientID: p.opts.Key.ClientID, Err: err}
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) || isNetErr(err) {
+			te.Err = netCause(err)
+			return te, 0
+		}
+		// A 200 that is not a token (HTML, missing access_token): the
+		// address is wrong; retrying will not help.
+		te.Err = fmt.Errorf("the answer is not a token: %v", err)
+		te.StatusCode = http.StatusOK
+		te.Excerpt = strings.TrimPrefix(err.Error(), "oauth2: ")
+		return te, -1
+	}
+	te.StatusCode = re.Response.StatusCode
+	te.Code, te.Description = re.ErrorCode, re.ErrorDescription
+	if te.Code == "" {
+		te.Excerpt = api.Excerpt(re.Body, 120)
+	}
+	switch {
+	case te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500:
+		return te, api.RetryAfter(re.Response.Header.Get("Retry-After"))
+	}
+	return te, -1
+}
+
+func isNetErr(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue)
+}
+
+func netCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func tokenBackoff(attempt int) time.Duration {
+	base := 500 * time.Millisecond << min(attempt-1, 5)
+	return base/2 + rand.N(base/2+1)
+}

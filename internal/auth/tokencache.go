@@ -1,0 +1,160 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/camctl/camctl/internal/atomicfile"
+)
+
+// Token is an access token with what camctl knows about its lifetime.
+type Token struct {
+	AccessToken string    `json:"access_token"`
+	TokenType   string    `json:"token_type"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	// ObtainedAt is when camctl received it; with ExpiresAt it gives the
+	// lifetime that the refresh margin is a share of.
+	ObtainedAt time.Time `json:"obtained_at"`
+}
+
+// refreshMargin is how long before expiry a token is replaced: 30 s, or
+// 10 % of its lifetime if that is smaller (a 60 s token is used for 54 s).
+func (t *Token) refreshMargin() time.Duration {
+	m := 30 * time.Second
+	if life := t.ExpiresAt.Sub(t.ObtainedAt); life > 0 && life/10 < m {
+		m = life / 10
+	}
+	return m
+}
+
+// FreshAt reports whether the token can still be used at now.
+func (t *Token) FreshAt(now time.Time) bool {
+	return t != nil && t.AccessToken != "" && !t.ExpiresAt.IsZero() && now.Before(t.ExpiresAt.Add(-t.refreshMargin()))
+}
+
+// TokenKey identifies the token a client gets from a token endpoint.
+// Profiles (and the environment) with the same key share a token; two
+// client ids never do.
+type TokenKey struct {
+	TokenURL string
+	ClientID string
+	Audience string
+	Scope    string
+	Resource string
+}
+
+// ID is the key's name in the stores: a hash, because the parts can be
+// long and contain characters a keyring account or file name should not.
+func (k TokenKey) ID() string {
+	b, _ := json.Marshal([]string{k.TokenURL, k.ClientID, k.Audience, k.Scope, k.Resource})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// TokenCache keeps access tokens between camctl runs: in the OS keyring
+// when it is reachable, otherwise in a 0600 file under the cache dir.
+// A lock file per key lets concurrent processes share one token request.
+type TokenCache struct {
+	Mode    string
+	Keyring SecretStore // nil with KeyringNone
+	File    SecretStore
+	// Dir is the cache directory (lock files live in Dir/locks).
+	Dir string
+}
+
+// NewTokenCache returns the cache in dir.
+func NewTokenCache(mode string, keyring SecretStore, dir string) *TokenCache {
+	return &TokenCache{Mode: mode, Keyring: keyring, File: NewFileStore(filepath.Join(dir, "tokens.json")), Dir: dir}
+}
+
+func tokenStoreKey(k TokenKey) string { return "token/" + k.ID() }
+
+// Get returns the cached token for k (nil if none) and where it was.
+func (c *TokenCache) Get(ctx context.Context, k TokenKey) (*Token, string, error) {
+	key := tokenStoreKey(k)
+	for _, st := range c.stores(ctx) {
+		v, err := st.store.Get(ctx, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			if st.where == InKeyring && c.Mode != KeyringSystem && errors.Is(err, ErrUnavailable) {
+				continue
+			}
+			return nil, "", fmt.Errorf("read the cached token: %w", err)
+		}
+		var t Token
+		if err := json.Unmarshal([]byte(v), &t); err != nil || t.AccessToken == "" {
+			// A damaged entry is as good as none; the next Put replaces it.
+			continue
+		}
+		return &t, st.where, nil
+	}
+	return nil, "", nil
+}
+
+// Put caches t for k: in the keyring if it answers, else in the file.
+func (c *TokenCache) Put(ctx context.Context, k TokenKey, t *Token) (string, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return "", err
+	}
+	key := tokenStoreKey(k)
+	var errs []error
+	for _, st := range c.stores(ctx) {
+		err := st.store.Set(ctx, key, string(b))
+		if err == nil {
+			return st.where, nil
+		}
+		if st.where == InKeyring && c.Mode == KeyringSystem {
+			return "", fmt.Errorf("cache the token in the OS keyring: %w", err)
+		}
+		errs = append(errs, err)
+	}
+	return "", fmt.Errorf("cache the token: %w", errors.Join(errs...))
+}
+
+// Delete removes the cached token for k from every store; it reports
+// whether there was one.
+func (c *TokenCache) Delete(ctx context.Context, k TokenKey) (bool, error) {
+	key := tokenStoreKey(k)
+	found := false
+	var errs []error
+	for _, st := range c.stores(ctx) {
+		if _, err := st.store.Get(ctx, key); err != nil {
+			if !errors.Is(err, ErrNotFound) && !(st.where == InKeyring && c.Mode != KeyringSystem && errors.Is(err, ErrUnavailable)) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		found = true
+		if err := st.store.Delete(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return found, errors.Join(errs...)
+}
+
+// Lock serialises token requests for k across processes. The kernel
+// drops the lock of a process that dies, so a killed camctl never blocks
+// the next one.
+func (c *TokenCache) Lock(ctx context.Context, k TokenKey) (func(), error) {
+	return atomicfile.Lock(ctx, filepath.Join(c.Dir, "locks", k.ID()))
+}
+
+func (c *TokenCache) stores(context.Context) []namedStore {
+	var out []namedStore
+	if c.Mode != KeyringNone && c.Keyring != nil {
+		out = append(out, namedStore{c.Keyring, InKeyring})
+	}
+	if c.Mode != KeyringSystem {
+		out = append(out, namedStore{c.File, InFile})
+	}
+	return out
+}
