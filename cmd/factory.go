@@ -106,22 +106,27 @@ func (f *Factory) ResolveProfile(name string, flags map[config.Key]string) (*con
 	})
 }
 
-// Keyring timeouts: short when nobody can answer an unlock prompt, long
-// when a person at a terminal may be typing a keyring password
-// (cli/cli#11005 found 3 s too short for that).
-const (
-	keyringTimeout            = 3 * time.Second
-	keyringInteractiveTimeout = 60 * time.Second
-)
+// keyringInteractiveTimeout replaces auth.DefaultKeyringTimeout when a
+// person at a terminal may be typing a keyring password (cli/cli#11005
+// found 3 s too short for that).
+const keyringInteractiveTimeout = 60 * time.Second
 
 func (f *Factory) systemSecrets(configPath string, interactive bool) (*auth.Secrets, error) {
 	mode, err := auth.ParseKeyringMode(f.Getenv(config.EnvKeyring))
 	if err != nil {
 		return nil, err
 	}
-	s := &auth.Secrets{Mode: mode, File: auth.NewFileStore(config.SecretsPath(configPath))}
+	// Without a home directory there is no place for the plain-text
+	// file; that must not stop commands that never need it.
+	var fileStore auth.SecretStore
+	if path, err := config.SecretsPath(f.Getenv); err == nil {
+		fileStore = auth.NewFileStore(path)
+	} else {
+		fileStore = auth.NewFailingStore(fmt.Errorf("no place for the secrets file: %w", err))
+	}
+	s := &auth.Secrets{Mode: mode, Namespace: config.SecretNamespace(configPath, f.Getenv), File: fileStore}
 	if mode != auth.KeyringNone {
-		timeout := keyringTimeout
+		timeout := auth.DefaultKeyringTimeout
 		if interactive {
 			timeout = keyringInteractiveTimeout
 		}
@@ -142,6 +147,9 @@ func (f *Factory) Provider(ctx context.Context, r *config.Resolved) (auth.Provid
 }
 
 func (f *Factory) authDeps(r *config.Resolved, interactive bool) (auth.Deps, error) {
+	if err := checkUnsupportedTLS(r); err != nil {
+		return auth.Deps{}, err
+	}
 	secrets, err := f.Secrets(r.ConfigPath, interactive)
 	if err != nil {
 		return auth.Deps{}, err
@@ -168,6 +176,17 @@ func (f *Factory) authDeps(r *config.Resolved, interactive bool) (auth.Deps, err
 	}, nil
 }
 
+// checkUnsupportedTLS refuses client-certificate settings until camctl
+// can use them: ignoring them would connect without the certificate.
+func checkUnsupportedTLS(r *config.Resolved) error {
+	for _, k := range []config.Key{config.ClientCert, config.ClientKey, config.Keystore} {
+		if s := r.Get(k); s.IsSet() {
+			return &config.UsageError{Msg: fmt.Sprintf("profile %s: %s (from %s) is set, but this version of camctl cannot use client certificates yet; unset it to connect without one", r.Name, k, s.Source)}
+		}
+	}
+	return nil
+}
+
 func tlsOptions(r *config.Resolved) api.TLSOptions {
 	return api.TLSOptions{
 		CAFile:             r.Value(config.CAFile),
@@ -192,6 +211,9 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 		TLS:       tlsOptions(r),
 		Auth:      p,
 		Debug:     f.debugWriter(),
+	}
+	if err := checkUnsupportedTLS(r); err != nil {
+		return nil, err
 	}
 	c, err := api.New(opts)
 	if err != nil {

@@ -197,8 +197,8 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	case auth.InKeyring:
 		fmt.Fprintf(w, "The %s is stored in the OS keyring.\n", what)
 	case auth.InFile:
-		fmt.Fprintf(w, "Warning: the %s is stored in plain text in %s (mode 0600), as --insecure-storage asked.\n",
-			what, config.SecretsPath(r.ConfigPath))
+		path, _ := config.SecretsPath(f.Getenv)
+		fmt.Fprintf(w, "Warning: the %s is stored in plain text in %s (mode 0600), as --insecure-storage asked.\n", what, path)
 	default:
 		fmt.Fprintln(w, "Nothing to store for this auth method.")
 	}
@@ -297,13 +297,17 @@ func loginUsername(ctx context.Context, f *Factory, r *config.Resolved) (string,
 func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, fromStdin bool, key config.Key, label string) (string, error) {
 	fld, _ := config.FieldFor(key)
 	if fromStdin {
-		b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+		// Cancellable: on a terminal, stdin waits for Ctrl-D.
+		s, err := readCancellable(ctx, func() (string, error) {
+			b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+			return string(b), err
+		}, func() {})
 		if err != nil {
-			return "", fmt.Errorf("read the secret from stdin: %w", err)
+			return "", loginCancelled(fmt.Errorf("read the secret from stdin: %w", err))
 		}
-		s := strings.TrimRight(string(b), "\r\n")
+		s = strings.TrimRight(s, "\r\n")
 		if s == "" {
-			return "", flagErrorf("stdin was empty: pipe the secret into camctl login")
+			return "", &config.UsageError{Msg: "stdin was empty: pipe the secret into camctl login"}
 		}
 		return s, nil
 	}

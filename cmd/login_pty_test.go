@@ -102,6 +102,11 @@ func (s *ptySession) send(text string) {
 func (s *ptySession) wait() int {
 	s.t.Helper()
 	err := s.cmd.Wait()
+	// Let the reader drain what camctl wrote before it exited.
+	select {
+	case <-s.done:
+	case <-time.After(2 * time.Second):
+	}
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -119,15 +124,22 @@ func (s *ptySession) wait() int {
 	return code
 }
 
-func basicProfileConfig(t *testing.T, url string) (configPath string) {
+// basicProfileConfig writes a config with a basic profile "helm" at the
+// default place under a fresh XDG_CONFIG_HOME, returned as env too.
+func basicProfileConfig(t *testing.T, url string) (configPath string, env []string) {
 	t.Helper()
-	dir := t.TempDir()
+	home := t.TempDir()
+	dir := filepath.Join(home, "camctl")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	configPath = filepath.Join(dir, "config.yaml")
+	env = []string{"XDG_CONFIG_HOME=" + home, "HOME=" + home, "CAMCTL_CONFIG=" + configPath, "CAMCTL_KEYRING=none"}
 	cfg := "current-profile: helm\nprofiles:\n  helm:\n    address: " + url + "\n    auth:\n      method: basic\n      username: demo\n"
 	if err := os.WriteFile(configPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return configPath
+	return configPath, env
 }
 
 // Ctrl-C at the hidden password prompt: camctl stops at once, restores the
@@ -135,10 +147,10 @@ func basicProfileConfig(t *testing.T, url string) (configPath string) {
 func TestLoginCtrlCAtPasswordPrompt(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.fake.RequireBasic("demo", "s3cret")
-	cfg := basicProfileConfig(t, srv.URL)
+	cfg, env := basicProfileConfig(t, srv.URL)
 	before, _ := os.ReadFile(cfg)
 
-	s := startPTY(t, []string{"CAMCTL_CONFIG=" + cfg, "CAMCTL_KEYRING=none"}, "login", "--insecure-storage")
+	s := startPTY(t, env, "login", "--insecure-storage")
 	s.expect("Password for demo at " + srv.URL + ": ")
 	s.send("half-typed")
 	s.send("\x03")
@@ -168,9 +180,9 @@ func TestLoginCtrlCAtPasswordPrompt(t *testing.T) {
 func TestLoginHiddenPrompt(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.fake.RequireBasic("demo", "s3cret")
-	cfg := basicProfileConfig(t, srv.URL)
+	cfg, env := basicProfileConfig(t, srv.URL)
 
-	s := startPTY(t, []string{"CAMCTL_CONFIG=" + cfg, "CAMCTL_KEYRING=none"}, "login", "--insecure-storage")
+	s := startPTY(t, env, "login", "--insecure-storage")
 	s.expect("Password for demo at " + srv.URL + ": ")
 	s.send("s3cret\r")
 	s.expect("Logged in to")
@@ -180,7 +192,7 @@ func TestLoginHiddenPrompt(t *testing.T) {
 	if strings.Contains(s.output(), "s3cret") {
 		t.Errorf("the password was echoed:\n%s", s.output())
 	}
-	f, _, out, errOut := testFactory(t, map[string]string{"CAMCTL_CONFIG": cfg, "CAMCTL_KEYRING": "none"})
+	f, _, out, errOut := testFactory(t, map[string]string{"CAMCTL_CONFIG": cfg, "CAMCTL_KEYRING": "none", "XDG_CONFIG_HOME": filepath.Dir(filepath.Dir(cfg))})
 	f.Secrets = f.systemSecrets
 	if code := run(t, f, "topology", "-o", "json"); code != 0 {
 		t.Fatalf("topology after login: exit %d: %s", code, errOut)
@@ -195,9 +207,9 @@ func TestLoginInterruptedDuringVerification(t *testing.T) {
 	srv := newFakeServer(t)
 	srv.fake.RequireBasic("demo", "s3cret")
 	srv.fake.Script(fakecamunda.Reply{Hang: true})
-	cfg := basicProfileConfig(t, srv.URL)
+	cfg, env := basicProfileConfig(t, srv.URL)
 
-	s := startPTY(t, []string{"CAMCTL_CONFIG=" + cfg, "CAMCTL_KEYRING=none", "CAMUNDA_BASIC_AUTH_PASSWORD=s3cret"}, "login", "--insecure-storage")
+	s := startPTY(t, append(env, "CAMUNDA_BASIC_AUTH_PASSWORD=s3cret"), "login", "--insecure-storage")
 	select {
 	case <-srv.fake.Arrived():
 	case <-time.After(10 * time.Second):

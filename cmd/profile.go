@@ -36,10 +36,10 @@ OS keyring.`,
 	cmd.AddCommand(
 		newCmdProfileAdd(f),
 		newCmdProfileSet(f),
-		newCmdProfileList(f),
+		withDataOutput(newCmdProfileList(f)),
 		newCmdProfileUse(f),
-		newCmdProfileCurrent(f),
-		newCmdProfileShow(f),
+		withDataOutput(newCmdProfileCurrent(f)),
+		withDataOutput(newCmdProfileShow(f)),
 		newCmdProfileRemove(f),
 		newCmdProfileRename(f),
 	)
@@ -402,6 +402,17 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 	return err
 }
 
+// warnUnreached says that secrets in an unreachable keyring were not
+// touched: silence would claim they are gone, and failing would break
+// every headless machine that never had a keyring.
+func warnUnreached(f *Factory, unreached error, what string) {
+	if unreached == nil {
+		return
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Note: the OS keyring could not be reached (%v); secrets stored there, if any, were not %s. Set %s=none where there is no keyring.\n",
+		unreached, what, config.EnvKeyring)
+}
+
 // forget deletes what is stored for profile r: its secrets (when it has
 // a name to store them under) and its cached access token. It says what
 // went, and returns whether anything did.
@@ -413,11 +424,12 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 	var removed []string
 	var errs []error
 	if r.Storable() {
-		gone, err := deps.Secrets.DeleteProfile(ctx, r.Name)
+		gone, unreached, err := deps.Secrets.DeleteProfile(ctx, r.Name)
 		removed = append(removed, gone...)
 		if err != nil {
 			errs = append(errs, err)
 		}
+		warnUnreached(f, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
 		found, err := deps.Tokens.Delete(ctx, key)
@@ -466,9 +478,11 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := secrets.MoveProfile(cmd.Context(), old, new); err != nil {
+			unreached, err := secrets.MoveProfile(cmd.Context(), old, new)
+			if err != nil {
 				return fmt.Errorf("renamed %q to %q, but its secrets could not be moved (run `camctl login -p %s`): %w", old, new, new, err)
 			}
+			warnUnreached(f, unreached, "moved")
 			fmt.Fprintf(f.IO.ErrOut, "Renamed profile %q to %q.\n", old, new)
 			return nil
 		},

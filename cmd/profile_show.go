@@ -172,7 +172,7 @@ func secretStatus(ctx context.Context, secrets *auth.Secrets, r *config.Resolved
 	_, where, err := secrets.Lookup(ctx, r.Name, key)
 	switch {
 	case err != nil && errors.Is(err, auth.ErrUnavailable):
-		s.Status, s.Detail = "unknown", err.Error()
+		s.Status, s.Detail = "unknown", "the OS keyring could not be asked: "+err.Error()
 	case err != nil:
 		s.Status, s.Detail = "unknown", err.Error()
 	case where == "":

@@ -24,6 +24,12 @@ func Main() int {
 	// process, so prompts restore the terminal and nothing is half-stored.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first Ctrl-C, the next one gets the default behaviour:
+	// a user who presses it twice wants camctl gone.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	f := NewFactory()
 	return Run(ctx, f, os.Args[1:])
 }
@@ -58,6 +64,17 @@ func isCobraUsageError(err error) bool {
 	return false
 }
 
+// dataOutput marks commands whose output -o json|yaml formats.
+const dataOutput = "camctl/data-output"
+
+func withDataOutput(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[dataOutput] = "true"
+	return cmd
+}
+
 // Output formats of -o.
 const (
 	OutputText = "text"
@@ -82,7 +99,13 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			switch g.Output {
-			case "", OutputText, OutputJSON, OutputYAML:
+			case "", OutputText:
+			case OutputJSON, OutputYAML:
+				// stdout must then be exactly one document; a command
+				// without data would print none.
+				if cmd.Annotations[dataOutput] == "" && cmd.Name() != cobra.ShellCompRequestCmd && cmd.Name() != cobra.ShellCompNoDescRequestCmd {
+					return flagErrorf("%s prints no data, so -o %s does not apply to it", cmd.CommandPath(), g.Output)
+				}
 			default:
 				return flagErrorf("invalid output format %q: use text, json or yaml", g.Output)
 			}
@@ -111,12 +134,12 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	})
 
 	root.AddCommand(
-		NewCmdTopology(f, nil),
-		NewCmdToken(f, nil),
+		withDataOutput(NewCmdTopology(f, nil)),
+		withDataOutput(NewCmdToken(f, nil)),
 		NewCmdLogin(f, nil),
 		NewCmdLogout(f, nil),
 		NewCmdProfile(f),
-		NewCmdVersion(f),
+		withDataOutput(NewCmdVersion(f)),
 	)
 	return root
 }

@@ -101,7 +101,7 @@ func waitHealthy(ctx context.Context, f *Factory, client *api.Client, opts *Topo
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, opts.WaitTimeout)
 	defer cancel()
-	last := "no answer yet"
+	last, shown, shownAt := "no answer yet", "", time.Time{}
 	for attempt := 1; ; attempt++ {
 		topo, raw, err := client.Topology(ctx)
 		switch {
@@ -123,7 +123,12 @@ func waitHealthy(ctx context.Context, f *Factory, client *api.Client, opts *Topo
 		default:
 			last = err.Error()
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Waiting for the cluster (%s elapsed): %s\n", time.Since(start).Round(time.Second), last)
+		// A line when the state changes, else every 10 s: a CI log
+		// should not get 300 lines for a five-minute wait.
+		if last != shown || time.Since(shownAt) >= 10*time.Second {
+			fmt.Fprintf(f.IO.ErrOut, "Waiting for the cluster (%s elapsed): %s\n", time.Since(start).Round(time.Second), last)
+			shown, shownAt = last, time.Now()
+		}
 		t := time.NewTimer(opts.PollInterval)
 		select {
 		case <-ctx.Done():
@@ -142,7 +147,8 @@ func transient(err error) bool {
 	var httpErr *api.HTTPError
 	switch {
 	case errors.As(err, &netErr):
-		return netErr.Kind == api.NetRefused || netErr.Kind == api.NetTimeout || netErr.Kind == api.NetOther
+		// A new ingress host often resolves only after a while.
+		return netErr.Kind == api.NetRefused || netErr.Kind == api.NetTimeout || netErr.Kind == api.NetDNS || netErr.Kind == api.NetOther
 	case errors.As(err, &httpErr):
 		return httpErr.StatusCode >= 500 || httpErr.StatusCode == 429
 	}
@@ -152,6 +158,7 @@ func transient(err error) bool {
 // renderTopology writes the human view: a summary that answers "is every
 // partition led by a healthy leader?" first, then one row per broker.
 func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api.Topology) error {
+	t = printableTopology(t)
 	h := t.Health()
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k+":", v) }
@@ -200,6 +207,25 @@ func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.ID(), hostPort(b.Host, b.Port), b.Version, partitionsCell(cs, b.Partitions))
 	}
 	return tw.Flush()
+}
+
+// printableTopology is a copy of t whose server-sent text cannot carry
+// terminal escape sequences.
+func printableTopology(t *api.Topology) *api.Topology {
+	c := *t
+	c.GatewayVersion, c.ClusterID = api.Printable(c.GatewayVersion), api.Printable(c.ClusterID)
+	c.Brokers = make([]api.Broker, len(t.Brokers))
+	for i, b := range t.Brokers {
+		b.Host, b.Version, b.BrokerID = api.Printable(b.Host), api.Printable(b.Version), api.Printable(b.BrokerID)
+		ps := make([]api.Partition, len(b.Partitions))
+		for j, p := range b.Partitions {
+			p.Role, p.Health, p.State = api.Printable(p.Role), api.Printable(p.Health), api.Printable(p.State)
+			ps[j] = p
+		}
+		b.Partitions = ps
+		c.Brokers[i] = b
+	}
+	return &c
 }
 
 // partitionsCell lists "id role" per partition; anything that needs

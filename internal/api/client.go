@@ -134,7 +134,7 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 		// a redirect to another host; refuse to follow downgrades to http.
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
-				return errors.New("stopped after 5 redirects")
+				return &RedirectError{To: req.URL.Redacted(), TooMany: true}
 			}
 			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 				return &RedirectError{To: req.URL.Redacted()}
@@ -146,9 +146,15 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 
 // RedirectError is a redirect camctl refuses to follow: the server
 // answered, so it is not a network problem.
-type RedirectError struct{ To string }
+type RedirectError struct {
+	To      string
+	TooMany bool
+}
 
 func (e *RedirectError) Error() string {
+	if e.TooMany {
+		return fmt.Sprintf("stopped after 5 redirects (the last to %s): check the address", e.To)
+	}
 	return fmt.Sprintf("refusing to follow a redirect from https to %s: check the address", e.To)
 }
 
@@ -204,6 +210,9 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 			wait = c.opts.Backoff(retried)
 		}
 		if err := sleep(ctx, wait); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil, err
+			}
 			return nil, herr
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -42,11 +43,11 @@ func (e *HTTPError) Error() string {
 	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	switch {
 	case e.Problem != nil:
-		if t := e.Problem.Title; t != "" && t != http.StatusText(e.StatusCode) {
+		if t := Printable(e.Problem.Title); t != "" && t != http.StatusText(e.StatusCode) {
 			fmt.Fprintf(&b, ": %s", t)
 		}
-		if e.Problem.Detail != "" {
-			fmt.Fprintf(&b, ": %s", e.Problem.Detail)
+		if d := Printable(e.Problem.Detail); d != "" {
+			fmt.Fprintf(&b, ": %s", d)
 		}
 	case e.Excerpt != "":
 		ct := e.ContentType
@@ -79,11 +80,15 @@ func mediaType(ct string) string {
 	return strings.ToLower(strings.TrimSpace(ct))
 }
 
+// Compiled on first use: only error paths need them, and every
+// camctl run would pay for compiling them at start-up.
 var (
-	htmlTitleRE = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	htmlDropRE  = regexp.MustCompile(`(?is)<(script|style|head)[^>]*>.*?</(script|style|head)>`)
-	htmlTagRE   = regexp.MustCompile(`(?s)<[^>]*>`)
-	spaceRE     = regexp.MustCompile(`\s+`)
+	htmlTitleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`) })
+	htmlDropRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?is)<(script|style|head)[^>]*>.*?</(script|style|head)>`)
+	})
+	htmlTagRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)<[^>]*>`) })
+	spaceRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s+`) })
 )
 
 // Excerpt returns a one-line, printable excerpt of at most max bytes of a
@@ -93,11 +98,11 @@ func Excerpt(body []byte, max int) string {
 	s := string(body)
 	if looksHTML(s) {
 		text := ""
-		if m := htmlTitleRE.FindStringSubmatch(s); m != nil {
+		if m := htmlTitleRE().FindStringSubmatch(s); m != nil {
 			text = m[1]
 		}
-		visible := htmlTagRE.ReplaceAllString(htmlDropRE.ReplaceAllString(s, " "), " ")
-		visible = strings.TrimSpace(spaceRE.ReplaceAllString(visible, " "))
+		visible := htmlTagRE().ReplaceAllString(htmlDropRE().ReplaceAllString(s, " "), " ")
+		visible = strings.TrimSpace(spaceRE().ReplaceAllString(visible, " "))
 		if text == "" || !strings.Contains(visible, strings.TrimSpace(text)) {
 			text = strings.TrimSpace(text + " " + visible)
 		} else {
@@ -105,13 +110,7 @@ func Excerpt(body []byte, max int) string {
 		}
 		s = text
 	}
-	s = strings.TrimSpace(spaceRE.ReplaceAllString(strings.ToValidUTF8(s, "?"), " "))
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
+	s = Printable(strings.TrimSpace(spaceRE().ReplaceAllString(strings.ToValidUTF8(s, "?"), " ")))
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -128,6 +127,17 @@ func looksHTML(s string) bool {
 		head = head[:512]
 	}
 	return strings.HasPrefix(head, "<!doctype html") || strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<title")
+}
+
+// Printable drops control characters (escape sequences included) from
+// text a server sent, so that printing it cannot drive the terminal.
+func Printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // NetKind classifies why a server could not be reached.

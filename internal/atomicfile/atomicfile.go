@@ -32,6 +32,7 @@ const lockWait = 10 * time.Second
 // directory, syncs it and renames it over path. The directory is created
 // with DirMode when missing; an existing directory keeps its mode.
 func Write(path string, data []byte) error {
+	path = resolveLink(path)
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("create directory %s: %w", dir, err)
@@ -78,6 +79,7 @@ func Write(path string, data []byte) error {
 // lock is what makes read-modify-write safe across processes.
 // If fn returns a nil slice, the file is left unchanged.
 func Update(ctx context.Context, path string, fn func(current []byte) ([]byte, error)) error {
+	path = resolveLink(path)
 	unlock, err := Lock(ctx, path)
 	if err != nil {
 		return err
@@ -96,6 +98,16 @@ func Update(ctx context.Context, path string, fn func(current []byte) ([]byte, e
 		return nil
 	}
 	return Write(path, next)
+}
+
+// resolveLink returns the file a symlink points to, so that a config
+// kept in a dotfiles repository and linked into place is updated where it
+// lives instead of being replaced by a regular file.
+func resolveLink(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		return real
+	}
+	return path
 }
 
 // Lock takes an exclusive lock associated with path and returns the

@@ -223,9 +223,9 @@ func (e *TokenError) Error() string {
 		fmt.Fprintf(&b, " failed: %v", e.Err)
 		return b.String()
 	case e.Code != "":
-		fmt.Fprintf(&b, " rejected: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), e.Code)
-		if e.Description != "" {
-			fmt.Fprintf(&b, ": %s", e.Description)
+		fmt.Fprintf(&b, " rejected: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), api.Printable(e.Code))
+		if d := api.Printable(e.Description); d != "" {
+			fmt.Fprintf(&b, ": %s", d)
 		}
 	default:
 		fmt.Fprintf(&b, " failed: %d %s", e.StatusCode, http.StatusText(e.StatusCode))

@@ -36,9 +36,15 @@ type MissingSecretError struct {
 	Keyring error
 	// InLogin: the user is running login already, without a terminal.
 	InLogin bool
+	// EnvOnly: the connection comes from CAMUNDA_* variables alone, so
+	// there is no profile to log in to.
+	EnvOnly bool
 }
 
 func (e *MissingSecretError) Error() string {
+	if e.EnvOnly {
+		return fmt.Sprintf("no %s: the CAMUNDA_* variables select this auth method but do not set %s", e.What, e.Env)
+	}
 	if e.InLogin {
 		return fmt.Sprintf("no %s for profile %s and no terminal to ask for it: pipe it in with %s, or set %s",
 			e.What, e.Profile, e.Flag, e.Env)

@@ -38,17 +38,21 @@ func ParseKeyringMode(v string) (string, error) {
 // when a secret is actually needed, never on start-up.
 type Secrets struct {
 	Mode string
+	// Namespace keeps profiles of different config files apart
+	// (config.SecretNamespace); "" for the default config file.
+	Namespace string
 	// Keyring is the OS keyring store (unused with KeyringNone).
 	Keyring SecretStore
 	// File is the plain-text 0600 store of --insecure-storage.
 	File SecretStore
 }
 
-// SecretKey is the store key of a profile's secret, e.g.
-// "profile/helm/auth.password". The profile name is validated, so one
-// profile's key can never be spelt through another's.
-func SecretKey(profile string, key config.Key) string {
-	return "profile/" + profile + "/" + string(key)
+// key is the store key of a profile's secret, e.g.
+// "profile/helm/auth.password", or "config/<id>/profile/helm/auth.password"
+// for a config file other than the default. Profile names are validated,
+// so one profile's key can never be spelt through another's.
+func (s *Secrets) key(profile string, key config.Key) string {
+	return s.Namespace + "profile/" + profile + "/" + string(key)
 }
 
 // Where a secret came from, for messages and `profile show`.
@@ -68,18 +72,29 @@ func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Ke
 	if !r.Storable() {
 		return "", "", nil
 	}
-	return s.Lookup(ctx, r.Name, key)
+	v, where, err := s.Lookup(ctx, r.Name, key)
+	if errors.Is(err, ErrUnavailable) {
+		// auto mode: a keyring that cannot be reached holds nothing
+		// usable now; missing() says so if nothing else is found.
+		return "", "", nil
+	}
+	return v, where, err
 }
 
 // Lookup returns a stored secret of profile and the store it came from.
+// When nothing is found and the keyring could not be asked (auto mode),
+// the error wraps ErrUnavailable: "not stored" would be a guess.
 func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (value, where string, err error) {
-	k := SecretKey(profile, key)
+	k := s.key(profile, key)
+	var unreachable error
 	if s.Mode != KeyringNone && s.Keyring != nil {
 		v, err := s.Keyring.Get(ctx, k)
 		switch {
 		case err == nil:
 			return v, InKeyring, nil
 		case errors.Is(err, ErrNotFound):
+		case s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
+			unreachable = err
 		case s.Mode == KeyringSystem:
 			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring (%s=system): %w", SecretName(key), profile, config.EnvKeyring, err)
 		case !errors.Is(err, ErrUnavailable):
@@ -95,7 +110,7 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 			return "", "", fmt.Errorf("read %s of profile %s: %w", SecretName(key), profile, err)
 		}
 	}
-	return "", "", nil
+	return "", "", unreachable
 }
 
 // KeyringStatus reports whether the OS keyring can be used now (nil) or why not.
@@ -114,7 +129,7 @@ func (s *Secrets) KeyringStatus(ctx context.Context) error {
 // saying so when the keyring could not be asked (in auto mode Lookup
 // falls back to the file store silently).
 func (s *Secrets) missing(ctx context.Context, r *config.Resolved, what, flag, env string) error {
-	e := &MissingSecretError{Profile: r.Name, What: what, Flag: flag, Env: env}
+	e := &MissingSecretError{Profile: r.Name, What: what, Flag: flag, Env: env, EnvOnly: !r.Storable()}
 	if r.Storable() && s.Mode == KeyringAuto {
 		if err := s.KeyringStatus(ctx); err != nil {
 			e.Keyring = err
@@ -139,7 +154,7 @@ func (e *NoKeyringError) Unwrap() error { return e.Err }
 // Save stores a secret of profile: in the OS keyring, or, with insecure,
 // in the plain-text file. It returns where it went.
 func (s *Secrets) Save(ctx context.Context, profile string, key config.Key, value string, insecure bool) (string, error) {
-	k := SecretKey(profile, key)
+	k := s.key(profile, key)
 	if insecure {
 		if err := s.File.Set(ctx, k, value); err != nil {
 			return "", fmt.Errorf("store %s of profile %s: %w", SecretName(key), profile, err)
@@ -177,15 +192,20 @@ func SecretKeys() []config.Key {
 }
 
 // DeleteProfile removes every stored secret of profile from both stores
-// and reports what it removed. Deleting what is not there is not an error.
-func (s *Secrets) DeleteProfile(ctx context.Context, profile string) ([]string, error) {
-	var removed []string
+// and reports what it removed. Deleting what is not there is not an
+// error. A keyring that cannot be reached in auto mode is reported as
+// unreached, so the caller can say that secrets may be left there.
+func (s *Secrets) DeleteProfile(ctx context.Context, profile string) (removed []string, unreached, err error) {
 	var errs []error
 	for _, key := range SecretKeys() {
-		k := SecretKey(profile, key)
+		k := s.key(profile, key)
 		for _, st := range s.stores() {
 			if _, err := st.store.Get(ctx, k); err != nil {
-				if !errors.Is(err, ErrNotFound) && !(st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable)) {
+				switch {
+				case errors.Is(err, ErrNotFound):
+				case st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
+					unreached = err
+				default:
 					errs = append(errs, fmt.Errorf("%s: %w", st.where, err))
 				}
 				continue
@@ -197,30 +217,49 @@ func (s *Secrets) DeleteProfile(ctx context.Context, profile string) ([]string, 
 			removed = append(removed, SecretName(key)+" ("+st.where+")")
 		}
 	}
-	return removed, errors.Join(errs...)
+	return removed, unreached, joinUnique(errs)
 }
 
-// MoveProfile moves every stored secret of old to new, in the store it is in.
-func (s *Secrets) MoveProfile(ctx context.Context, old, new string) error {
+// joinUnique joins errors, dropping repeats (an unreachable keyring fails
+// the same way for every secret).
+func joinUnique(errs []error) error {
+	seen := map[string]bool{}
+	var out []error
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			out = append(out, e)
+		}
+	}
+	return errors.Join(out...)
+}
+
+// MoveProfile moves every stored secret of old to new, in the store it
+// is in. Like DeleteProfile it reports an unreachable keyring separately.
+func (s *Secrets) MoveProfile(ctx context.Context, old, new string) (unreached, err error) {
 	for _, key := range SecretKeys() {
-		from, to := SecretKey(old, key), SecretKey(new, key)
+		from, to := s.key(old, key), s.key(new, key)
 		for _, st := range s.stores() {
 			v, err := st.store.Get(ctx, from)
 			if err != nil {
-				if errors.Is(err, ErrNotFound) || (st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable)) {
+				if errors.Is(err, ErrNotFound) {
 					continue
 				}
-				return fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
+				if st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable) {
+					unreached = err
+					continue
+				}
+				return unreached, fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
 			}
 			if err := st.store.Set(ctx, to, v); err != nil {
-				return fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
+				return unreached, fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
 			}
 			if err := st.store.Delete(ctx, from); err != nil {
-				return fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
+				return unreached, fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
 			}
 		}
 	}
-	return nil
+	return unreached, nil
 }
 
 type namedStore struct {

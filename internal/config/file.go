@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
@@ -126,8 +127,11 @@ func parse(path string, data []byte) (*File, error) {
 }
 
 var (
-	yamlLineRE  = regexp.MustCompile(`line (\d+): `)
-	yamlIntoRE  = regexp.MustCompile(`cannot unmarshal (!!\w+)(?: ` + "`" + `[^` + "`" + `]*` + "`" + `)? into (\S+)`)
+	// Compiled on first use: only error paths need them.
+	yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): `) })
+	yamlIntoRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`cannot unmarshal (!!\w+)(?: ` + "`" + `[^` + "`" + `]*` + "`" + `)? into (\S+)`)
+	})
 	yamlKinds   = map[string]string{"!!seq": "a list", "!!map": "a mapping", "!!str": "text", "!!int": "a number", "!!float": "a number", "!!bool": "true/false", "!!null": "nothing"}
 	yamlTargets = map[string]string{"string": "text", "bool": "true or false"}
 )
@@ -147,7 +151,7 @@ func yamlError(path string, data []byte, err error) error {
 			line = l
 		}
 	}
-	if m := yamlIntoRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlIntoRE().FindStringSubmatch(msg); m != nil {
 		want, ok := yamlTargets[m[2]]
 		if !ok {
 			want = "a mapping"
@@ -165,7 +169,7 @@ func yamlError(path string, data []byte, err error) error {
 // (the first message only, for a multi-error type error).
 func splitYAMLError(s string) (int, string) {
 	line := 0
-	if m := yamlLineRE.FindStringSubmatchIndex(s); m != nil {
+	if m := yamlLineRE().FindStringSubmatchIndex(s); m != nil {
 		line, _ = strconv.Atoi(s[m[2]:m[3]])
 		s = s[m[1]:]
 	}
@@ -220,6 +224,9 @@ func validate(path string, data []byte, f *File) error {
 		k := profiles.Content[i]
 		if err := ValidateName(k.Value); err != nil {
 			return &FileError{Path: path, Line: k.Line, Err: err}
+		}
+		if a := mappingValue(profiles.Content[i+1], "address"); a != nil && hasUserinfo(a.Value) {
+			return &FileError{Path: path, Line: a.Line, Err: fmt.Errorf("the address of profile %q contains credentials; remove them and store the password with `camctl login`", k.Value)}
 		}
 		if _, ok := f.Profiles[k.Value]; !ok {
 			if f.Profiles == nil {

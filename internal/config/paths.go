@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,10 +31,44 @@ func Path(flag string, getenv func(string) string) (string, error) {
 }
 
 // SecretsPath is the 0600 file that holds secrets only when the user
-// asked for --insecure-storage (or has no keyring): beside the config
-// file, because the profile names it is keyed by belong to that file.
-func SecretsPath(configPath string) string {
-	return filepath.Join(filepath.Dir(configPath), "secrets.json")
+// asked for --insecure-storage: in camctl's own config directory, never
+// beside a --config file (which may sit in a project's working tree).
+func SecretsPath(getenv func(string) string) (string, error) {
+	def, err := DefaultPath(getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(def), "secrets.json"), nil
+}
+
+// DefaultPath is the config file camctl uses without --config and
+// $CAMCTL_CONFIG.
+func DefaultPath(getenv func(string) string) (string, error) {
+	return Path("", func(k string) string {
+		if k == EnvConfig {
+			return ""
+		}
+		return getenv(k)
+	})
+}
+
+// SecretNamespace keeps the secrets of profiles in different config files
+// apart: "" for the default config file, else a name derived from the
+// file's absolute path. Two files with a profile "prod" must not share,
+// or delete, each other's password.
+func SecretNamespace(configPath string, getenv func(string) string) string {
+	def, err := DefaultPath(getenv)
+	abs, aerr := filepath.Abs(configPath)
+	if err == nil && aerr == nil {
+		if d, derr := filepath.Abs(def); derr == nil && d == abs {
+			return ""
+		}
+	}
+	if aerr != nil {
+		abs = configPath
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return "config/" + hex.EncodeToString(sum[:6]) + "/"
 }
 
 // CacheDir is where access tokens are cached when the keyring is not

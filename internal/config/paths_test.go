@@ -77,8 +77,27 @@ func TestCacheDir(t *testing.T) {
 }
 
 func TestSecretsPath(t *testing.T) {
-	got := config.SecretsPath(filepath.Join("/home/u/.config/camctl", "config.yaml"))
+	got, _ := config.SecretsPath(func(k string) string {
+		return map[string]string{"HOME": "/home/u", config.EnvConfig: "/project/camctl.yaml"}[k]
+	})
 	if want := filepath.Join("/home/u/.config/camctl", "secrets.json"); got != want {
 		t.Errorf("SecretsPath = %q, want %q", got, want)
+	}
+}
+
+// Profiles of different config files never share a keyring entry; the
+// default file keeps the plain account names.
+func TestSecretNamespace(t *testing.T) {
+	env := func(k string) string { return map[string]string{"HOME": "/home/u"}[k] }
+	if ns := config.SecretNamespace("/home/u/.config/camctl/config.yaml", env); ns != "" {
+		t.Errorf("default config: namespace %q, want none", ns)
+	}
+	a := config.SecretNamespace("/work/a/camctl.yaml", env)
+	b := config.SecretNamespace("/work/b/camctl.yaml", env)
+	if a == "" || b == "" || a == b {
+		t.Errorf("namespaces %q and %q: want two different, non-empty ones", a, b)
+	}
+	if again := config.SecretNamespace("/work/a/camctl.yaml", env); again != a {
+		t.Errorf("namespace not stable: %q then %q", a, again)
 	}
 }

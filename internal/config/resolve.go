@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -167,10 +168,19 @@ func Resolve(o Options) (*Resolved, error) {
 			r.settings[Address] = Setting{Value: SaaSAddress(region.Value, id.Value), Source: Source{Kind: FromInferred, Name: region.Source.Name + " + " + id.Source.Name}}
 		}
 	}
+	if addr := r.settings[Address]; hasUserinfo(addr.Value) {
+		return nil, &UsageError{Msg: fmt.Sprintf("profile %s: the address (from %s) contains credentials; remove them (camctl shows addresses, and credentials belong in the keyring: use --username and `camctl login`)", r.Name, addr.Source)}
+	}
 	if err := r.resolveMethod(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// hasUserinfo reports an address with user[:password]@ in it.
+func hasUserinfo(addr string) bool {
+	u, err := url.Parse(strings.TrimSpace(addr))
+	return err == nil && u.User != nil
 }
 
 func (r *Resolved) resolveMethod() error {
