@@ -107,7 +107,16 @@ func ExitCode(err error) int {
 
 // explain adds the next step to API and network errors of profile r.
 func explain(err error, r *config.Resolved, timeoutFlag string) error {
-	err = fmt.Errorf("profile %s: %w", r.Name, err)
+	var (
+		h *api.HTTPError
+		n *api.NetError
+		t *auth.TokenError
+		u *api.UnexpectedBodyError
+	)
+	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) {
+		// These name the URL; the profile completes the picture.
+		err = fmt.Errorf("profile %s: %w", r.Name, err)
+	}
 	var httpErr *api.HTTPError
 	var netErr *api.NetError
 	var tokenErr *auth.TokenError

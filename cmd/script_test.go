@@ -159,6 +159,8 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 			r = fakecamunda.Internal
 		case "403":
 			r = fakecamunda.Forbidden
+		case "401":
+			r = fakecamunda.Unauthorized
 		case "404-html":
 			r = fakecamunda.Reply{Status: 404, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>"}
 		case "login-page":

@@ -101,11 +101,18 @@ func (p *OIDC) Refresh(ctx context.Context) error {
 // camctl processes started at once make one token request between them.
 func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 	cache, key := p.opts.Cache, p.opts.Key
+	// With force, only a token another process fetched after the one
+	// this process was refused will do; with nothing used yet, none will.
 	usable := func(t *Token) bool {
 		if !t.FreshAt(p.opts.Now()) {
 			return false
 		}
-		return !force || p.used == nil || t.AccessToken != p.used.AccessToken
+		return !force || (p.used != nil && t.AccessToken != p.used.AccessToken)
+	}
+	// The token this process already holds comes first: no cache read,
+	// and login (which has no cache yet) does not fetch twice.
+	if !force && p.used.FreshAt(p.opts.Now()) {
+		return p.used, nil
 	}
 	if cache != nil {
 		if t, _, err := cache.Get(ctx, key); err == nil && usable(t) {
@@ -223,7 +230,11 @@ func (e *TokenError) Error() string {
 		fmt.Fprintf(&b, " failed: %v", e.Err)
 		return b.String()
 	case e.Code != "":
-		fmt.Fprintf(&b, " rejected: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), api.Printable(e.Code))
+		verb := "failed"
+		if e.Rejected() {
+			verb = "rejected"
+		}
+		fmt.Fprintf(&b, " %s: %d %s: %s", verb, e.StatusCode, http.StatusText(e.StatusCode), api.Printable(e.Code))
 		if d := api.Printable(e.Description); d != "" {
 			fmt.Fprintf(&b, ": %s", d)
 		}

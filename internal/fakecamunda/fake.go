@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -34,6 +35,7 @@ type Server struct {
 	topology []byte
 	user     string
 	password string
+	bearer   func(token string) error
 	script   []Reply
 	requests int
 	authSeen []string
@@ -51,6 +53,14 @@ func (s *Server) RequireBasic(user, password string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.user, s.password = user, password
+}
+
+// RequireBearer makes /v2/* demand a bearer token that verify accepts
+// (in the OIDC tests: signed by the test IdP, for the right audience).
+func (s *Server) RequireBearer(verify func(token string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bearer = verify
 }
 
 // SetTopology replaces the topology body.
@@ -116,7 +126,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply = &s.script[0]
 		s.script = s.script[1:]
 	}
-	user, password, topology := s.user, s.password, s.topology
+	user, password, topology, bearer := s.user, s.password, s.topology, s.bearer
 	s.mu.Unlock()
 	select {
 	case s.arrived <- struct{}{}:
@@ -160,6 +170,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if bearer != nil {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="camunda"`)
+			problem(w, http.StatusUnauthorized, "Unauthorized", "No bearer token", r.URL.Path)
+			return
+		}
+		if err := bearer(tok); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			problem(w, http.StatusUnauthorized, "Unauthorized", "Invalid token", r.URL.Path)
+			return
+		}
+	}
 	if r.Method != http.MethodGet || r.URL.Path != "/v2/topology" {
 		problem(w, http.StatusNotFound, "Not Found", "No endpoint "+r.Method+" "+r.URL.Path, r.URL.Path)
 		return
@@ -184,6 +207,8 @@ var (
 		Body: `{"type":"about:blank","title":"RESOURCE_EXHAUSTED","status":503,"detail":"Expected to handle REST API request, but request could not be processed due to backpressure","instance":"/v2/topology"}`}
 	Forbidden = Reply{Status: http.StatusForbidden, ContentType: "application/problem+json",
 		Body: `{"type":"about:blank","title":"Forbidden","status":403,"detail":"Insufficient permissions to perform operation","instance":"/v2/topology"}`}
+	Unauthorized = Reply{Status: http.StatusUnauthorized, ContentType: "application/problem+json",
+		Body: `{"type":"about:blank","title":"Unauthorized","status":401,"detail":"Token revoked","instance":"/v2/topology"}`}
 	Internal = Reply{Status: http.StatusInternalServerError, ContentType: "application/problem+json",
 		Body: `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"Unexpected error occurred during the request processing","instance":"/v2/topology"}`}
 )
