@@ -112,8 +112,9 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		n *api.NetError
 		t *auth.TokenError
 		u *api.UnexpectedBodyError
+		w *waitTimeoutError
 	)
-	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) {
+	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) {
 		// These name the URL; the profile completes the picture.
 		err = fmt.Errorf("profile %s: %w", r.Name, err)
 	}

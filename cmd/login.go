@@ -24,6 +24,8 @@ type LoginOptions struct {
 	ClientSecretStdin bool
 	TokenStdin        bool
 	InsecureStorage   bool
+	// Imported are secrets from --from-env-file (or --from-env).
+	Imported map[config.Key]string
 }
 
 // NewCmdLogin builds `camctl login`.
@@ -52,11 +54,11 @@ logging in is usually simpler.`,
   camctl login                # the current profile; prompts for what it needs`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			settings, err := flags.changed()
+			settings, secrets, err := flags.collect(f.LookupEnv)
 			if err != nil {
 				return err
 			}
-			opts.Settings = settings
+			opts.Settings, opts.Imported = settings, secrets
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -106,7 +108,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		if err != nil {
 			return err
 		}
-		pw, err := loginSecret(ctx, f, r, opts.PasswordStdin, config.Password,
+		pw, err := loginSecret(ctx, f, r, opts, opts.PasswordStdin, config.Password,
 			fmt.Sprintf("Password for %s at %s: ", user, r.Value(config.Address)))
 		if err != nil {
 			return err
@@ -120,7 +122,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		if err != nil {
 			return err
 		}
-		cs, err := loginSecret(ctx, f, r, opts.ClientSecretStdin, config.ClientSecret,
+		cs, err := loginSecret(ctx, f, r, opts, opts.ClientSecretStdin, config.ClientSecret,
 			fmt.Sprintf("Client secret of %s at %s: ", key.ClientID, key.TokenURL))
 		if err != nil {
 			return err
@@ -137,7 +139,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		}
 		provider, secretKey, secret = oidc, config.ClientSecret, cs
 	case config.MethodBearer:
-		tok, err := loginSecret(ctx, f, r, opts.TokenStdin, config.Token, "Bearer token: ")
+		tok, err := loginSecret(ctx, f, r, opts, opts.TokenStdin, config.Token, "Bearer token: ")
 		if err != nil {
 			return err
 		}
@@ -294,7 +296,7 @@ func loginUsername(ctx context.Context, f *Factory, r *config.Resolved) (string,
 
 // loginSecret gets the secret from, in order: --*-stdin, the environment,
 // a hidden prompt on a terminal.
-func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, fromStdin bool, key config.Key, label string) (string, error) {
+func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *LoginOptions, fromStdin bool, key config.Key, label string) (string, error) {
 	fld, _ := config.FieldFor(key)
 	if fromStdin {
 		// Cancellable: on a terminal, stdin waits for Ctrl-D.
@@ -313,6 +315,9 @@ func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, fromStdin 
 	}
 	if s := r.Get(key); s.IsSet() {
 		return s.Value, nil
+	}
+	if v := opts.Imported[key]; v != "" {
+		return v, nil
 	}
 	if !f.IO.CanPrompt() {
 		flag := map[config.Key]string{config.Password: "--password-stdin", config.ClientSecret: "--client-secret-stdin", config.Token: "--token-stdin"}[key]

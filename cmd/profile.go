@@ -67,6 +67,7 @@ func profileArg(f *Factory, withBuiltin bool) cobra.CompletionFunc {
 
 func newCmdProfileAdd(f *Factory) *cobra.Command {
 	var flags *profileFlags
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a profile",
@@ -74,26 +75,33 @@ func newCmdProfileAdd(f *Factory) *cobra.Command {
 added becomes the current one. Secrets are not accepted as flags: store them
 with ` + "`camctl login -p NAME`" + `.`,
 		Example: `  camctl profile add helm --address https://camunda.example.com --auth basic --username demo
-  camctl profile add dev --address http://localhost:8088`,
+  camctl profile add dev --address http://localhost:8088
+  camctl profile add saas --region bru-2 --cluster-id 0a1b2c3d-... --client-id my-client
+  camctl profile add saas --from-env-file ~/Downloads/credentials.env   # Console download`,
 		Args: exactArgs(1, "a profile NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := config.ValidateName(name); err != nil {
 				return err
 			}
-			settings, err := flags.changed()
+			settings, secrets, err := flags.collect(f.LookupEnv)
 			if err != nil {
 				return err
 			}
-			return runProfileAdd(cmd.Context(), f, name, settings)
+			return runProfileAdd(cmd.Context(), f, name, settings, secrets, insecure)
 		},
 	}
 	flags = addProfileFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&insecure, "insecure-storage", false, "store an imported secret in a plain-text 0600 file instead of the OS keyring")
 	return cmd
 }
 
-func runProfileAdd(ctx context.Context, f *Factory, name string, settings map[config.Key]string) error {
+func runProfileAdd(ctx context.Context, f *Factory, name string, settings, secrets map[config.Key]string, insecure bool) error {
 	path, err := f.ConfigPath()
+	if err != nil {
+		return err
+	}
+	store, err := secretsForImport(ctx, f, path, secrets, insecure)
 	if err != nil {
 		return err
 	}
@@ -128,8 +136,49 @@ func runProfileAdd(ctx context.Context, f *Factory, name string, settings map[co
 	if becameCurrent {
 		fmt.Fprintf(w, "It is now the current profile.\n")
 	}
-	if m := settings[config.AuthMethod]; m != config.MethodNone {
+	if err := storeImported(ctx, f, store, name, secrets, insecure); err != nil {
+		return err
+	}
+	if m := settings[config.AuthMethod]; m != config.MethodNone && len(secrets) == 0 {
 		fmt.Fprintf(w, "Next: `camctl login -p %s` stores its secret and checks the connection.\n", name)
+	}
+	return nil
+}
+
+// secretsForImport returns the secret stores when secrets were imported,
+// after making sure they can be kept: nothing is written otherwise.
+func secretsForImport(ctx context.Context, f *Factory, configPath string, secrets map[config.Key]string, insecure bool) (*auth.Secrets, error) {
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	store, err := f.Secrets(configPath, f.IO.CanPrompt())
+	if err != nil {
+		return nil, err
+	}
+	if !insecure {
+		if err := store.KeyringStatus(ctx); err != nil {
+			return nil, &auth.NoKeyringError{Err: err}
+		}
+	}
+	return store, nil
+}
+
+// storeImported keeps imported secrets in the secret store.
+func storeImported(ctx context.Context, f *Factory, store *auth.Secrets, name string, secrets map[config.Key]string, insecure bool) error {
+	for _, fld := range config.Fields {
+		v, ok := secrets[fld.Key]
+		if !ok {
+			continue
+		}
+		where, err := store.Save(ctx, name, fld.Key, v, insecure)
+		if err != nil {
+			return fmt.Errorf("profile %s is saved, but its %s could not be stored: %w", name, auth.SecretName(fld.Key), err)
+		}
+		place := "in the OS keyring"
+		if where == auth.InFile {
+			place = "in a plain-text 0600 file (--insecure-storage)"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Stored the %s %s.\n", auth.SecretName(fld.Key), place)
 	}
 	return nil
 }
@@ -150,6 +199,7 @@ func setAll(doc *config.Document, name string, settings map[config.Key]string) e
 
 func newCmdProfileSet(f *Factory) *cobra.Command {
 	var flags *profileFlags
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Change settings of a profile",
@@ -163,28 +213,27 @@ func newCmdProfileSet(f *Factory) *cobra.Command {
 			if err := config.ValidateName(name); err != nil {
 				return err
 			}
-			settings, err := flags.changed()
+			settings, secrets, err := flags.collect(f.LookupEnv)
 			if err != nil {
 				return err
 			}
-			if len(settings) == 0 {
+			if len(settings) == 0 && len(secrets) == 0 {
 				return flagErrorf("no settings given: pass at least one flag, such as --address or --auth")
 			}
-			if v, ok := settings[config.Address]; ok && v == "" {
-				return flagErrorf("--address cannot be empty")
-			}
-			if v, ok := settings[config.AuthMethod]; ok && v == "" {
-				return flagErrorf("--auth cannot be empty")
-			}
-			return runProfileSet(cmd.Context(), f, name, settings)
+			return runProfileSet(cmd.Context(), f, name, settings, secrets, insecure)
 		},
 	}
 	flags = addProfileFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&insecure, "insecure-storage", false, "store an imported secret in a plain-text 0600 file instead of the OS keyring")
 	return cmd
 }
 
-func runProfileSet(ctx context.Context, f *Factory, name string, settings map[config.Key]string) error {
+func runProfileSet(ctx context.Context, f *Factory, name string, settings, secrets map[config.Key]string, insecure bool) error {
 	path, err := f.ConfigPath()
+	if err != nil {
+		return err
+	}
+	store, err := secretsForImport(ctx, f, path, secrets, insecure)
 	if err != nil {
 		return err
 	}
@@ -215,8 +264,10 @@ func runProfileSet(ctx context.Context, f *Factory, name string, settings map[co
 			keys = append(keys, string(fld.Key))
 		}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
-	return nil
+	if len(keys) > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
+	}
+	return storeImported(ctx, f, store, name, secrets, insecure)
 }
 
 func unknownProfileError(name string, known []string) error {

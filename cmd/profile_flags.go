@@ -19,6 +19,10 @@ type profileFlags struct {
 	fs      *pflag.FlagSet
 	strings map[config.Key]*string
 	bools   map[config.Key]*bool
+
+	region, clusterID string
+	fromEnv           bool
+	fromEnvFile       string
 }
 
 func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
@@ -37,7 +41,65 @@ func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
 			p.strings[f.Key] = fs.String(f.Flag, "", help)
 		}
 	}
+	fs.StringVar(&p.region, "region", "", "SaaS region (with --cluster-id: sets the SaaS address, token URL and audience)")
+	fs.StringVar(&p.clusterID, "cluster-id", "", "SaaS cluster id (with --region)")
+	fs.BoolVar(&p.fromEnv, "from-env", false, "take the settings from the current CAMUNDA_*/ZEEBE_* variables (a secret among them goes to the keyring)")
+	fs.StringVar(&p.fromEnvFile, "from-env-file", "", "take the settings from a Camunda Console credentials file (`export KEY='value'` lines)")
 	return p
+}
+
+// collect returns the settings the command line describes, lowest first:
+// --from-env or --from-env-file, then --region/--cluster-id, then the
+// individual flags. Secrets found in the imported variables are returned
+// separately: they go to the secret store, never to the file.
+func (p *profileFlags) collect(lookup func(string) (string, bool)) (settings, secrets map[config.Key]string, err error) {
+	settings, secrets = map[config.Key]string{}, map[config.Key]string{}
+	if p.fromEnv && p.fromEnvFile != "" {
+		return nil, nil, flagErrorf("--from-env and --from-env-file cannot be combined")
+	}
+	if p.fromEnv || p.fromEnvFile != "" {
+		if p.fromEnvFile != "" {
+			f, err := os.Open(p.fromEnvFile)
+			if err != nil {
+				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file: %v", err)}
+			}
+			vars, err := config.ParseEnvFile(f)
+			f.Close()
+			if err != nil {
+				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file %s: %v", p.fromEnvFile, err)}
+			}
+			lookup = func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+		}
+		im, err := config.Import(lookup)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(im.Settings) == 0 && len(im.Secrets) == 0 {
+			return nil, nil, &config.UsageError{Msg: "no CAMUNDA_* or ZEEBE_* settings found to import"}
+		}
+		settings, secrets = im.Settings, im.Secrets
+	}
+	if (p.region == "") != (p.clusterID == "") {
+		return nil, nil, flagErrorf("--region and --cluster-id go together")
+	}
+	if p.region != "" {
+		for k, v := range config.SaaSSettings(p.region, p.clusterID) {
+			settings[k] = v
+		}
+	}
+	explicit, err := p.changed()
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range explicit {
+		settings[k] = v
+	}
+	if a, ok := settings[config.Address]; ok && a != "" {
+		if _, err := api.NormalizeAddress(a); err != nil {
+			return nil, nil, &config.UsageError{Msg: fmt.Sprintf("address: %v", err)}
+		}
+	}
+	return settings, secrets, nil
 }
 
 // changed returns the settings given on the command line, validated. An

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,15 @@ type shownProfile struct {
 	ConfigFile string         `json:"configFile"`
 	Settings   []shownSetting `json:"settings"`
 	Secrets    []shownSecret  `json:"secrets"`
+	// Token is the cached access token of an oidc profile (nil otherwise).
+	Token *shownToken `json:"token"`
+}
+
+type shownToken struct {
+	Cached    bool   `json:"cached"`
+	Where     string `json:"where,omitempty"`
+	ExpiresAt string `json:"expiresAt,omitempty"`
+	Valid     bool   `json:"valid"`
 }
 
 func newCmdProfileShow(f *Factory) *cobra.Command {
@@ -99,6 +109,14 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	for _, key := range relevantSecrets(r) {
 		out.Secrets = append(out.Secrets, secretStatus(ctx, secrets, r, key))
 	}
+	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
+		if d, err := f.authDeps(r, false); err == nil {
+			out.Token = &shownToken{}
+			if t, where, err := d.Tokens.Get(ctx, key); err == nil && t != nil {
+				out.Token = &shownToken{Cached: true, Where: where, ExpiresAt: t.ExpiresAt.UTC().Format(time.RFC3339), Valid: t.FreshAt(time.Now())}
+			}
+		}
+	}
 
 	if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
 		return writeData(f.IO.Out, f.Global.Output, out)
@@ -122,11 +140,14 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, s.Value, s.Source)
 	}
-	if len(out.Secrets) > 0 {
+	if len(out.Secrets) > 0 || out.Token != nil {
 		fmt.Fprintln(tw, "\t\t")
 		fmt.Fprintln(tw, "SECRET\tSTATUS\t")
 		for _, s := range out.Secrets {
 			fmt.Fprintf(tw, "%s\t%s\t\n", s.Key, describeSecret(s))
+		}
+		if t := out.Token; t != nil {
+			fmt.Fprintf(tw, "access token\t%s\t\n", describeToken(t))
 		}
 	}
 	return tw.Flush()
@@ -181,6 +202,21 @@ func secretStatus(ctx context.Context, secrets *auth.Secrets, r *config.Resolved
 		s.Status, s.Where = "stored", where
 	}
 	return s
+}
+
+func describeToken(t *shownToken) string {
+	if !t.Cached {
+		return "none cached"
+	}
+	place := "the OS keyring"
+	if t.Where == auth.InFile {
+		place = "the file cache"
+	}
+	exp, _ := time.Parse(time.RFC3339, t.ExpiresAt)
+	if !t.Valid {
+		return fmt.Sprintf("cached in %s, expired or about to (%s); the next command fetches a new one", place, exp.Local().Format("2006-01-02 15:04 MST"))
+	}
+	return fmt.Sprintf("cached in %s, valid until %s (in %s)", place, exp.Local().Format("2006-01-02 15:04 MST"), time.Until(exp).Round(time.Second))
 }
 
 func describeSecret(s shownSecret) string {

@@ -38,6 +38,9 @@ func (s Source) String() string {
 	case FromInferred:
 		return "inferred from " + s.Name
 	default:
+		if s.Name != "" {
+			return "default (" + s.Name + ")"
+		}
 		return "default"
 	}
 }
@@ -168,6 +171,7 @@ func Resolve(o Options) (*Resolved, error) {
 			r.settings[Address] = Setting{Value: SaaSAddress(region.Value, id.Value), Source: Source{Kind: FromInferred, Name: region.Source.Name + " + " + id.Source.Name}}
 		}
 	}
+	r.saasDefaults()
 	if addr := r.settings[Address]; hasUserinfo(addr.Value) {
 		return nil, &UsageError{Msg: fmt.Sprintf("profile %s: the address (from %s) contains credentials; remove them (camctl shows addresses, and credentials belong in the keyring: use --username and `camctl login`)", r.Name, addr.Source)}
 	}
@@ -228,6 +232,22 @@ func (r *Resolved) resolveMethod() error {
 		r.settings[AuthMethod] = Setting{Value: MethodNone, Source: Source{Kind: FromDefault}}
 	}
 	return nil
+}
+
+// saasDefaults fills in the token URL and audience of a SaaS address
+// when nothing else sets them: they are the same for every SaaS cluster.
+func (r *Resolved) saasDefaults() {
+	u, err := url.Parse(r.settings[Address].Value)
+	if err != nil || !strings.HasSuffix(strings.ToLower(u.Hostname()), ".zeebe.camunda.io") {
+		return
+	}
+	saas := Source{Kind: FromDefault, Name: "SaaS"}
+	if !r.settings[TokenURL].IsSet() {
+		r.settings[TokenURL] = Setting{Value: SaaSTokenURL, Source: saas}
+	}
+	if !r.settings[Audience].IsSet() {
+		r.settings[Audience] = Setting{Value: SaaSAudience, Source: saas}
+	}
 }
 
 // SaaSAddress is the REST address of a Camunda SaaS cluster.
