@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/camctl/camctl/internal/oidctest"
 	"github.com/camctl/camctl/internal/secretservicetest"
 )
 
@@ -20,7 +21,8 @@ func TestScriptsSecretService(t *testing.T) {
 		secretservicetest.Run(t, "TestScriptsSecretService", secretservicetest.Unlock)
 		return
 	}
-	p := scriptParams(filepath.Join("..", "testdata", "script-keyring"))
+	idp := oidctest.Start(t, oidctest.Options{Clients: oidcClients})
+	p := withIdP(scriptParams(filepath.Join("..", "testdata", "script-keyring")), idp)
 	setup := p.Setup
 	p.Setup = func(env *testscript.Env) error {
 		if err := setup(env); err != nil {

@@ -15,7 +15,10 @@ import (
 	"github.com/camctl/camctl/internal/oidctest"
 )
 
-type idpKey struct{}
+type (
+	idpKey       struct{}
+	idpVerifyKey struct{}
+)
 
 // The test IdP's clients. The secrets are test-only.
 var oidcClients = []oidctest.Client{
@@ -30,7 +33,13 @@ var oidcClients = []oidctest.Client{
 // front of the provider at $TOKEN_URL.
 func TestScriptsOIDC(t *testing.T) {
 	idp := oidctest.Start(t, oidctest.Options{Clients: oidcClients})
-	p := scriptParams(filepath.Join("..", "testdata", "script-oidc"))
+	testscript.Run(t, withIdP(scriptParams(filepath.Join("..", "testdata", "script-oidc")), idp))
+}
+
+// withIdP adds the OpenID provider to script params: a proxy per script
+// at $TOKEN_URL, the idp and expire-cached-tokens commands, and `fake
+// bearer`, which makes the fake cluster accept only the provider's tokens.
+func withIdP(p testscript.Params, idp *oidctest.IdP) testscript.Params {
 	setup := p.Setup
 	p.Setup = func(env *testscript.Env) error {
 		if err := setup(env); err != nil {
@@ -39,14 +48,14 @@ func TestScriptsOIDC(t *testing.T) {
 		proxy := oidctest.NewProxy(idp)
 		env.Defer(proxy.Close)
 		env.Values[idpKey{}] = proxy
-		env.Values[fakeKey{}].(*fakecamunda.Server).RequireBearer(idp.Verify)
+		env.Values[idpVerifyKey{}] = idp.Verify
 		env.Setenv("TOKEN_URL", proxy.TokenURL())
 		env.Setenv("CAMCTL_CACHE_DIR", filepath.Join(env.WorkDir, "cache"))
 		return nil
 	}
 	p.Cmds["idp"] = cmdIdP
 	p.Cmds["expire-cached-tokens"] = cmdExpireCachedTokens
-	testscript.Run(t, p)
+	return p
 }
 
 // idp configures the proxy in front of the OpenID provider:
@@ -54,6 +63,7 @@ func TestScriptsOIDC(t *testing.T) {
 //	idp requests N                     require N token requests so far
 //	idp fail STATUS [RETRY_AFTER] [N]  answer the next N token requests with STATUS
 //	idp down / idp up                  drop every connection / serve again
+//	idp bearer                         the fake cluster accepts only this IdP's tokens
 func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 	p := ts.Value(idpKey{}).(*oidctest.Proxy)
 	if len(args) == 0 {
@@ -85,6 +95,8 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		p.SetDown(true)
 	case "up":
 		p.SetDown(false)
+	case "bearer":
+		ts.Value(fakeKey{}).(*fakecamunda.Server).RequireBearer(ts.Value(idpVerifyKey{}).(func(string) error))
 	default:
 		ts.Fatalf("idp: unknown subcommand %q", args[0])
 	}
