@@ -247,7 +247,7 @@ func resolveForLogin(f *Factory, settings map[config.Key]string) (*config.Resolv
 	if _, ok := file.Profiles[name]; name != "" && !ok && len(settings) > 0 {
 		// As with `profile add`: --username means basic, --client-id oidc.
 		if _, ok := settings[config.AuthMethod]; !ok {
-			settings[config.AuthMethod] = inferMethod(settings)
+			settings[config.AuthMethod] = config.MethodForNewProfile(settings, nil)
 		}
 		clone := *file
 		clone.Profiles = map[string]config.Profile{name: {}}
@@ -345,10 +345,6 @@ func loginCancelled(err error) error {
 func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, settings map[config.Key]string) error {
 	return config.Edit(ctx, r.ConfigPath, func(doc *config.Document) error {
 		if !doc.HasProfile(r.Name) {
-			first := len(doc.ProfileNames()) == 0 && doc.CurrentProfile() == ""
-			if err := doc.AddProfile(r.Name); err != nil {
-				return err
-			}
 			// Only what the command line says, never what came from the
 			// environment: the file must not pick up a CI job's variables.
 			for _, k := range []config.Key{config.Address, config.AuthMethod} {
@@ -356,9 +352,8 @@ func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, setti
 					settings[k] = r.Value(k)
 				}
 			}
-			if first {
-				doc.SetCurrentProfile(r.Name)
-			}
+			_, err := doc.CreateProfile(r.Name, settings)
+			return err
 		}
 		return setAll(doc, r.Name, settings)
 	})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -105,28 +104,10 @@ func runProfileAdd(ctx context.Context, f *Factory, name string, settings, secre
 	if err != nil {
 		return err
 	}
-	if _, ok := settings[config.AuthMethod]; !ok {
-		settings[config.AuthMethod] = inferMethod(settings)
-	}
-	if settings[config.Address] == "" {
-		settings[config.Address] = config.DefaultAddress
-	}
 	becameCurrent := false
-	err = config.Edit(ctx, path, func(doc *config.Document) error {
-		// The first profile becomes current, and so does one added
-		// while no profile is current.
-		first := doc.CurrentProfile() == ""
-		if err := doc.AddProfile(name); err != nil {
-			return err
-		}
-		if err := setAll(doc, name, settings); err != nil {
-			return err
-		}
-		if first {
-			doc.SetCurrentProfile(name)
-			becameCurrent = true
-		}
-		return nil
+	err = config.Edit(ctx, path, func(doc *config.Document) (err error) {
+		becameCurrent, err = doc.CreateProfile(name, settings)
+		return err
 	})
 	if err != nil {
 		return err
@@ -240,18 +221,11 @@ func runProfileSet(ctx context.Context, f *Factory, name string, settings, secre
 	err = config.Edit(ctx, path, func(doc *config.Document) error {
 		if !doc.HasProfile(name) {
 			if name != config.BuiltinLocalName {
-				return unknownProfileError(name, doc.ProfileNames())
+				return config.UnknownProfileError(name, "", doc.ProfileNames())
 			}
 			// The built-in profile becomes a real one on its first change.
-			if err := doc.AddProfile(name); err != nil {
-				return err
-			}
-			if _, ok := settings[config.Address]; !ok {
-				settings[config.Address] = config.DefaultAddress
-			}
-			if _, ok := settings[config.AuthMethod]; !ok {
-				settings[config.AuthMethod] = inferMethod(settings)
-			}
+			_, err := doc.CreateProfile(name, settings)
+			return err
 		}
 		return setAll(doc, name, settings)
 	})
@@ -268,15 +242,6 @@ func runProfileSet(ctx context.Context, f *Factory, name string, settings, secre
 		fmt.Fprintf(f.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
 	}
 	return storeImported(ctx, f, store, name, secrets, insecure)
-}
-
-func unknownProfileError(name string, known []string) error {
-	sort.Strings(known)
-	list := "no profiles are defined yet"
-	if len(known) > 0 {
-		list = "known profiles: " + strings.Join(known, ", ")
-	}
-	return &config.UsageError{Msg: fmt.Sprintf("unknown profile %q; %s. Create it with `camctl profile add %s --address URL`", name, list, name)}
 }
 
 type profileRow struct {
@@ -360,7 +325,7 @@ func newCmdProfileUse(f *Factory) *cobra.Command {
 			}
 			err = config.Edit(cmd.Context(), path, func(doc *config.Document) error {
 				if !doc.HasProfile(name) && name != config.BuiltinLocalName {
-					return unknownProfileError(name, doc.ProfileNames())
+					return config.UnknownProfileError(name, "", doc.ProfileNames())
 				}
 				doc.SetCurrentProfile(name)
 				return nil
@@ -431,7 +396,7 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 			if name == config.BuiltinLocalName {
 				return &config.UsageError{Msg: fmt.Sprintf("%q is the built-in profile and is not in the config file; there is nothing to remove", name)}
 			}
-			return unknownProfileError(name, doc.ProfileNames())
+			return config.UnknownProfileError(name, "", doc.ProfileNames())
 		}
 		if doc.CurrentProfile() == name {
 			doc.SetCurrentProfile("")
@@ -519,7 +484,7 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 			}
 			if err := config.Edit(cmd.Context(), path, func(doc *config.Document) error {
 				if !doc.HasProfile(old) {
-					return unknownProfileError(old, doc.ProfileNames())
+					return config.UnknownProfileError(old, "", doc.ProfileNames())
 				}
 				return doc.RenameProfile(old, new)
 			}); err != nil {

@@ -147,15 +147,3 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 	}
 	return out, nil
 }
-
-// inferMethod picks the auth method for a new profile from the other
-// flags when --auth is not given.
-func inferMethod(settings map[config.Key]string) string {
-	switch {
-	case settings[config.ClientID] != "":
-		return config.MethodOIDC
-	case settings[config.Username] != "":
-		return config.MethodBasic
-	}
-	return config.MethodNone
-}

@@ -107,6 +107,50 @@ func (d *Document) AddProfile(name string) error {
 	return nil
 }
 
+// CreateProfile adds profile name with settings (in the order of
+// Fields), filling in the address and the auth method when they are not
+// given, and makes it current when no profile is. It fails if name exists,
+// and reports whether the profile became current.
+func (d *Document) CreateProfile(name string, settings map[Key]string) (becameCurrent bool, err error) {
+	wasNone := d.CurrentProfile() == ""
+	if err := d.AddProfile(name); err != nil {
+		return false, err
+	}
+	if settings[Address] == "" {
+		settings[Address] = DefaultAddress
+	}
+	if settings[AuthMethod] == "" {
+		settings[AuthMethod] = MethodForNewProfile(settings, nil)
+	}
+	for _, f := range Fields {
+		if v, ok := settings[f.Key]; ok {
+			if err := d.Set(name, f.Key, v); err != nil {
+				return false, err
+			}
+		}
+	}
+	if wasNone {
+		d.SetCurrentProfile(name)
+	}
+	return wasNone, nil
+}
+
+// MethodForNewProfile picks the auth method of a profile being created
+// from what it is given, before any secret exists: a client id means
+// oidc, a user name basic, a static token bearer. (At run time Resolve
+// wants the credentials themselves, as Camunda's SDKs do.)
+func MethodForNewProfile(settings, secrets map[Key]string) string {
+	switch {
+	case settings[ClientID] != "":
+		return MethodOIDC
+	case settings[Username] != "":
+		return MethodBasic
+	case secrets[Token] != "":
+		return MethodBearer
+	}
+	return MethodNone
+}
+
 // Set changes one setting of an existing profile; "" removes it. Secrets
 // are refused here so that no code path can write one into the file.
 func (d *Document) Set(name string, key Key, value string) error {

@@ -105,13 +105,8 @@ func Import(lookup func(string) (string, bool)) (*Imported, error) {
 		}
 	}
 	if _, ok := im.Settings[AuthMethod]; !ok {
-		switch {
-		case im.Settings[ClientID] != "":
-			im.Settings[AuthMethod] = MethodOIDC
-		case im.Settings[Username] != "" && im.Secrets[Password] != "":
-			im.Settings[AuthMethod] = MethodBasic
-		case im.Secrets[Token] != "":
-			im.Settings[AuthMethod] = MethodBearer
+		if m := MethodForNewProfile(im.Settings, im.Secrets); m != MethodNone {
+			im.Settings[AuthMethod] = m
 		}
 	}
 	if a, ok := im.Settings[Address]; ok && hasUserinfo(a) {

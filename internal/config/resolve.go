@@ -3,7 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -309,12 +309,21 @@ func unknownProfile(r *Resolved, o Options) error {
 	default:
 		where = "current-profile in " + o.ConfigPath
 	}
-	known := o.File.Names()
-	sort.Strings(known)
+	return UnknownProfileError(r.Name, where, o.File.Names())
+}
+
+// UnknownProfileError says that name is not a profile, where the name
+// came from ("" when it was an argument), and which profiles exist.
+func UnknownProfileError(name, where string, known []string) error {
+	known = slices.Sorted(slices.Values(known))
 	hint := "no profiles are defined yet"
 	if len(known) > 0 {
 		hint = "known profiles: " + strings.Join(known, ", ")
 	}
-	return &UsageError{Msg: fmt.Sprintf("unknown profile %q (from %s); %s. Create it with `camctl profile add %s --address URL`, or list them with `camctl profile list`",
-		r.Name, where, hint, r.Name)}
+	from := ""
+	if where != "" {
+		from = " (from " + where + ")"
+	}
+	return &UsageError{Msg: fmt.Sprintf("unknown profile %q%s; %s. Create it with `camctl profile add %s --address URL`",
+		name, from, hint, name)}
 }
