@@ -62,6 +62,8 @@ func withIdP(p testscript.Params, idp *oidctest.IdP) testscript.Params {
 //
 //	idp requests N                     require N token requests so far
 //	idp fail STATUS [RETRY_AFTER] [N]  answer the next N token requests with STATUS
+//	idp hang                           the next token request never gets an answer
+//	idp wait-request                   wait until a token request arrives
 //	idp down / idp up                  drop every connection / serve again
 //	idp bearer                         the fake cluster accepts only this IdP's tokens
 func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
@@ -90,6 +92,14 @@ func cmdIdP(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		for range n {
 			p.Fail(f)
+		}
+	case "hang":
+		p.Fail(oidctest.Fault{Hang: true})
+	case "wait-request":
+		select {
+		case <-p.Arrived():
+		case <-time.After(10 * time.Second):
+			ts.Fatalf("no token request arrived within 10 s")
 		}
 	case "down":
 		p.SetDown(true)

@@ -176,28 +176,36 @@ type Fault struct {
 	Body       string
 	// Drop closes the connection without an answer.
 	Drop bool
+	// Hang never answers (until the client gives up or the proxy closes).
+	Hang bool
 }
 
 // Proxy sits in front of the provider: it counts token requests and
 // injects faults.
 type Proxy struct {
 	*httptest.Server
-	mu     sync.Mutex
-	tokens int
-	faults []Fault
-	down   bool
+	mu      sync.Mutex
+	tokens  int
+	faults  []Fault
+	down    bool
+	arrived chan struct{}
+	closed  chan struct{}
 }
 
 // NewProxy returns a proxy to idp; the caller closes it.
 func NewProxy(idp *IdP) *Proxy {
 	target, _ := url.Parse(idp.Issuer)
 	rp := httputil.NewSingleHostReverseProxy(target)
-	p := &Proxy{}
+	p := &Proxy{arrived: make(chan struct{}, 1), closed: make(chan struct{})}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		isToken := r.URL.Path == "/token"
 		if isToken {
 			p.tokens++
+			select {
+			case p.arrived <- struct{}{}:
+			default:
+			}
 		}
 		var fault *Fault
 		if isToken && len(p.faults) > 0 {
@@ -210,6 +218,13 @@ func NewProxy(idp *IdP) *Proxy {
 			fault = &Fault{Drop: true}
 		}
 		if fault != nil {
+			if fault.Hang {
+				select {
+				case <-r.Context().Done():
+				case <-p.closed:
+				}
+				return
+			}
 			if fault.Drop {
 				if hj, ok := w.(http.Hijacker); ok {
 					if c, _, err := hj.Hijack(); err == nil {
@@ -231,6 +246,21 @@ func NewProxy(idp *IdP) *Proxy {
 		rp.ServeHTTP(w, r)
 	}))
 	return p
+}
+
+// Arrived signals that a token request arrived since the last receive.
+func (p *Proxy) Arrived() <-chan struct{} { return p.arrived }
+
+// Close stops the proxy, releasing hanging requests.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	select {
+	case <-p.closed:
+	default:
+		close(p.closed)
+	}
+	p.mu.Unlock()
+	p.Server.Close()
 }
 
 // TokenURL is the token endpoint as camctl should be configured with it.
