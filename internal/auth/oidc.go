@@ -115,17 +115,30 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 		return p.used, nil
 	}
 	if cache != nil {
-		if t, _, err := cache.Get(ctx, key); err == nil && usable(t) {
+		t, _, err := cache.Get(ctx, key)
+		switch {
+		case err != nil && cache.Mode == KeyringSystem:
+			// CAMCTL_KEYRING=system: no token request for a token that
+			// could not be kept.
+			return nil, err
+		case err == nil && usable(t):
 			p.used = t
 			return t, nil
 		}
 		lockCtx, cancel := context.WithTimeout(ctx, p.opts.Budget+5*time.Second)
 		unlock, err := cache.Lock(lockCtx, key)
 		cancel()
-		if err != nil {
+		switch {
+		case err == nil:
+			defer unlock()
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case lockCtx.Err() != nil:
 			return nil, fmt.Errorf("wait for another camctl process fetching a token: %w", err)
+		default:
+			// The lock only saves token requests; a cache directory
+			// that cannot hold it must not stop the command.
 		}
-		defer unlock()
 		// Someone else may have fetched it while this process waited.
 		if t, _, err := cache.Get(ctx, key); err == nil && usable(t) {
 			p.used = t
@@ -138,7 +151,9 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 	}
 	if cache != nil && !t.ExpiresAt.IsZero() {
 		// A token without a known expiry is used once and not cached.
-		if _, err := cache.Put(ctx, key, t); err != nil {
+		// Failing to cache one costs a token request next time, not
+		// this command.
+		if _, err := cache.Put(ctx, key, t); err != nil && cache.Mode == KeyringSystem {
 			return nil, err
 		}
 	}
@@ -162,6 +177,7 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.opts.HTTP)
+	var answered *TokenError // the last answer the endpoint gave
 	for attempt := 1; ; attempt++ {
 		obtained := p.opts.Now()
 		ot, err := p.cc.Token(ctx)
@@ -169,6 +185,14 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 			return p.convert(ot, obtained), nil
 		}
 		terr, retryIn := p.classify(err)
+		if terr.StatusCode == 0 && ctx.Err() != nil && answered != nil {
+			// The budget ended during a retry: what the endpoint said
+			// before is the truth, not "deadline exceeded".
+			return nil, answered
+		}
+		if terr.StatusCode != 0 {
+			answered = terr
+		}
 		if retryIn < 0 {
 			return nil, terr
 		}
@@ -229,18 +253,20 @@ func (e *TokenError) Error() string {
 	case e.StatusCode == 0:
 		fmt.Fprintf(&b, " failed: %v", e.Err)
 		return b.String()
-	case e.Code != "":
+	case e.StatusCode == http.StatusOK:
+		fmt.Fprintf(&b, " answered 200 OK, but not with a token (%s)", api.Printable(e.Excerpt))
+	default:
 		verb := "failed"
 		if e.Rejected() {
 			verb = "rejected"
 		}
-		fmt.Fprintf(&b, " %s: %d %s: %s", verb, e.StatusCode, http.StatusText(e.StatusCode), api.Printable(e.Code))
-		if d := api.Printable(e.Description); d != "" {
-			fmt.Fprintf(&b, ": %s", d)
-		}
-	default:
-		fmt.Fprintf(&b, " failed: %d %s", e.StatusCode, http.StatusText(e.StatusCode))
-		if e.Excerpt != "" {
+		fmt.Fprintf(&b, " %s: %d %s", verb, e.StatusCode, http.StatusText(e.StatusCode))
+		if e.Code != "" {
+			fmt.Fprintf(&b, ": %s", api.Printable(e.Code))
+			if d := api.Printable(e.Description); d != "" {
+				fmt.Fprintf(&b, ": %s", d)
+			}
+		} else if e.Excerpt != "" {
 			fmt.Fprintf(&b, " (%q)", e.Excerpt)
 		}
 	}

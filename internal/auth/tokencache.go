@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -33,9 +34,10 @@ func (t *Token) refreshMargin() time.Duration {
 	return m
 }
 
-// FreshAt reports whether the token can still be used at now.
+// FreshAt reports whether the token can still be used at now: until
+// less than the refresh margin is left.
 func (t *Token) FreshAt(now time.Time) bool {
-	return t != nil && t.AccessToken != "" && !t.ExpiresAt.IsZero() && now.Before(t.ExpiresAt.Add(-t.refreshMargin()))
+	return t != nil && t.AccessToken != "" && !t.ExpiresAt.IsZero() && !now.After(t.ExpiresAt.Add(-t.refreshMargin()))
 }
 
 // TokenKey identifies the token a client gets from a token endpoint.
@@ -66,11 +68,15 @@ type TokenCache struct {
 	File    SecretStore
 	// Dir is the cache directory (lock files live in Dir/locks).
 	Dir string
+	// filePath is File's path, so that an unreadable file can be
+	// started afresh.
+	filePath string
 }
 
 // NewTokenCache returns the cache in dir.
 func NewTokenCache(mode string, keyring SecretStore, dir string) *TokenCache {
-	return &TokenCache{Mode: mode, Keyring: keyring, File: NewFileStore(filepath.Join(dir, "tokens.json")), Dir: dir}
+	path := filepath.Join(dir, "tokens.json")
+	return &TokenCache{Mode: mode, Keyring: keyring, File: NewFileStore(path), Dir: dir, filePath: path}
 }
 
 func tokenStoreKey(k TokenKey) string { return "token/" + k.ID() }
@@ -109,6 +115,14 @@ func (c *TokenCache) Put(ctx context.Context, k TokenKey, t *Token) (string, err
 	var errs []error
 	for _, st := range c.stores(ctx) {
 		err := st.store.Set(ctx, key, string(b))
+		if err != nil && st.where == InFile && c.filePath != "" {
+			// The file is only a cache: one that cannot be read (a hand
+			// edit, a full disk) is started afresh rather than blocking
+			// every later run.
+			if rerr := os.Remove(c.filePath); rerr == nil {
+				err = st.store.Set(ctx, key, string(b))
+			}
+		}
 		if err == nil {
 			return st.where, nil
 		}
