@@ -171,6 +171,10 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 
 func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string) error {
 	switch {
+	case te.StatusCode == 0 && te.Net == api.NetUnknownAuthority:
+		return withHint(err, "The identity provider's certificate is signed by an unknown authority; trust its CA: `camctl profile set %s --ca-file CA.pem` (or CAMUNDA_CA_CERTIFICATE_PATH).", r.Name)
+	case te.StatusCode == 0 && te.Net == api.NetTLS:
+		return withHint(err, "The TLS handshake with the identity provider failed; check that the token URL uses the right scheme and host.")
 	case te.StatusCode == 0:
 		return withHint(err, "Check the token URL of profile %s and that the identity provider is up; the request gave up within --timeout.", r.Name)
 	case te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized:

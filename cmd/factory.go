@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -29,7 +31,12 @@ type Factory struct {
 	// PromptSecret and Prompt ask the user; tests replace them.
 	PromptSecret func(ctx context.Context, label string) (string, error)
 	Prompt       func(ctx context.Context, label string) (string, error)
+
+	warned warned
 }
+
+// warned remembers which profiles' warnings this run has printed.
+type warned map[string]bool
 
 // GlobalOptions are the flags every command has.
 type GlobalOptions struct {
@@ -143,6 +150,7 @@ func (f *Factory) Provider(ctx context.Context, r *config.Resolved) (auth.Provid
 	if err != nil {
 		return nil, err
 	}
+	f.warn(r)
 	return auth.NewProvider(ctx, r, d)
 }
 
@@ -157,17 +165,18 @@ func (f *Factory) authDeps(r *config.Resolved, interactive bool) (auth.Deps, err
 	// Only oidc caches tokens; other methods must not fail for want of
 	// a cache directory.
 	var tokens *auth.TokenCache
-	dir, err := config.CacheDir(f.Getenv)
-	switch {
-	case err == nil:
+	if dir, err := config.CacheDir(f.Getenv); err == nil {
 		tokens = auth.NewTokenCache(secrets.Mode, secrets.Keyring, dir)
-	case r.Method() == config.MethodOIDC:
-		return auth.Deps{}, err
+	} else if r.Method() == config.MethodOIDC {
+		fmt.Fprintf(f.IO.ErrOut, "Note: no cache directory (%v); every command fetches a new token. Set %s.\n", err, config.EnvCacheDir)
 	}
 	hc, err := api.NewHTTPClient(tlsOptions(r), f.Global.Timeout, f.debugWriter())
 	if err != nil {
 		return auth.Deps{}, fmt.Errorf("profile %s: %w", r.Name, err)
 	}
+	// The token request carries the client secret in its body, and a 307
+	// or 308 would post it again to wherever the redirect points.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return auth.Deps{
 		Secrets: secrets,
 		Tokens:  tokens,
@@ -219,12 +228,33 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", r.Name, err)
 	}
-	base := c.BaseURL()
-	if opts.TLS.InsecureSkipVerify {
+	f.warn(r)
+	return c, nil
+}
+
+// warn prints, once per run, what spec §8 wants said about a profile:
+// TLS verification switched off, and credentials (to the API, or the
+// client secret to the token endpoint) over plain http:// to another host.
+func (f *Factory) warn(r *config.Resolved) {
+	if f.warned == nil {
+		f.warned = warned{}
+	}
+	if f.warned[r.Name] {
+		return
+	}
+	f.warned[r.Name] = true
+	if r.Value(config.InsecureSkipVerify) == "true" {
 		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s skips TLS certificate verification (insecure-skip-verify); anyone on the network path can read and change the traffic.\n", r.Name)
 	}
-	if base.Scheme == "http" && !api.IsLoopback(base) && p != nil && p.Method() != config.MethodNone {
-		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s credentials over plain http:// to %s; use https:// outside your own machine.\n", r.Name, p.Method(), base.Host)
+	if r.Method() == config.MethodNone {
+		return
 	}
-	return c, nil
+	if u, err := api.NormalizeAddress(r.Value(config.Address)); err == nil && u.Scheme == "http" && !api.IsLoopback(u) {
+		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s credentials over plain http:// to %s; use https:// outside your own machine.\n", r.Name, r.Method(), u.Host)
+	}
+	if r.Method() == config.MethodOIDC {
+		if u, err := url.Parse(r.Value(config.TokenURL)); err == nil && u.Scheme == "http" && !api.IsLoopback(u) {
+			fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends its client secret over plain http:// to %s; use https:// outside your own machine.\n", r.Name, u.Host)
+		}
+	}
 }

@@ -171,7 +171,12 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			return err
 		}
 	}
-	if token != nil && r.Method() == config.MethodOIDC {
+	if oidc, ok := provider.(*auth.OIDC); ok {
+		// The token the cluster accepted (a 401 may have replaced the
+		// first one), and only one whose expiry is known.
+		token = oidc.Current()
+	}
+	if token != nil && r.Method() == config.MethodOIDC && !token.ExpiresAt.IsZero() && deps.Tokens != nil {
 		key, _ := auth.OIDCKey(r)
 		if _, err := deps.Tokens.Put(ctx, key, token); err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "Warning: the token could not be cached (%v); the next command fetches a new one.\n", err)

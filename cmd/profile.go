@@ -388,8 +388,15 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 		return err
 	}
 	// What the profile says in the file (not what the environment makes
-	// of it) names the token to forget.
-	r, rerr := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name})
+	// of it) names the token to forget. Secrets go first: a profile
+	// removed before its secrets would leave them to a namesake.
+	if _, ok := file.Profiles[name]; !ok {
+		// Not in the file: let Edit report it, with nothing deleted.
+	} else if r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name}); err == nil {
+		if _, err := forget(ctx, f, r); err != nil {
+			return fmt.Errorf("profile %s was not removed: %w", name, err)
+		}
+	}
 	wasCurrent := false
 	err = config.Edit(ctx, path, func(doc *config.Document) error {
 		if !doc.RemoveProfile(name) {
@@ -411,11 +418,7 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 	if wasCurrent {
 		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; now none is, so camctl falls back to the local profile (select another with `camctl profile use NAME`).\n")
 	}
-	if rerr != nil {
-		return rerr
-	}
-	_, err = forget(ctx, f, r)
-	return err
+	return nil
 }
 
 // warnUnreached says that secrets in an unreachable keyring were not
@@ -433,14 +436,16 @@ func warnUnreached(f *Factory, unreached error, what string) {
 // a name to store them under) and its cached access token. It says what
 // went, and returns whether anything did.
 func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
-	deps, err := f.authDeps(r, false)
+	// Only the stores: a broken TLS setting or a missing CA file must not
+	// keep a secret from being deleted.
+	secrets, err := f.Secrets(r.ConfigPath, false)
 	if err != nil {
 		return false, err
 	}
 	var removed []string
 	var errs []error
 	if r.Storable() {
-		gone, unreached, err := deps.Secrets.DeleteProfile(ctx, r.Name)
+		gone, unreached, err := secrets.DeleteProfile(ctx, r.Name)
 		removed = append(removed, gone...)
 		if err != nil {
 			errs = append(errs, err)
@@ -448,7 +453,11 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 		warnUnreached(f, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		found, err := deps.Tokens.Delete(ctx, key)
+		dir, derr := config.CacheDir(f.Getenv)
+		if derr != nil {
+			dir = ""
+		}
+		found, err := auth.NewTokenCache(secrets.Mode, secrets.Keyring, dir).Delete(ctx, key)
 		if found {
 			removed = append(removed, "cached access token")
 		}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,6 +130,10 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 		case config.Address:
 			if _, err := api.NormalizeAddress(v); err != nil {
 				return nil, &FlagError{Err: fmt.Errorf("--address: %w", err)}
+			}
+		case config.TokenURL:
+			if u, err := url.Parse(v); err != nil || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, flagErrorf("--token-url must be an http:// or https:// URL without credentials")
 			}
 		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore:
 			if v != "" {

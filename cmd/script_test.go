@@ -1,7 +1,14 @@
 package cmd
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -9,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -64,6 +72,10 @@ func scriptParams(dir string) testscript.Params {
 			env.Setenv("CONFIG", filepath.Join(home, ".config", "camctl", "config.yaml"))
 			// Under -race every camctl child would sleep 1 s at exit.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
+			// A throw-away CA certificate for --ca-file.
+			if err := writeTestCA(filepath.Join(env.WorkDir, "testca.pem")); err != nil {
+				return err
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -72,6 +84,23 @@ func scriptParams(dir string) testscript.Params {
 			"mode":  cmdMode,
 		},
 	}
+}
+
+func writeTestCA(path string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "camctl test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 // exits N PROG ARGS... runs PROG like exec and requires exit code N.
@@ -117,6 +146,7 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 //
 //	fake basic USER PASSWORD   require HTTP Basic
 //	fake topology FILE         serve FILE as the topology
+//	fake reply redirect URL    answer the next request with 307 to URL
 //	fake reply KIND [COUNT]    answer the next COUNT requests with KIND:
 //	                           html401, 403, 503, 500, 404-html, login-page, hang
 //	fake requests N            require that N API requests arrived so far
@@ -140,6 +170,13 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		fake.SetTopology(b)
 	case "reply":
+		if args[1] == "redirect" {
+			if len(args) != 3 {
+				ts.Fatalf("usage: fake reply redirect URL")
+			}
+			fake.Script(fakecamunda.Reply{Status: 307, Location: args[2]})
+			return
+		}
 		if len(args) < 2 || len(args) > 3 {
 			ts.Fatalf("usage: fake reply KIND [COUNT]")
 		}

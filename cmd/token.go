@@ -73,6 +73,9 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 	if r.Method() == config.MethodNone {
 		return &config.UsageError{Msg: fmt.Sprintf("profile %s uses no authentication, so there is no token", r.Name)}
 	}
+	if opts.Refresh && r.Method() != config.MethodOIDC {
+		return &config.UsageError{Msg: fmt.Sprintf("--refresh fetches a new token from the token endpoint; profile %s uses %s auth, which has none", r.Name, r.Method())}
+	}
 	p, err := f.Provider(ctx, r)
 	if err != nil {
 		return err
@@ -133,11 +136,12 @@ func printDecoded(f *Factory, tok *auth.Token) error {
 	if err != nil {
 		return fmt.Errorf("cannot decode the token: %w (it is an opaque token; only the identity provider can read it)", err)
 	}
+	// snake_case like -o json (and like the claims themselves).
 	out := struct {
 		Header    map[string]any `json:"header"`
 		Claims    map[string]any `json:"claims"`
-		ExpiresAt string         `json:"expiresAt,omitempty"`
-		ExpiresIn string         `json:"expiresIn,omitempty"`
+		ExpiresAt string         `json:"expires_at,omitempty"`
+		ExpiresIn string         `json:"expires_in,omitempty"`
 	}{Header: j.Header, Claims: j.Claims}
 	if exp, ok := j.Time("exp"); ok {
 		out.ExpiresAt = exp.UTC().Format(time.RFC3339)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/auth"
 )
 
 // TopologyOptions are the inputs of `camctl topology`.
@@ -145,7 +147,12 @@ func waitHealthy(ctx context.Context, f *Factory, client *api.Client, opts *Topo
 func transient(err error) bool {
 	var netErr *api.NetError
 	var httpErr *api.HTTPError
+	var tokenErr *auth.TokenError
 	switch {
+	case errors.As(err, &tokenErr):
+		// Keycloak often starts after the cluster.
+		return tokenErr.StatusCode == 0 && tokenErr.Net != api.NetTLS && tokenErr.Net != api.NetUnknownAuthority ||
+			tokenErr.StatusCode == http.StatusTooManyRequests || tokenErr.StatusCode >= 500
 	case errors.As(err, &netErr):
 		// A new ingress host often resolves only after a while.
 		return netErr.Kind == api.NetRefused || netErr.Kind == api.NetTimeout || netErr.Kind == api.NetDNS || netErr.Kind == api.NetOther

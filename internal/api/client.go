@@ -28,7 +28,10 @@ type Authorizer interface {
 // renewed (OIDC access tokens). When the API answers 401, the client calls
 // Refresh once and retries the request once.
 type Refresher interface {
-	Refresh(ctx context.Context) error
+	// Refresh replaces the credentials just rejected. It reports false
+	// when a retry could not help (they were fresh already), and then the
+	// 401 is returned as it is.
+	Refresh(ctx context.Context) (bool, error)
 }
 
 // TLSOptions are a profile's TLS settings; they apply to every connection
@@ -195,10 +198,13 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 		if resp.StatusCode == http.StatusUnauthorized && !refreshed {
 			if r, ok := c.opts.Auth.(Refresher); ok {
 				refreshed = true
-				if err := r.Refresh(ctx); err != nil {
+				ok, err := r.Refresh(ctx)
+				if err != nil {
 					return nil, err
 				}
-				continue
+				if ok {
+					continue
+				}
 			}
 		}
 		if retried >= c.retries || !retryable(resp.StatusCode) {
@@ -253,12 +259,12 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL) (*rawRespons
 		if errors.As(err, &redirect) {
 			return nil, fmt.Errorf("%s %s: %w", method, u, redirect)
 		}
-		return nil, &NetError{Method: method, URL: u.String(), Kind: classify(err), Err: inner}
+		return nil, &NetError{Method: method, URL: u.String(), Kind: Classify(err), Err: inner}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, &NetError{Method: method, URL: u.String(), Kind: classify(err), Err: fmt.Errorf("reading the answer: %w", err)}
+		return nil, &NetError{Method: method, URL: u.String(), Kind: Classify(err), Err: fmt.Errorf("reading the answer: %w", err)}
 	}
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("%s %s: the answer is larger than %d MiB; is the address right?", method, u, maxBody>>20)

@@ -395,15 +395,15 @@ func (a *fakeAuth) Authorize(ctx context.Context, req *http.Request) error {
 	return nil
 }
 
-func (a *fakeAuth) Refresh(ctx context.Context) error {
+func (a *fakeAuth) Refresh(ctx context.Context) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.refreshes++
 	if a.refreshErr != nil {
-		return a.refreshErr
+		return false, a.refreshErr
 	}
 	a.token = fmt.Sprintf("fresh-%d", a.refreshes)
-	return nil
+	return true, nil
 }
 
 // staticAuth cannot refresh.

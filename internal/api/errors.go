@@ -182,7 +182,8 @@ func (e *NetError) Error() string {
 
 func (e *NetError) Unwrap() error { return e.Err }
 
-func classify(err error) NetKind {
+// Classify says why a request got no HTTP answer.
+func Classify(err error) NetKind {
 	var dnsErr *net.DNSError
 	var unknownAuth x509.UnknownAuthorityError
 	var certInvalid x509.CertificateInvalidError

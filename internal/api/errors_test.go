@@ -152,8 +152,8 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := classify(tt.err); got != tt.want {
-				t.Errorf("classify(%v) = %d, want %d", tt.err, got, tt.want)
+			if got := Classify(tt.err); got != tt.want {
+				t.Errorf("Classify(%v) = %d, want %d", tt.err, got, tt.want)
 			}
 		})
 	}

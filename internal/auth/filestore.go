@@ -102,7 +102,7 @@ func (f *fileStore) decode(data []byte) (map[string]string, error) {
 		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 			where = fmt.Sprintf(" (syntax error at byte %d)", se.Offset)
 		}
-		return nil, fmt.Errorf("secrets file %s is corrupt: want a JSON object of strings%s; fix or remove it", f.path, where)
+		return nil, fmt.Errorf("%w: file %s: want a JSON object of strings%s; fix or remove it", ErrCorrupt, f.path, where)
 	}
 	if secrets == nil { // the file held JSON null
 		secrets = map[string]string{}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -37,8 +38,13 @@ type OIDCOptions struct {
 type OIDC struct {
 	opts OIDCOptions
 	cc   *clientcredentials.Config
+
+	mu sync.Mutex // one fetch at a time within the process
 	// used is the token this process sent last; a 401 drops exactly it.
 	used *Token
+	// fetched says that used came from the endpoint in this process,
+	// not from the cache.
+	fetched bool
 }
 
 // NewOIDC returns the provider. The token request is the one Camunda
@@ -85,11 +91,26 @@ func (p *OIDC) Authorize(ctx context.Context, req *http.Request) error {
 	return nil
 }
 
-// Refresh implements api.Refresher: after a 401 the token just sent is
-// dropped and one new token fetched.
-func (p *OIDC) Refresh(ctx context.Context) error {
+// Refresh implements api.Refresher: after a 401 to a cached token, that
+// token is dropped and one new token fetched. A token fetched moments ago
+// in this process would only be fetched again (a wrong audience, say), so
+// then the 401 stands.
+func (p *OIDC) Refresh(ctx context.Context) (bool, error) {
+	p.mu.Lock()
+	fresh := p.fetched
+	p.mu.Unlock()
+	if fresh {
+		return false, nil
+	}
 	_, err := p.Token(ctx, true)
-	return err
+	return err == nil, err
+}
+
+// Current is the token this process last used (nil before the first).
+func (p *OIDC) Current() *Token {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.used
 }
 
 // Token returns a fresh token: the cached one while it has more than the
@@ -100,6 +121,8 @@ func (p *OIDC) Refresh(ctx context.Context) error {
 // for the lock and then find the new token in the cache. That is how 20
 // camctl processes started at once make one token request between them.
 func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	cache, key := p.opts.Cache, p.opts.Key
 	// With force, only a token another process fetched after the one
 	// this process was refused will do; with nothing used yet, none will.
@@ -110,19 +133,20 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 		return !force || (p.used != nil && t.AccessToken != p.used.AccessToken)
 	}
 	// The token this process already holds comes first: no cache read,
-	// and login (which has no cache yet) does not fetch twice.
-	if !force && p.used.FreshAt(p.opts.Now()) {
+	// and login (which has no cache yet) does not fetch twice. One of
+	// unknown lifetime serves the whole process, until a 401.
+	if !force && p.used != nil && (p.used.ExpiresAt.IsZero() || p.used.FreshAt(p.opts.Now())) {
 		return p.used, nil
 	}
 	if cache != nil {
 		t, _, err := cache.Get(ctx, key)
 		switch {
-		case err != nil && cache.Mode == KeyringSystem:
+		case err != nil && cache.Mode == KeyringSystem && errors.Is(err, ErrUnavailable):
 			// CAMCTL_KEYRING=system: no token request for a token that
 			// could not be kept.
 			return nil, err
 		case err == nil && usable(t):
-			p.used = t
+			p.used, p.fetched = t, false
 			return t, nil
 		}
 		lockCtx, cancel := context.WithTimeout(ctx, p.opts.Budget+5*time.Second)
@@ -133,16 +157,20 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 			defer unlock()
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case lockCtx.Err() != nil:
-			return nil, fmt.Errorf("wait for another camctl process fetching a token: %w", err)
 		default:
-			// The lock only saves token requests; a cache directory
-			// that cannot hold it must not stop the command.
+			// The lock only saves token requests: a holder that takes too
+			// long, or a cache directory that cannot hold the lock, must
+			// not stop the command. Fetch without it.
 		}
 		// Someone else may have fetched it while this process waited.
-		if t, _, err := cache.Get(ctx, key); err == nil && usable(t) {
-			p.used = t
+		t, _, err = cache.Get(ctx, key)
+		if err == nil && usable(t) {
+			p.used, p.fetched = t, false
 			return t, nil
+		}
+		if force && err == nil && t != nil && p.used != nil && t.AccessToken == p.used.AccessToken {
+			// The rejected token goes even if no new one can be had.
+			_, _ = cache.Delete(ctx, key)
 		}
 	}
 	t, err := p.fetch(ctx)
@@ -157,7 +185,7 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 			return nil, err
 		}
 	}
-	p.used = t
+	p.used, p.fetched = t, true
 	return t, nil
 }
 
@@ -184,6 +212,9 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 		if err == nil {
 			return p.convert(ot, obtained), nil
 		}
+		if errors.Is(context.Cause(ctx), context.Canceled) {
+			return nil, ctx.Err() // Ctrl-C, not a failing endpoint
+		}
 		terr, retryIn := p.classify(err)
 		if terr.StatusCode == 0 && ctx.Err() != nil && answered != nil {
 			// The budget ended during a retry: what the endpoint said
@@ -200,6 +231,9 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 			retryIn = p.opts.Backoff(attempt)
 		}
 		if p.opts.Now().Add(retryIn).After(deadline) {
+			if terr.StatusCode == 0 && answered != nil {
+				return nil, answered
+			}
 			return nil, terr
 		}
 		t := time.NewTimer(retryIn)
@@ -208,6 +242,9 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 			t.Stop()
 			if errors.Is(context.Cause(ctx), context.Canceled) {
 				return nil, ctx.Err()
+			}
+			if answered != nil {
+				return nil, answered
 			}
 			return nil, terr
 		case <-t.C:
@@ -237,9 +274,11 @@ func (p *OIDC) convert(ot *oauth2.Token, obtained time.Time) *Token {
 // TokenError is a failed token request. Rejections (400/401) exit with 3,
 // an endpoint that failed with 5xx or 429 with 5, an unreachable one with 4.
 type TokenError struct {
-	TokenURL    string
-	ClientID    string
-	StatusCode  int // 0 when no answer arrived
+	TokenURL   string
+	ClientID   string
+	StatusCode int // 0 when no answer arrived
+	// Net says why no answer arrived (StatusCode 0).
+	Net         api.NetKind
 	Code        string
 	Description string
 	Excerpt     string
@@ -289,6 +328,12 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 		var ne interface{ Timeout() bool }
 		if errors.As(err, &ne) || isNetErr(err) {
 			te.Err = netCause(err)
+			te.Net = api.Classify(err)
+			switch te.Net {
+			case api.NetTLS, api.NetUnknownAuthority:
+				// A certificate problem does not go away by asking again.
+				return te, -1
+			}
 			return te, 0
 		}
 		// A 200 that is not a token (HTML, missing access_token): the
@@ -299,15 +344,26 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 		return te, -1
 	}
 	te.StatusCode = re.Response.StatusCode
-	te.Code, te.Description = re.ErrorCode, re.ErrorDescription
+	te.Code, te.Description = re.ErrorCode, p.redact(re.ErrorDescription)
 	if te.Code == "" {
-		te.Excerpt = api.Excerpt(re.Body, 120)
+		te.Excerpt = p.redact(api.Excerpt(re.Body, 120))
 	}
+	// The raw error holds the whole answer; keep only what was read.
+	te.Err = fmt.Errorf("HTTP %d", te.StatusCode)
 	switch {
 	case te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500:
 		return te, api.RetryAfter(re.Response.Header.Get("Retry-After"))
 	}
 	return te, -1
+}
+
+// redact removes the client secret from text the endpoint sent back
+// (some echo the request in their error pages).
+func (p *OIDC) redact(s string) string {
+	if p.cc.ClientSecret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, p.cc.ClientSecret, "[redacted]")
 }
 
 func isNetErr(err error) bool {

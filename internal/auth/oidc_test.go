@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/camctl/camctl/internal/api"
 )
 
 // seenRequest is what the fake token endpoint received.
@@ -763,10 +765,11 @@ func TestOIDCRefresh(t *testing.T) {
 
 	t.Run("after a 401 a new token is fetched and sent", func(t *testing.T) {
 		idp, newRun := setup(t)
+		authz(t, newRun()) // an earlier run caches a token
 		p := newRun()
 		first := authz(t, p)
-		if err := p.Refresh(t.Context()); err != nil {
-			t.Fatalf("Refresh: %v", err)
+		if ok, err := p.Refresh(t.Context()); err != nil || !ok {
+			t.Fatalf("Refresh = %v, %v; want a refresh", ok, err)
 		}
 		if idp.count() != 2 {
 			t.Fatalf("%d token requests, want 2", idp.count())
@@ -786,17 +789,20 @@ func TestOIDCRefresh(t *testing.T) {
 
 	t.Run("a token another run already replaced is used without a request", func(t *testing.T) {
 		idp, newRun := setup(t)
+		first := authz(t, newRun()) // an earlier run caches a token
 		a, b := newRun(), newRun()
-		first := authz(t, a)
+		if got := authz(t, a); got != first {
+			t.Fatalf("first run sends %q, want the cached %q", got, first)
+		}
 		if got := authz(t, b); got != first || idp.count() != 1 {
 			t.Fatalf("second run sends %q after %d requests, want %q and 1", got, idp.count(), first)
 		}
 		// Both are refused with 401; a refreshes first.
-		if err := a.Refresh(t.Context()); err != nil {
+		if _, err := a.Refresh(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		replaced := authz(t, a)
-		if err := b.Refresh(t.Context()); err != nil {
+		if _, err := b.Refresh(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		if got := authz(t, b); got != replaced {
@@ -804,6 +810,19 @@ func TestOIDCRefresh(t *testing.T) {
 		}
 		if idp.count() != 2 {
 			t.Errorf("%d token requests, want 2", idp.count())
+		}
+	})
+
+	t.Run("a token fetched in this run is not fetched again after a 401", func(t *testing.T) {
+		idp, newRun := setup(t)
+		p := newRun()
+		authz(t, p)
+		ok, err := p.Refresh(t.Context())
+		if err != nil || ok {
+			t.Errorf("Refresh = %v, %v; want no refresh (a new token would be refused the same way)", ok, err)
+		}
+		if idp.count() != 1 {
+			t.Errorf("%d token requests, want 1", idp.count())
 		}
 	})
 
@@ -1168,5 +1187,30 @@ func TestOIDCBudgetEndsDuringRetryReportsLastAnswer(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "503") {
 		t.Errorf("error %q does not mention the 503", err)
+	}
+}
+
+// A certificate the client cannot verify does not go away by asking
+// again: no retry, and the kind of failure is kept for the hint.
+func TestOIDCCertificateErrorsAreNotRetried(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the handshake should have failed")
+	}))
+	t.Cleanup(srv.Close)
+	backoffs := 0
+	p := NewOIDC(OIDCOptions{
+		Key:     TokenKey{TokenURL: srv.URL + "/token", ClientID: "c"},
+		Secret:  func(context.Context) (string, error) { return "s", nil },
+		HTTP:    &http.Client{Timeout: 2 * time.Second},
+		Budget:  5 * time.Second,
+		Backoff: func(int) time.Duration { backoffs++; return 0 },
+	})
+	_, err := p.Token(t.Context(), false)
+	var te *TokenError
+	if !errors.As(err, &te) || te.StatusCode != 0 || te.Net != api.NetUnknownAuthority {
+		t.Fatalf("err = %v, want a TokenError for an unknown certificate authority", err)
+	}
+	if backoffs != 0 {
+		t.Errorf("retried %d times, want none", backoffs)
 	}
 }

@@ -26,6 +26,8 @@ var (
 	// Service, locked keyring, CAMCTL_KEYRING=none ...). Errors wrapping it
 	// explain why.
 	ErrUnavailable = errors.New("secret store unavailable")
+	// ErrCorrupt means a file store's file cannot be read as a store.
+	ErrCorrupt = errors.New("corrupt secret store")
 )
 
 // MaxItemSize is the largest value one keyring item may hold. Windows

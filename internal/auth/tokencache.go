@@ -115,7 +115,7 @@ func (c *TokenCache) Put(ctx context.Context, k TokenKey, t *Token) (string, err
 	var errs []error
 	for _, st := range c.stores(ctx) {
 		err := st.store.Set(ctx, key, string(b))
-		if err != nil && st.where == InFile && c.filePath != "" {
+		if errors.Is(err, ErrCorrupt) && st.where == InFile && c.filePath != "" {
 			// The file is only a cache: one that cannot be read (a hand
 			// edit, a full disk) is started afresh rather than blocking
 			// every later run.

@@ -228,6 +228,9 @@ func validate(path string, data []byte, f *File) error {
 		if a := mappingValue(profiles.Content[i+1], "address"); a != nil && hasUserinfo(a.Value) {
 			return &FileError{Path: path, Line: a.Line, Err: fmt.Errorf("the address of profile %q contains credentials; remove them and store the password with `camctl login`", k.Value)}
 		}
+		if u := mappingValue(mappingValue(profiles.Content[i+1], "auth"), "token-url"); u != nil && hasUserinfo(u.Value) {
+			return &FileError{Path: path, Line: u.Line, Err: fmt.Errorf("the token URL of profile %q contains credentials; remove them and store the secret with `camctl login`", k.Value)}
+		}
 		if _, ok := f.Profiles[k.Value]; !ok {
 			if f.Profiles == nil {
 				f.Profiles = map[string]Profile{}

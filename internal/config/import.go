@@ -109,8 +109,10 @@ func Import(lookup func(string) (string, bool)) (*Imported, error) {
 			im.Settings[AuthMethod] = m
 		}
 	}
-	if a, ok := im.Settings[Address]; ok && hasUserinfo(a) {
-		return nil, &UsageError{Msg: fmt.Sprintf("the address in %s contains credentials; remove them", im.From[Address])}
+	for _, k := range []Key{Address, TokenURL} {
+		if v, ok := im.Settings[k]; ok && hasUserinfo(v) {
+			return nil, &UsageError{Msg: fmt.Sprintf("%s contains credentials; remove them", im.From[k])}
+		}
 	}
 	return im, nil
 }

@@ -172,8 +172,10 @@ func Resolve(o Options) (*Resolved, error) {
 		}
 	}
 	r.saasDefaults()
-	if addr := r.settings[Address]; hasUserinfo(addr.Value) {
-		return nil, &UsageError{Msg: fmt.Sprintf("profile %s: the address (from %s) contains credentials; remove them (camctl shows addresses, and credentials belong in the keyring: use --username and `camctl login`)", r.Name, addr.Source)}
+	for _, k := range []Key{Address, TokenURL} {
+		if s := r.settings[k]; hasUserinfo(s.Value) {
+			return nil, &UsageError{Msg: fmt.Sprintf("profile %s: the %s (from %s) contains credentials; remove them (camctl shows URLs, and credentials belong in the keyring: `camctl login` stores them)", r.Name, k, s.Source)}
+		}
 	}
 	if err := r.resolveMethod(); err != nil {
 		return nil, err

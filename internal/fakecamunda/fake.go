@@ -25,6 +25,7 @@ type Reply struct {
 	ContentType string
 	Body        string
 	RetryAfter  string
+	Location    string
 	// Hang blocks until the client gives up.
 	Hang bool
 }
@@ -144,6 +145,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if reply.Status != 0 && reply.Status != http.StatusOK {
 			if reply.RetryAfter != "" {
 				w.Header().Set("Retry-After", reply.RetryAfter)
+			}
+			if reply.Location != "" {
+				w.Header().Set("Location", reply.Location)
 			}
 			if reply.ContentType != "" {
 				w.Header().Set("Content-Type", reply.ContentType)
