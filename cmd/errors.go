@@ -68,6 +68,7 @@ func ExitCode(err error) int {
 		netErr     *api.NetError
 		waitErr    *waitTimeoutError
 		tokenErr   *auth.TokenError
+		certErr    *api.CertError
 		noKeyring  *auth.NoKeyringError
 		unexpected *api.UnexpectedBodyError
 	)
@@ -79,6 +80,11 @@ func ExitCode(err error) int {
 		return ExitWaitTimeout
 	case errors.As(err, &missing):
 		return ExitAuth
+	case errors.As(err, &certErr):
+		if certErr.Kind == api.CertWrongPassphrase {
+			return ExitAuth
+		}
+		return ExitUsage
 	case errors.As(err, &tokenErr):
 		switch {
 		case tokenErr.StatusCode == 0:
@@ -164,6 +170,8 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 			return withHint(err, "If the server uses a private CA, trust it: `camctl profile set %s --ca-file CA.pem` (or set CAMUNDA_CA_CERTIFICATE_PATH).", name)
 		case api.NetTLS:
 			return withHint(err, "Check that the address uses the right scheme (http:// or https://) and that the certificate matches the host.")
+		case api.NetClientCertRequired:
+			return withHint(err, "Give profile %s a client certificate the server trusts: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem` (or --keystore FILE.p12).", name, name)
 		}
 	}
 	return err
@@ -173,10 +181,14 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 	switch {
 	case te.StatusCode == 0 && te.Net == api.NetUnknownAuthority:
 		return withHint(err, "The identity provider's certificate is signed by an unknown authority; trust its CA: `camctl profile set %s --ca-file CA.pem` (or CAMUNDA_CA_CERTIFICATE_PATH).", r.Name)
+	case te.StatusCode == 0 && te.Net == api.NetClientCertRequired:
+		return withHint(err, "The identity provider requires a client certificate it trusts: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem` (or --keystore FILE.p12).", r.Name)
 	case te.StatusCode == 0 && te.Net == api.NetTLS:
 		return withHint(err, "The TLS handshake with the identity provider failed; check that the token URL uses the right scheme and host.")
 	case te.StatusCode == 0:
 		return withHint(err, "Check the token URL of profile %s and that the identity provider is up; the request gave up within --timeout.", r.Name)
+	case (te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized) && auth.HasClientCert(r) && secretFromEnv(r) == "" && r.Get(config.ClientSecret).Source.Kind != config.FromEnv:
+		return withHint(err, "The identity provider rejected client %s with its certificate. Check that the certificate's subject DN is the one registered for the client (Keycloak: client authenticator \"X509 Certificate\", \"Subject DN\"), and that the IdP trusts its issuer.", r.Value(config.ClientID))
 	case te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized:
 		if v := secretFromEnv(r); v != "" {
 			return withHint(err, "The identity provider rejected the client id or the secret from %s; correct or unset it.", v)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,6 +34,17 @@ type Factory struct {
 	Prompt       func(ctx context.Context, label string) (string, error)
 
 	warned warned
+	// certs holds the client certificate of each profile once loaded.
+	certs map[string]*loadedCert
+	// certSecrets are passphrases given during this run (login asks for
+	// them and stores them once the cluster accepted the certificate).
+	certSecrets map[config.Key]string
+}
+
+type loadedCert struct {
+	cert *tls.Certificate
+	info *api.CertInfo
+	err  error
 }
 
 // warned remembers which profiles' warnings this run has printed.
@@ -146,7 +158,7 @@ func (f *Factory) systemSecrets(configPath string, interactive bool) (*auth.Secr
 // secret stores, the token cache and an HTTP client for the token
 // endpoint that carries the profile's TLS settings and --timeout.
 func (f *Factory) Provider(ctx context.Context, r *config.Resolved) (auth.Provider, error) {
-	d, err := f.authDeps(r, false)
+	d, err := f.authDeps(ctx, r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -154,10 +166,7 @@ func (f *Factory) Provider(ctx context.Context, r *config.Resolved) (auth.Provid
 	return auth.NewProvider(ctx, r, d)
 }
 
-func (f *Factory) authDeps(r *config.Resolved, interactive bool) (auth.Deps, error) {
-	if err := checkUnsupportedTLS(r); err != nil {
-		return auth.Deps{}, err
-	}
+func (f *Factory) authDeps(ctx context.Context, r *config.Resolved, interactive bool) (auth.Deps, error) {
 	secrets, err := f.Secrets(r.ConfigPath, interactive)
 	if err != nil {
 		return auth.Deps{}, err
@@ -170,7 +179,11 @@ func (f *Factory) authDeps(r *config.Resolved, interactive bool) (auth.Deps, err
 	} else if r.Method() == config.MethodOIDC {
 		fmt.Fprintf(f.IO.ErrOut, "Note: no cache directory (%v); every command fetches a new token. Set %s.\n", err, config.EnvCacheDir)
 	}
-	hc, err := api.NewHTTPClient(tlsOptions(r), f.Global.Timeout, f.debugWriter())
+	tlsOpts, err := f.tlsOptions(ctx, r, interactive)
+	if err != nil {
+		return auth.Deps{}, err
+	}
+	hc, err := api.NewHTTPClient(tlsOpts, f.Global.Timeout, f.debugWriter())
 	if err != nil {
 		return auth.Deps{}, fmt.Errorf("profile %s: %w", r.Name, err)
 	}
@@ -185,22 +198,94 @@ func (f *Factory) authDeps(r *config.Resolved, interactive bool) (auth.Deps, err
 	}, nil
 }
 
-// checkUnsupportedTLS refuses client-certificate settings until camctl
-// can use them: ignoring them would connect without the certificate.
-func checkUnsupportedTLS(r *config.Resolved) error {
-	for _, k := range []config.Key{config.ClientCert, config.ClientKey, config.Keystore} {
-		if s := r.Get(k); s.IsSet() {
-			return &config.UsageError{Msg: fmt.Sprintf("profile %s: %s (from %s) is set, but this version of camctl cannot use client certificates yet; unset it to connect without one", r.Name, k, s.Source)}
-		}
-	}
-	return nil
-}
-
-func tlsOptions(r *config.Resolved) api.TLSOptions {
-	return api.TLSOptions{
+// tlsOptions are r's TLS settings with its client certificate, loaded
+// once per run. The certificate goes to every connection of the profile:
+// the API and the token endpoint.
+func (f *Factory) tlsOptions(ctx context.Context, r *config.Resolved, interactive bool) (api.TLSOptions, error) {
+	o := api.TLSOptions{
 		CAFile:             r.Value(config.CAFile),
 		InsecureSkipVerify: r.Value(config.InsecureSkipVerify) == "true",
 	}
+	lc, err := f.clientCert(ctx, r, interactive)
+	if err != nil {
+		return o, err
+	}
+	if lc != nil {
+		o.Certificate = lc.cert
+	}
+	return o, nil
+}
+
+func (f *Factory) clientCert(ctx context.Context, r *config.Resolved, interactive bool) (*loadedCert, error) {
+	cc := api.ClientCert{
+		CertFile: r.Value(config.ClientCert),
+		KeyFile:  r.Value(config.ClientKey),
+		Keystore: r.Value(config.Keystore),
+	}
+	if !cc.IsSet() {
+		return nil, nil
+	}
+	if lc, ok := f.certs[r.Name]; ok {
+		return lc, lc.err
+	}
+	cc.Passphrase = f.certSecret(ctx, r, config.KeyPassphrase, interactive, "Passphrase of the client key "+cc.KeyFile+": ")
+	cc.KeystorePassword = f.certSecret(ctx, r, config.KeystorePassword, interactive, "Password of the keystore "+cc.Keystore+": ")
+	cc.KeystoreKeyPassword = func() (string, error) {
+		v, _, err := f.secretsOrNil(r).Resolve(ctx, r, config.KeystoreKeyPassword)
+		return v, err
+	}
+	cert, info, err := api.LoadClientCert(cc, time.Now())
+	if err != nil {
+		err = fmt.Errorf("profile %s: %w", r.Name, err)
+	}
+	lc := &loadedCert{cert: cert, info: info, err: err}
+	if f.certs == nil {
+		f.certs = map[string]*loadedCert{}
+	}
+	f.certs[r.Name] = lc
+	return lc, err
+}
+
+// certSecret returns the function that supplies a certificate secret:
+// given in this run, from the environment, stored, or (at login on a
+// terminal) asked for. It runs only if the file is encrypted.
+func (f *Factory) certSecret(ctx context.Context, r *config.Resolved, key config.Key, interactive bool, label string) func() (string, error) {
+	return func() (string, error) {
+		if v, ok := f.certSecrets[key]; ok {
+			return v, nil
+		}
+		v, _, err := f.secretsOrNil(r).Resolve(ctx, r, key)
+		if err != nil || v != "" {
+			return v, err
+		}
+		if interactive && f.IO.CanPrompt() {
+			v, err := f.PromptSecret(ctx, label)
+			if err != nil {
+				return "", err
+			}
+			f.rememberCertSecret(key, v)
+			return v, nil
+		}
+		fld, _ := config.FieldFor(key)
+		return "", &auth.MissingSecretError{Profile: r.Name, What: auth.SecretName(key), Flag: "a terminal (login asks for it)", Env: fld.Env[0], EnvOnly: !r.Storable()}
+	}
+}
+
+func (f *Factory) rememberCertSecret(key config.Key, v string) {
+	if f.certSecrets == nil {
+		f.certSecrets = map[config.Key]string{}
+	}
+	f.certSecrets[key] = v
+}
+
+// secretsOrNil returns the profile's secret stores; without them a
+// lookup finds nothing.
+func (f *Factory) secretsOrNil(r *config.Resolved) *auth.Secrets {
+	s, err := f.Secrets(r.ConfigPath, false)
+	if err != nil {
+		return &auth.Secrets{Mode: auth.KeyringNone, File: auth.NewFailingStore(err)}
+	}
+	return s
 }
 
 func (f *Factory) debugWriter() io.Writer {
@@ -213,16 +298,17 @@ func (f *Factory) debugWriter() io.Writer {
 // APIClient returns a client for r with the provider's credentials and
 // prints the warnings the profile deserves.
 func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, error) {
+	tlsOpts, err := f.tlsOptions(context.Background(), r, false)
+	if err != nil {
+		return nil, err
+	}
 	opts := api.Options{
 		Address:   r.Value(config.Address),
 		Timeout:   f.Global.Timeout,
 		UserAgent: "camctl/" + f.Build.Version,
-		TLS:       tlsOptions(r),
+		TLS:       tlsOpts,
 		Auth:      p,
 		Debug:     f.debugWriter(),
-	}
-	if err := checkUnsupportedTLS(r); err != nil {
-		return nil, err
 	}
 	c, err := api.New(opts)
 	if err != nil {
@@ -243,6 +329,12 @@ func (f *Factory) warn(r *config.Resolved) {
 		return
 	}
 	f.warned[r.Name] = true
+	if lc := f.certs[r.Name]; lc != nil && lc.info != nil && lc.err == nil {
+		if left := time.Until(lc.info.NotAfter); left < api.ExpiryWarning {
+			fmt.Fprintf(f.IO.ErrOut, "Warning: the client certificate of profile %s (%s) expires on %s, in %s; renew it.\n",
+				r.Name, lc.info.Subject, lc.info.NotAfter.UTC().Format(time.DateOnly), left.Round(time.Hour))
+		}
+	}
 	if r.Value(config.InsecureSkipVerify) == "true" {
 		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s skips TLS certificate verification (insecure-skip-verify); anyone on the network path can read and change the traffic.\n", r.Name)
 	}

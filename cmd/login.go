@@ -82,12 +82,14 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err := opts.checkStdinFlag(r); err != nil {
 		return err
 	}
-	deps, err := f.authDeps(r, f.IO.CanPrompt())
+	deps, err := f.authDeps(ctx, r, f.IO.CanPrompt())
 	if err != nil {
 		return err
 	}
 	secrets := deps.Secrets
-	if r.Method() != config.MethodNone && !opts.InsecureStorage {
+	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !opts.ClientSecretStdin &&
+		!r.Get(config.ClientSecret).IsSet() && opts.Imported[config.ClientSecret] == ""
+	if r.Method() != config.MethodNone && !opts.InsecureStorage && !certOnly {
 		// Find out before asking for a secret that could not be kept.
 		if err := secrets.KeyringStatus(ctx); err != nil {
 			return &auth.NoKeyringError{Err: err}
@@ -122,10 +124,14 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		if err != nil {
 			return err
 		}
-		cs, err := loginSecret(ctx, f, r, opts, opts.ClientSecretStdin, config.ClientSecret,
-			fmt.Sprintf("Client secret of %s at %s: ", key.ClientID, key.TokenURL))
-		if err != nil {
-			return err
+		cs := ""
+		if !certOnly {
+			// A client certificate alone is enough (tls_client_auth);
+			// else the secret, with or without a certificate.
+			if cs, err = loginSecret(ctx, f, r, opts, opts.ClientSecretStdin, config.ClientSecret,
+				fmt.Sprintf("Client secret of %s at %s: ", key.ClientID, key.TokenURL)); err != nil {
+				return err
+			}
 		}
 		// No cache yet: the token is stored only once the cluster accepts it.
 		oidc := auth.NewOIDC(auth.OIDCOptions{
@@ -137,7 +143,10 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		if token, err = oidc.Token(ctx, true); err != nil {
 			return explain(fmt.Errorf("login failed, nothing was stored: %w", err), r, f.Global.Timeout.String())
 		}
-		provider, secretKey, secret = oidc, config.ClientSecret, cs
+		provider = oidc
+		if cs != "" {
+			secretKey, secret = config.ClientSecret, cs
+		}
 	case config.MethodBearer:
 		tok, err := loginSecret(ctx, f, r, opts, opts.TokenStdin, config.Token, "Bearer token: ")
 		if err != nil {
@@ -170,6 +179,22 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		if where, err = secrets.Save(ctx, r.Name, secretKey, secret, opts.InsecureStorage); err != nil {
 			return err
 		}
+	}
+	// Passphrases of the client certificate, asked for now or given in
+	// the environment, are kept like the other secrets.
+	for _, k := range []config.Key{config.KeyPassphrase, config.KeystorePassword} {
+		v, asked := f.certSecrets[k]
+		if !asked && r.Get(k).Source.Kind == config.FromEnv {
+			v = r.Value(k)
+		}
+		if v == "" || !r.Storable() {
+			continue
+		}
+		w, err := secrets.Save(ctx, r.Name, k, v, opts.InsecureStorage)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "The %s is stored %s.\n", auth.SecretName(k), map[string]string{auth.InKeyring: "in the OS keyring", auth.InFile: "in a plain-text 0600 file (--insecure-storage)"}[w])
 	}
 	if oidc, ok := provider.(*auth.OIDC); ok {
 		// The token the cluster accepted (a 401 may have replaced the

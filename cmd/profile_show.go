@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
 )
@@ -37,6 +38,13 @@ type shownProfile struct {
 	Secrets    []shownSecret  `json:"secrets"`
 	// Token is the cached access token of an oidc profile (nil otherwise).
 	Token *shownToken `json:"token"`
+	// Certificate describes the client certificate (never its key).
+	Certificate *shownCert `json:"certificate,omitempty"`
+}
+
+type shownCert struct {
+	*api.CertInfo
+	Error string `json:"error,omitempty"`
 }
 
 type shownToken struct {
@@ -109,8 +117,18 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	for _, key := range relevantSecrets(r) {
 		out.Secrets = append(out.Secrets, secretStatus(ctx, secrets, r, key))
 	}
+	if r.Get(config.ClientCert).IsSet() || r.Get(config.ClientKey).IsSet() || r.Get(config.Keystore).IsSet() {
+		lc, err := f.clientCert(ctx, r, false)
+		out.Certificate = &shownCert{}
+		if lc != nil {
+			out.Certificate.CertInfo = lc.info
+		}
+		if err != nil {
+			out.Certificate.Error = err.Error()
+		}
+	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		if d, err := f.authDeps(r, false); err == nil {
+		if d, err := f.authDeps(ctx, r, false); err == nil {
 			out.Token = &shownToken{}
 			if t, where, err := d.Tokens.Get(ctx, key); err == nil && t != nil {
 				out.Token = &shownToken{Cached: true, Where: where, ExpiresAt: t.ExpiresAt.UTC().Format(time.RFC3339), Valid: t.FreshAt(time.Now())}
@@ -148,6 +166,18 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		}
 		if t := out.Token; t != nil {
 			fmt.Fprintf(tw, "access token\t%s\t\n", describeToken(t))
+		}
+	}
+	if c := out.Certificate; c != nil {
+		fmt.Fprintln(tw, "\t\t")
+		fmt.Fprintln(tw, "CERTIFICATE\t\t")
+		if c.CertInfo != nil {
+			fmt.Fprintf(tw, "subject\t%s\t\n", c.Subject)
+			fmt.Fprintf(tw, "issuer\t%s\t\n", c.Issuer)
+			fmt.Fprintf(tw, "valid\t%s to %s\t\n", c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly))
+		}
+		if c.Error != "" {
+			fmt.Fprintf(tw, "problem\t%s\t\n", c.Error)
 		}
 	}
 	return tw.Flush()

@@ -151,7 +151,7 @@ func transient(err error) bool {
 	switch {
 	case errors.As(err, &tokenErr):
 		// Keycloak often starts after the cluster.
-		return tokenErr.StatusCode == 0 && tokenErr.Net != api.NetTLS && tokenErr.Net != api.NetUnknownAuthority ||
+		return tokenErr.StatusCode == 0 && tokenErr.Net != api.NetTLS && tokenErr.Net != api.NetUnknownAuthority && tokenErr.Net != api.NetClientCertRequired ||
 			tokenErr.StatusCode == http.StatusTooManyRequests || tokenErr.StatusCode >= 500
 	case errors.As(err, &netErr):
 		// A new ingress host often resolves only after a while.

@@ -39,6 +39,8 @@ type Refresher interface {
 type TLSOptions struct {
 	CAFile             string
 	InsecureSkipVerify bool
+	// Certificate is the client certificate (see LoadClientCert), if any.
+	Certificate *tls.Certificate
 }
 
 // Options configure a Client.
@@ -124,6 +126,9 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 			return nil, &CAFileError{Path: t.CAFile, Err: errors.New("no PEM certificate found in it")}
 		}
 		cfg.RootCAs = pool
+	}
+	if t.Certificate != nil {
+		cfg.Certificates = []tls.Certificate{*t.Certificate}
 	}
 	tr.TLSClientConfig = cfg
 	var rt http.RoundTripper = tr

@@ -151,6 +151,9 @@ const (
 	NetTimeout
 	NetTLS
 	NetUnknownAuthority
+	// NetClientCertRequired: the server wants a client certificate that
+	// was not given (or that it does not accept).
+	NetClientCertRequired
 )
 
 // NetError means the server could not be reached or the connection
@@ -164,11 +167,12 @@ type NetError struct {
 
 func (e *NetError) Error() string {
 	what := map[NetKind]string{
-		NetDNS:              "cannot resolve the host name",
-		NetRefused:          "connection refused",
-		NetTimeout:          "timed out",
-		NetTLS:              "TLS handshake failed",
-		NetUnknownAuthority: "the server's certificate is signed by an unknown authority",
+		NetDNS:                "cannot resolve the host name",
+		NetRefused:            "connection refused",
+		NetTimeout:            "timed out",
+		NetTLS:                "TLS handshake failed",
+		NetUnknownAuthority:   "the server's certificate is signed by an unknown authority",
+		NetClientCertRequired: "the server requires a client certificate, or refused the one given",
 	}[e.Kind]
 	if what == "" {
 		what = "request failed"
@@ -194,6 +198,9 @@ func Classify(err error) NetKind {
 	switch {
 	case errors.As(err, &unknownAuth):
 		return NetUnknownAuthority
+	case strings.Contains(err.Error(), "tls: certificate required"), strings.Contains(err.Error(), "tls: bad certificate"),
+		strings.Contains(err.Error(), "tls: unknown certificate authority"), strings.Contains(err.Error(), "tls: expired certificate"):
+		return NetClientCertRequired
 	case errors.As(err, &certVerify), errors.As(err, &certInvalid), errors.As(err, &hostErr), errors.As(err, &recordErr):
 		return NetTLS
 	case errors.As(err, &dnsErr):

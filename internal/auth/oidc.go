@@ -330,7 +330,7 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 			te.Err = netCause(err)
 			te.Net = api.Classify(err)
 			switch te.Net {
-			case api.NetTLS, api.NetUnknownAuthority:
+			case api.NetTLS, api.NetUnknownAuthority, api.NetClientCertRequired:
 				// A certificate problem does not go away by asking again.
 				return te, -1
 			}

@@ -137,10 +137,17 @@ func oidcSecret(ctx context.Context, r *config.Resolved, secrets *Secrets) (stri
 	if err != nil {
 		return "", err
 	}
-	if s == "" {
+	if s == "" && !HasClientCert(r) {
 		return "", secrets.missing(ctx, r, "client secret", "--client-secret-stdin", "CAMUNDA_CLIENT_SECRET")
 	}
+	// With a client certificate and no secret, the certificate alone
+	// authenticates the client (tls_client_auth): only client_id is sent.
 	return s, nil
+}
+
+// HasClientCert reports whether the profile has a client certificate.
+func HasClientCert(r *config.Resolved) bool {
+	return r.Get(config.ClientCert).IsSet() || r.Get(config.Keystore).IsSet()
 }
 
 type bearerProvider struct{ token string }
