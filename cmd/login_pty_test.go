@@ -5,7 +5,9 @@ package cmd
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/pkitest"
 )
 
 // ptySession runs camctl in a pseudo-terminal, as a user at a terminal
@@ -221,5 +224,49 @@ func TestLoginInterruptedDuringVerification(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "secrets.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a secret was stored after an interrupted login")
+	}
+}
+
+// login on a terminal asks for the passphrase of an encrypted client key
+// (hidden, like the password), checks both against an mTLS cluster, and
+// stores both; the next command needs neither.
+func TestLoginAsksKeyPassphrase(t *testing.T) {
+	pki := pkitest.New(t, "")
+	fake := fakecamunda.New()
+	fake.RequireBasic("demo", "s3cret")
+	srv := httptest.NewUnstartedServer(fake)
+	srv.TLS = pki.ServerTLSConfig(true)
+	srv.StartTLS()
+	t.Cleanup(func() { fake.Close(); srv.Close() })
+
+	cfg, env := basicProfileConfig(t, srv.URL)
+	more := fmt.Sprintf("    tls:\n      ca-file: %s\n      client-cert: %s\n      client-key: %s\n", pki.CACert, pki.ClientCert, pki.ClientKeyEncrypted)
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(f, more)
+	f.Close()
+
+	s := startPTY(t, env, "login", "--insecure-storage")
+	s.expect("Passphrase of the client key " + pki.ClientKeyEncrypted + ": ")
+	s.send(pki.ClientKeyPassphrase + "\r")
+	s.expect("Password for demo at " + srv.URL + ": ")
+	s.send("s3cret\r")
+	s.expect("The key passphrase is stored")
+	if code := s.wait(); code != 0 {
+		t.Fatalf("exit code %d; terminal:\n%s", code, s.output())
+	}
+	if strings.Contains(s.output(), pki.ClientKeyPassphrase) {
+		t.Errorf("the passphrase was echoed:\n%s", s.output())
+	}
+
+	h, _, out, errOut := testFactory(t, map[string]string{"CAMCTL_CONFIG": cfg, "CAMCTL_KEYRING": "none", "XDG_CONFIG_HOME": filepath.Dir(filepath.Dir(cfg))})
+	h.Secrets = h.systemSecrets
+	if code := run(t, h, "topology", "-o", "json"); code != 0 {
+		t.Fatalf("topology after login: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out.String(), `"gatewayVersion"`) {
+		t.Errorf("unexpected topology output: %s", out)
 	}
 }

@@ -3,13 +3,16 @@
 package cmd
 
 import (
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/camctl/camctl/internal/fakecamunda"
 	"github.com/camctl/camctl/internal/oidctest"
+	"github.com/camctl/camctl/internal/pkitest"
 	"github.com/camctl/camctl/internal/secretservicetest"
 )
 
@@ -22,12 +25,26 @@ func TestScriptsSecretService(t *testing.T) {
 		return
 	}
 	idp := oidctest.Start(t, oidctest.Options{Clients: oidcClients})
+	pki := pkitest.New(t, "")
 	p := withIdP(scriptParams(filepath.Join("..", "testdata", "script-keyring")), idp)
 	setup := p.Setup
 	p.Setup = func(env *testscript.Env) error {
 		if err := setup(env); err != nil {
 			return err
 		}
+		// A cluster behind mutual TLS with Basic auth, for client keys
+		// whose passphrase lives in the keyring.
+		fake := fakecamunda.New()
+		fake.RequireBasic("demo", "s3cret")
+		srv := httptest.NewUnstartedServer(fake)
+		srv.TLS = pki.ServerTLSConfig(true)
+		srv.StartTLS()
+		env.Defer(func() { fake.Close(); srv.Close() })
+		env.Setenv("CAMUNDA_MTLS_API", srv.URL)
+		env.Setenv("CA", pki.CACert)
+		env.Setenv("CERT", pki.ClientCert)
+		env.Setenv("KEY_ENC", pki.ClientKeyEncrypted)
+		env.Setenv("KEY_PASS", pki.ClientKeyPassphrase)
 		// Hand the private session bus through to camctl.
 		env.Setenv("DBUS_SESSION_BUS_ADDRESS", os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 		env.Setenv("XDG_RUNTIME_DIR", os.Getenv("XDG_RUNTIME_DIR"))

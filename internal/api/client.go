@@ -127,8 +127,12 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 		}
 		cfg.RootCAs = pool
 	}
-	if t.Certificate != nil {
-		cfg.Certificates = []tls.Certificate{*t.Certificate}
+	if cert := t.Certificate; cert != nil {
+		// Always present the configured certificate: with Certificates,
+		// Go sends none when the server's list of accepted CAs does not
+		// name its issuer, and the user would see "certificate required"
+		// instead of the server's verdict on the certificate they chose.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	}
 	tr.TLSClientConfig = cfg
 	var rt http.RoundTripper = tr

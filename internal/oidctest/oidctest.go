@@ -4,11 +4,18 @@
 // that counts token requests and can inject failures. Verify checks an
 // access token the way a Camunda cluster would: signature against the
 // provider's JWKS, audience and expiry.
+//
+// With Options.TLS the provider serves HTTPS itself and also
+// authenticates clients by X.509 certificate (RFC 8705 tls_client_auth,
+// Client.TLSSubjectDN). A Proxy cannot sit in front of it (it would end
+// the client's TLS session), so count with IdP.TokenRequests instead.
 package oidctest
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +40,24 @@ import (
 type Client struct {
 	ID     string
 	Secret string
+	// TLSSubjectDN registers the client for tls_client_auth: it
+	// authenticates by a client certificate with this subject (RFC 4514,
+	// as pkix.Name.String prints it, e.g. "CN=app,O=example,C=DE"; order
+	// matters, attribute types ignore case, white space after the commas
+	// is ignored) from the CA in TLSOptions.CAFile, and has no secret.
+	// It needs Options.TLS.
+	TLSSubjectDN string
+}
+
+// TLSOptions make the provider serve HTTPS and ask clients for
+// certificates.
+type TLSOptions struct {
+	// CertFile and KeyFile are the server's certificate (for 127.0.0.1)
+	// and key, PEM.
+	CertFile, KeyFile string
+	// CAFile is the PEM CA that signed CertFile and that client
+	// certificates must chain to. Start trusts it to talk to the provider.
+	CAFile string
 }
 
 // Options configure the provider.
@@ -42,13 +67,18 @@ type Options struct {
 	TTL time.Duration
 	// Audience is the aud claim of tokens (default orchestration-api).
 	Audience string
+	// TLS, when set, serves HTTPS with client certificates.
+	TLS *TLSOptions
 }
 
 // IdP is a running provider.
 type IdP struct {
+	// Issuer is http://127.0.0.1:PORT, or https:// with Options.TLS.
 	Issuer   string
 	Audience string
 	jwks     jose.JSONWebKeySet
+	t        testing.TB
+	client   *http.Client
 }
 
 // Start runs the provider until the test ends. It fails the test, naming
@@ -71,17 +101,55 @@ func Start(t testing.TB, o Options) *IdP {
 	}
 	var clients []map[string]any
 	for _, c := range o.Clients {
-		clients = append(clients, map[string]any{
+		m := map[string]any{
 			"client_id": c.ID, "client_secret": c.Secret,
 			"grant_types": []string{"client_credentials"}, "redirect_uris": []string{}, "response_types": []string{},
 			"token_endpoint_auth_method": "client_secret_post",
-		})
+		}
+		if c.TLSSubjectDN != "" {
+			if o.TLS == nil {
+				t.Fatalf("oidctest: client %s has a TLSSubjectDN but the provider has no Options.TLS", c.ID)
+			}
+			if c.Secret != "" {
+				t.Fatalf("oidctest: client %s has both a TLSSubjectDN and a Secret; a tls_client_auth client has no secret", c.ID)
+			}
+			delete(m, "client_secret")
+			m["token_endpoint_auth_method"] = "tls_client_auth"
+			m["tls_client_auth_subject_dn"] = c.TLSSubjectDN
+		}
+		clients = append(clients, m)
 	}
 	cj, _ := json.Marshal(clients)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "server.mjs"))
-	cmd.Env = append(os.Environ(), "IDP_CLIENTS="+string(cj), fmt.Sprintf("IDP_TTL=%d", int(o.TTL.Seconds())), "IDP_AUDIENCE="+o.Audience)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "IDP_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "IDP_CLIENTS="+string(cj), fmt.Sprintf("IDP_TTL=%d", int(o.TTL.Seconds())), "IDP_AUDIENCE="+o.Audience)
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	if o.TLS != nil {
+		var files []string
+		for _, f := range []string{o.TLS.CertFile, o.TLS.KeyFile, o.TLS.CAFile} {
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, abs)
+		}
+		cmd.Env = append(cmd.Env, "IDP_TLS_CERT="+files[0], "IDP_TLS_KEY="+files[1], "IDP_TLS_CA="+files[2])
+		pem, err := os.ReadFile(files[2])
+		if err != nil {
+			t.Fatalf("oidctest: read the CA: %v", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			t.Fatalf("oidctest: no certificate in %s", files[2])
+		}
+		httpClient.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +160,7 @@ func Start(t testing.TB, o Options) *IdP {
 		t.Fatalf("start the OpenID provider: %v", err)
 	}
 	t.Cleanup(func() {
+		httpClient.CloseIdleConnections()
 		cancel()
 		_ = cmd.Wait()
 	})
@@ -105,7 +174,7 @@ func Start(t testing.TB, o Options) *IdP {
 		}
 		close(issuer)
 	}()
-	idp := &IdP{Audience: o.Audience}
+	idp := &IdP{Audience: o.Audience, t: t, client: httpClient}
 	select {
 	case v, ok := <-issuer:
 		if !ok {
@@ -115,7 +184,7 @@ func Start(t testing.TB, o Options) *IdP {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the OpenID provider did not start within 20 s: %s", stderr.String())
 	}
-	resp, err := http.Get(idp.Issuer + "/jwks")
+	resp, err := httpClient.Get(idp.Issuer + "/jwks")
 	if err != nil {
 		t.Fatalf("fetch the provider's keys: %v", err)
 	}
@@ -125,6 +194,44 @@ func Start(t testing.TB, o Options) *IdP {
 	}
 	return idp
 }
+
+// TokenURL is the provider's token endpoint.
+func (i *IdP) TokenURL() string { return i.Issuer + "/token" }
+
+// Stats are what the provider itself saw at its token endpoint.
+type Stats struct {
+	// Token counts the requests to /token, Clients counts them by the
+	// client they named ("" for none). Both include failed requests.
+	Token   int            `json:"token"`
+	Clients map[string]int `json:"clients"`
+	// Errors says why failed token requests failed, in order, as
+	// "invalid_client: client certificate was not verified" (clients see
+	// only "client authentication failed").
+	Errors []string `json:"errors"`
+}
+
+// Stats asks the provider what it saw. It counts requests that reached
+// it, through a Proxy or not; a request is counted before it is answered.
+// On error it fails the test (from any goroutine: it uses Errorf) and
+// returns zero Stats.
+func (i *IdP) Stats() Stats {
+	var s Stats
+	resp, err := i.client.Get(i.Issuer + "/_stats")
+	if err != nil {
+		i.t.Errorf("oidctest: ask the provider for its counts: %v", err)
+		return Stats{}
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		i.t.Errorf("oidctest: read the provider's counts: %v", err)
+		return Stats{}
+	}
+	return s
+}
+
+// TokenRequests returns how many token requests reached the provider. It
+// works with and without Options.TLS.
+func (i *IdP) TokenRequests() int { return i.Stats().Token }
 
 func serverDir() string {
 	_, file, _, _ := runtime.Caller(0)

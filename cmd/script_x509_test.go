@@ -1,0 +1,72 @@
+package cmd
+
+import (
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/oidctest"
+	"github.com/camctl/camctl/internal/pkitest"
+)
+
+type x509IdPKey struct{}
+
+// TestScriptsX509 runs testdata/script-x509 with real TLS everywhere: a
+// generated PKI, the OpenID provider over HTTPS authenticating clients by
+// certificate (tls_client_auth) or by secret, and a cluster API behind
+// TLS that demands a client certificate signed by the CA.
+func TestScriptsX509(t *testing.T) {
+	pki := pkitest.New(t, "")
+	p := scriptParams(filepath.Join("..", "testdata", "script-x509"))
+	setup := p.Setup
+	p.Setup = func(env *testscript.Env) error {
+		if err := setup(env); err != nil {
+			return err
+		}
+		// An IdP per script, so that its token count is the script's own.
+		idp := oidctest.Start(t, oidctest.Options{
+			TLS: &oidctest.TLSOptions{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CACert},
+			Clients: []oidctest.Client{
+				{ID: "camctl-x509", TLSSubjectDN: pkitest.ClientSubjectDN},
+				{ID: "camctl-ci", Secret: "Cl1ent-S3cret-ci"},
+			},
+		})
+		fake := fakecamunda.New()
+		fake.RequireBearer(idp.Verify)
+		srv := httptest.NewUnstartedServer(fake)
+		srv.TLS = pki.ServerTLSConfig(true)
+		srv.StartTLS()
+		env.Defer(func() {
+			fake.Close()
+			srv.Close()
+		})
+		env.Values[x509IdPKey{}] = idp
+		for k, v := range map[string]string{
+			"CAMUNDA_MTLS_API": srv.URL, "TOKEN_URL": idp.TokenURL(), "DN": pkitest.ClientSubjectDN,
+			"CA": pki.CACert, "UNTRUSTED_CA": pki.UntrustedCACert,
+			"CERT": pki.ClientCert, "KEY": pki.ClientKey, "KEY_ENC": pki.ClientKeyEncrypted, "KEY_PASS": pki.ClientKeyPassphrase,
+			"P12": pki.ClientP12, "P12_PASS": pki.ClientP12Password,
+			"UNTRUSTED_CERT": pki.UntrustedClientCert, "UNTRUSTED_KEY": pki.UntrustedClientKey,
+			"EXPIRED_CERT": pki.ExpiredClientCert, "EXPIRED_KEY": pki.ExpiredClientKey,
+			"NOTYET_CERT": pki.NotYetValidClientCert, "NOTYET_KEY": pki.NotYetValidClientKey,
+			"EXPIRING_CERT": pki.ExpiringClientCert, "EXPIRING_KEY": pki.ExpiringClientKey,
+			"WRONG_KEY":        pki.WrongKey,
+			"CAMCTL_CACHE_DIR": filepath.Join(env.WorkDir, "cache"),
+		} {
+			env.Setenv(k, v)
+		}
+		return nil
+	}
+	p.Cmds["idp-requests"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		want, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		if got := ts.Value(x509IdPKey{}).(*oidctest.IdP).TokenRequests(); (got == want) == neg {
+			ts.Fatalf("the IdP got %d token requests, want %d", got, want)
+		}
+	}
+	testscript.Run(t, p)
+}

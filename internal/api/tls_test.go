@@ -1,0 +1,80 @@
+package api
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camctl/camctl/internal/pkitest"
+)
+
+func TestLoadClientCert(t *testing.T) {
+	p := pkitest.New(t, "")
+	pass := func(v string) func() (string, error) { return func() (string, error) { return v, nil } }
+	never := func() (string, error) {
+		t.Error("a passphrase was asked for an unencrypted key")
+		return "", nil
+	}
+	tests := []struct {
+		name     string
+		cc       ClientCert
+		wantKind CertErrorKind
+		wantMsg  string
+		ok       bool
+	}{
+		{name: "PEM", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.ClientKey, Passphrase: never}, ok: true},
+		{name: "encrypted PKCS#8 with its passphrase", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.ClientKeyEncrypted, Passphrase: pass(p.ClientKeyPassphrase)}, ok: true},
+		{name: "encrypted PKCS#8, wrong passphrase", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.ClientKeyEncrypted, Passphrase: pass("wrong")},
+			wantKind: CertWrongPassphrase, wantMsg: "the key passphrase is wrong"},
+		{name: "encrypted PKCS#8, no passphrase source", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.ClientKeyEncrypted},
+			wantKind: CertWrongPassphrase, wantMsg: "no passphrase"},
+		{name: "PKCS#12", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass(p.ClientP12Password)}, ok: true},
+		{name: "PKCS#12 with the password given as key password only", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass("wrong"), KeystoreKeyPassword: pass(p.ClientP12Password)}, ok: true},
+		{name: "PKCS#12, wrong password", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass("wrong")},
+			wantKind: CertWrongPassphrase, wantMsg: "the keystore password is wrong"},
+		{name: "PKCS#12 that is a PEM file", cc: ClientCert{Keystore: p.ClientCert, KeystorePassword: pass("x")},
+			wantKind: CertUnreadable, wantMsg: "not a PKCS#12 keystore"},
+		{name: "key of another certificate", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.WrongKey},
+			wantKind: CertMismatch, wantMsg: "does not belong to this certificate"},
+		{name: "expired", cc: ClientCert{CertFile: p.ExpiredClientCert, KeyFile: p.ExpiredClientKey},
+			wantKind: CertExpired, wantMsg: "expired on"},
+		{name: "not yet valid", cc: ClientCert{CertFile: p.NotYetValidClientCert, KeyFile: p.NotYetValidClientKey},
+			wantKind: CertNotYetValid, wantMsg: "not valid before"},
+		{name: "missing certificate file", cc: ClientCert{CertFile: filepath.Join(p.Dir, "nope.pem"), KeyFile: p.ClientKey},
+			wantKind: CertUnreadable, wantMsg: "no such file"},
+		{name: "certificate without key", cc: ClientCert{CertFile: p.ClientCert},
+			wantKind: CertIncomplete, wantMsg: "--client-key is missing"},
+		{name: "key without certificate", cc: ClientCert{KeyFile: p.ClientKey},
+			wantKind: CertIncomplete, wantMsg: "--client-cert is missing"},
+		{name: "a certificate as the key", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.ClientCert},
+			wantKind: CertUnreadable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cert, info, err := LoadClientCert(tt.cc, time.Now())
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("LoadClientCert: %v", err)
+				}
+				if cert == nil || cert.PrivateKey == nil || info.Subject != p.Client.Subject.String() {
+					t.Errorf("cert %v, info %+v; want the client certificate with its key", cert, info)
+				}
+				return
+			}
+			var ce *CertError
+			if !errors.As(err, &ce) || ce.Kind != tt.wantKind {
+				t.Fatalf("err = %v, want a CertError of kind %d", err, tt.wantKind)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("err = %q, want it to say %q", err, tt.wantMsg)
+			}
+			for _, secret := range []string{p.ClientKeyPassphrase, p.ClientP12Password} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error shows a secret: %q", err)
+				}
+			}
+		})
+	}
+}
