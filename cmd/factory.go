@@ -205,6 +205,7 @@ func (f *Factory) tlsOptions(ctx context.Context, r *config.Resolved, interactiv
 	o := api.TLSOptions{
 		CAFile:             r.Value(config.CAFile),
 		InsecureSkipVerify: r.Value(config.InsecureSkipVerify) == "true",
+		CAOnly:             r.Value(config.CAOnly) == "true",
 	}
 	lc, err := f.clientCert(ctx, r, interactive)
 	if err != nil {

@@ -39,6 +39,8 @@ type Refresher interface {
 type TLSOptions struct {
 	CAFile             string
 	InsecureSkipVerify bool
+	// CAOnly trusts only CAFile, not the system roots.
+	CAOnly bool
 	// Certificate is the client certificate (see LoadClientCert), if any.
 	Certificate *tls.Certificate
 }
@@ -116,10 +118,11 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 		if err != nil {
 			return nil, &CAFileError{Path: t.CAFile, Err: err}
 		}
-		// Added to, not replacing, the system roots: a corporate CA for
-		// the ingress must not break public endpoints such as SaaS login.
+		// Added to, not replacing, the system roots (unless asked): a
+		// corporate CA for the ingress must not break public endpoints
+		// such as SaaS login.
 		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
+		if err != nil || pool == nil || t.CAOnly {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {

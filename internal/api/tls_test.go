@@ -1,7 +1,10 @@
 package api
 
 import (
+	"crypto/x509"
 	"errors"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,5 +79,32 @@ func TestLoadClientCert(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// --ca-file adds to the system roots; --ca-only trusts the file alone.
+func TestCAFileAddsToSystemRoots(t *testing.T) {
+	p := pkitest.New(t, "")
+	system, err := x509.SystemCertPool()
+	if err != nil || system == nil {
+		t.Fatalf("no system roots to compare with: %v", err)
+	}
+	only := x509.NewCertPool()
+	pemData, _ := os.ReadFile(p.CACert)
+	only.AppendCertsFromPEM(pemData)
+	with := system.Clone()
+	with.AppendCertsFromPEM(pemData)
+	for _, tt := range []struct {
+		caOnly bool
+		want   *x509.CertPool
+	}{{false, with}, {true, only}} {
+		hc, err := NewHTTPClient(TLSOptions{CAFile: p.CACert, CAOnly: tt.caOnly}, time.Second, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := hc.Transport.(*http.Transport).TLSClientConfig.RootCAs
+		if !got.Equal(tt.want) {
+			t.Errorf("CAOnly=%v: the trusted roots are not the expected set", tt.caOnly)
+		}
 	}
 }

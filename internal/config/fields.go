@@ -38,6 +38,7 @@ const (
 	KeystorePassword    Key = "tls.keystore-password"
 	KeystoreKeyPassword Key = "tls.keystore-key-password"
 	InsecureSkipVerify  Key = "tls.insecure-skip-verify"
+	CAOnly              Key = "tls.ca-only"
 	ClusterID           Key = "saas.cluster-id"
 	Region              Key = "saas.region"
 )
@@ -86,6 +87,8 @@ var Fields = []Field{
 		Help: "static bearer token"},
 	{Key: CAFile, Flag: "ca-file", Env: []string{"CAMUNDA_MTLS_CA_PATH", "CAMUNDA_CA_CERTIFICATE_PATH"},
 		Help: "PEM bundle of extra CAs to trust (added to the system roots)"},
+	{Key: CAOnly, Flag: "ca-only", Bool: true,
+		Help: "trust only the CAs of --ca-file, not the system roots"},
 	{Key: ClientCert, Flag: "client-cert", Env: []string{"CAMUNDA_MTLS_CERT_PATH"},
 		Help: "PEM client certificate"},
 	{Key: ClientKey, Flag: "client-key", Env: []string{"CAMUNDA_MTLS_KEY_PATH"},

@@ -47,6 +47,7 @@ type TLSConfig struct {
 	ClientKey          string `mapstructure:"client-key" yaml:"client-key"`
 	Keystore           string `mapstructure:"keystore" yaml:"keystore"`
 	InsecureSkipVerify bool   `mapstructure:"insecure-skip-verify" yaml:"insecure-skip-verify"`
+	CAOnly             bool   `mapstructure:"ca-only" yaml:"ca-only"`
 }
 
 // Get returns the profile's value for key ("" when unset or not a file setting).
@@ -78,6 +79,10 @@ func (p Profile) Get(key Key) string {
 		return p.TLS.Keystore
 	case InsecureSkipVerify:
 		if p.TLS.InsecureSkipVerify {
+			return "true"
+		}
+	case CAOnly:
+		if p.TLS.CAOnly {
 			return "true"
 		}
 	}
