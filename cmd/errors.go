@@ -132,7 +132,10 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	if r.Kind != config.KindEnv {
 		sel, show = " -p "+name, " "+name
 	}
+	var certErr *api.CertError
 	switch {
+	case errors.As(err, &certErr):
+		return explainCert(err, certErr, r)
 	case errors.As(err, &tokenErr):
 		return explainToken(err, tokenErr, r, sel)
 	case errors.As(err, &httpErr):
@@ -171,10 +174,72 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		case api.NetTLS:
 			return withHint(err, "Check that the address uses the right scheme (http:// or https://) and that the certificate matches the host.")
 		case api.NetClientCertRequired:
-			return withHint(err, "Give profile %s a client certificate the server trusts: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem` (or --keystore FILE.p12).", name, name)
+			return withHint(err, "%s", certRefusedHint(r, "the server"))
 		}
 	}
 	return err
+}
+
+// certRefusedHint is the next step when a TLS peer wants a client
+// certificate or refused the one given.
+func certRefusedHint(r *config.Resolved, who string) string {
+	switch {
+	case auth.HasClientCert(r):
+		return fmt.Sprintf("The certificate of profile %s was refused by %s: check that %s trusts its issuer and that it is still valid (`camctl profile show%s`).", r.Name, who, who, showArg(r))
+	case r.Kind == config.KindEnv:
+		return fmt.Sprintf("%s requires a client certificate: set CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH (or CAMUNDA_SSL_CLIENT_KEYSTORE_PATH).", who)
+	}
+	return fmt.Sprintf("%s requires a client certificate: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem` (or --keystore FILE.p12).", who, r.Name)
+}
+
+func showArg(r *config.Resolved) string {
+	if r.Kind == config.KindEnv {
+		return ""
+	}
+	return " " + r.Name
+}
+
+// explainCert gives the next step for a client certificate camctl cannot
+// use, naming what supplied the faulty part.
+func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
+	fix := func(key config.Key) string {
+		s := r.Get(key)
+		f, _ := config.FieldFor(key)
+		if s.Source.Kind == config.FromEnv || r.Kind == config.KindEnv {
+			return "correct or unset " + f.Env[0]
+		}
+		return fmt.Sprintf("`camctl profile set %s --%s FILE`", r.Name, f.Flag)
+	}
+	keyFile := config.ClientKey
+	if r.Get(config.Keystore).IsSet() {
+		keyFile = config.Keystore
+	}
+	switch ce.Kind {
+	case api.CertWrongPassphrase:
+		secret := config.KeyPassphrase
+		if r.Get(config.Keystore).IsSet() {
+			secret = config.KeystorePassword
+		}
+		f, _ := config.FieldFor(secret)
+		if s := r.Get(secret); s.IsSet() {
+			return withHint(err, "The %s comes from %s: correct or unset it.", auth.SecretName(secret), s.Source.Name)
+		}
+		if r.Storable() {
+			return withHint(err, "Run `camctl login -p %s` on a terminal to enter and store the right %s, or set %s.", r.Name, auth.SecretName(secret), f.Env[0])
+		}
+		return withHint(err, "Set %s.", f.Env[0])
+	case api.CertMismatch:
+		return withHint(err, "Give the key that belongs to the certificate: %s.", fix(keyFile))
+	case api.CertExpired, api.CertNotYetValid:
+		return withHint(err, "Get a current certificate and point the profile at it: %s.", fix(config.ClientCert))
+	case api.CertIncomplete:
+		if r.Kind == config.KindEnv || r.Get(config.ClientCert).Source.Kind == config.FromEnv || r.Get(config.ClientKey).Source.Kind == config.FromEnv {
+			return withHint(err, "Set both CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH.")
+		}
+		return withHint(err, "Set both: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem`.", r.Name)
+	default:
+		return withHint(err, "Check the path and the file: %s.", fix(keyFile))
+	}
 }
 
 func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string) error {
@@ -182,7 +247,7 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 	case te.StatusCode == 0 && te.Net == api.NetUnknownAuthority:
 		return withHint(err, "The identity provider's certificate is signed by an unknown authority; trust its CA: `camctl profile set %s --ca-file CA.pem` (or CAMUNDA_CA_CERTIFICATE_PATH).", r.Name)
 	case te.StatusCode == 0 && te.Net == api.NetClientCertRequired:
-		return withHint(err, "The identity provider requires a client certificate it trusts: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem` (or --keystore FILE.p12).", r.Name)
+		return withHint(err, "%s", certRefusedHint(r, "the identity provider"))
 	case te.StatusCode == 0 && te.Net == api.NetTLS:
 		return withHint(err, "The TLS handshake with the identity provider failed; check that the token URL uses the right scheme and host.")
 	case te.StatusCode == 0:

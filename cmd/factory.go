@@ -207,6 +207,9 @@ func (f *Factory) tlsOptions(ctx context.Context, r *config.Resolved, interactiv
 		InsecureSkipVerify: r.Value(config.InsecureSkipVerify) == "true",
 		CAOnly:             r.Value(config.CAOnly) == "true",
 	}
+	if o.CAOnly && o.CAFile == "" {
+		return o, &config.UsageError{Msg: fmt.Sprintf("profile %s: ca-only is set but there is no ca-file to trust instead of the system roots", r.Name)}
+	}
 	lc, err := f.clientCert(ctx, r, interactive)
 	if err != nil {
 		return o, err
@@ -262,13 +265,13 @@ func (f *Factory) certSecret(ctx context.Context, r *config.Resolved, key config
 		if interactive && f.IO.CanPrompt() {
 			v, err := f.PromptSecret(ctx, label)
 			if err != nil {
-				return "", err
+				return "", loginCancelled(err)
 			}
 			f.rememberCertSecret(key, v)
 			return v, nil
 		}
 		fld, _ := config.FieldFor(key)
-		return "", &auth.MissingSecretError{Profile: r.Name, What: auth.SecretName(key), Flag: "a terminal (login asks for it)", Env: fld.Env[0], EnvOnly: !r.Storable()}
+		return "", &auth.MissingSecretError{Profile: r.Name, What: auth.SecretName(key), Env: fld.Env[0], EnvOnly: !r.Storable(), InLogin: interactive}
 	}
 }
 

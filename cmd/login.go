@@ -84,7 +84,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	}
 	deps, err := f.authDeps(ctx, r, f.IO.CanPrompt())
 	if err != nil {
-		return err
+		return explain(err, r, f.Global.Timeout.String())
 	}
 	secrets := deps.Secrets
 	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !opts.ClientSecretStdin &&
@@ -125,6 +125,12 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			return err
 		}
 		cs := ""
+		if certOnly && r.Storable() {
+			// A secret stored by an earlier login still goes along.
+			if v, _, err := secrets.Lookup(ctx, r.Name, config.ClientSecret); err == nil && v != "" {
+				cs = v
+			}
+		}
 		if !certOnly {
 			// A client certificate alone is enough (tls_client_auth);
 			// else the secret, with or without a certificate.
@@ -162,7 +168,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 
 	client, err := f.APIClient(r, provider)
 	if err != nil {
-		return err
+		return explain(err, r, f.Global.Timeout.String())
 	}
 	topo, _, err := client.Topology(ctx)
 	if err != nil {
@@ -191,6 +197,14 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			continue
 		}
 		w, err := secrets.Save(ctx, r.Name, k, v, opts.InsecureStorage)
+		var noKeyring *auth.NoKeyringError
+		if errors.As(err, &noKeyring) {
+			// The cluster accepted the certificate; not being able to
+			// keep its passphrase must not undo that.
+			fld, _ := config.FieldFor(k)
+			fmt.Fprintf(f.IO.ErrOut, "Note: the %s is not stored (no OS keyring: %v); set %s, or log in with --insecure-storage.\n", auth.SecretName(k), noKeyring.Err, fld.Env[0])
+			continue
+		}
 		if err != nil {
 			return err
 		}

@@ -117,7 +117,15 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	for _, key := range relevantSecrets(r) {
 		out.Secrets = append(out.Secrets, secretStatus(ctx, secrets, r, key))
 	}
-	if r.Get(config.ClientCert).IsSet() || r.Get(config.ClientKey).IsSet() || r.Get(config.Keystore).IsSet() {
+	if path := r.Value(config.ClientCert); path != "" && !r.Get(config.Keystore).IsSet() {
+		// The certificate file says all that is shown; the key (and its
+		// passphrase) stays untouched.
+		info, err := api.ReadCertInfo(path)
+		out.Certificate = &shownCert{CertInfo: info}
+		if err != nil {
+			out.Certificate.Error = err.Error()
+		}
+	} else if r.Get(config.Keystore).IsSet() {
 		lc, err := f.clientCert(ctx, r, false)
 		out.Certificate = &shownCert{}
 		if lc != nil {
@@ -158,29 +166,45 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, s.Value, s.Source)
 	}
-	if len(out.Secrets) > 0 || out.Token != nil {
-		fmt.Fprintln(tw, "\t\t")
-		fmt.Fprintln(tw, "SECRET\tSTATUS\t")
-		for _, s := range out.Secrets {
-			fmt.Fprintf(tw, "%s\t%s\t\n", s.Key, describeSecret(s))
-		}
-		if t := out.Token; t != nil {
-			fmt.Fprintf(tw, "access token\t%s\t\n", describeToken(t))
-		}
+	if err := tw.Flush(); err != nil {
+		return err
 	}
+	// One table per section, so a long cell in one does not pad the others.
+	section := func(title string, rows [][2]string) error {
+		if len(rows) == 0 {
+			return nil
+		}
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "%s\t\n", title)
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+		}
+		return tw.Flush()
+	}
+	var secretRows [][2]string
+	for _, s := range out.Secrets {
+		secretRows = append(secretRows, [2]string{s.Key, describeSecret(s)})
+	}
+	if t := out.Token; t != nil {
+		secretRows = append(secretRows, [2]string{"access token", describeToken(t)})
+	}
+	if err := section("SECRET", secretRows); err != nil {
+		return err
+	}
+	var certRows [][2]string
 	if c := out.Certificate; c != nil {
-		fmt.Fprintln(tw, "\t\t")
-		fmt.Fprintln(tw, "CERTIFICATE\t\t")
 		if c.CertInfo != nil {
-			fmt.Fprintf(tw, "subject\t%s\t\n", c.Subject)
-			fmt.Fprintf(tw, "issuer\t%s\t\n", c.Issuer)
-			fmt.Fprintf(tw, "valid\t%s to %s\t\n", c.NotBefore.UTC().Format(time.DateOnly), c.NotAfter.UTC().Format(time.DateOnly))
+			certRows = append(certRows,
+				[2]string{"subject", c.Subject},
+				[2]string{"issuer", c.Issuer},
+				[2]string{"valid", c.NotBefore.UTC().Format(time.DateOnly) + " to " + c.NotAfter.UTC().Format(time.DateOnly)})
 		}
 		if c.Error != "" {
-			fmt.Fprintf(tw, "problem\t%s\t\n", c.Error)
+			certRows = append(certRows, [2]string{"problem", c.Error})
 		}
 	}
-	return tw.Flush()
+	return section("CERTIFICATE", certRows)
 }
 
 // relevantSecrets are the secrets the profile's method needs, plus any

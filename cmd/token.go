@@ -78,7 +78,7 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 	}
 	p, err := f.Provider(ctx, r)
 	if err != nil {
-		return err
+		return explain(err, r, f.Global.Timeout.String())
 	}
 	// Token-fetching providers are asked once (one cache read on a warm
 	// run); any other provider fills in a request, which is the one way

@@ -68,11 +68,11 @@ func runTopology(ctx context.Context, opts *TopologyOptions) error {
 	}
 	p, err := f.Provider(ctx, r)
 	if err != nil {
-		return err
+		return explain(err, r, f.Global.Timeout.String())
 	}
 	client, err := f.APIClient(r, p)
 	if err != nil {
-		return err
+		return explain(err, r, f.Global.Timeout.String())
 	}
 	var (
 		topo *api.Topology

@@ -136,6 +136,9 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 		// name its issuer, and the user would see "certificate required"
 		// instead of the server's verdict on the certificate they chose.
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+		// TLS 1.2 servers such as ADFS ask for the certificate by
+		// renegotiating once.
+		cfg.Renegotiation = tls.RenegotiateOnceAsClient
 	}
 	tr.TLSClientConfig = cfg
 	var rt http.RoundTripper = tr

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -69,6 +71,26 @@ type CertInfo struct {
 	NotAfter  time.Time `json:"notAfter"`
 }
 
+// maxCertFile bounds what camctl reads of a certificate, key or keystore
+// file: real ones are a few KB, and /dev/zero must not fill the memory.
+const maxCertFile = 1 << 20
+
+func readSmall(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxCertFile {
+		return nil, fmt.Errorf("larger than %d KiB; is it the right file?", maxCertFile>>10)
+	}
+	return b, nil
+}
+
 // ExpiryWarning is how long before its expiry a certificate is warned about.
 const ExpiryWarning = 14 * 24 * time.Hour
 
@@ -85,9 +107,9 @@ func LoadClientCert(c ClientCert, now time.Time) (*tls.Certificate, *CertInfo, e
 		path = c.Keystore
 		cert, err = loadKeystore(c)
 	case c.CertFile == "" || c.KeyFile == "":
-		missing, path := "--client-key", c.CertFile
+		missing, path := "the key (--client-key, CAMUNDA_MTLS_KEY_PATH)", c.CertFile
 		if c.CertFile == "" {
-			missing, path = "--client-cert", c.KeyFile
+			missing, path = "the certificate (--client-cert, CAMUNDA_MTLS_CERT_PATH)", c.KeyFile
 		}
 		return nil, nil, &CertError{Kind: CertIncomplete, Path: path, Err: fmt.Errorf("a client certificate needs both a certificate and its key: %s is missing", missing)}
 	default:
@@ -114,18 +136,51 @@ func LoadClientCert(c ClientCert, now time.Time) (*tls.Certificate, *CertInfo, e
 	return &cert, info, nil
 }
 
+// ReadCertInfo describes the first certificate of a PEM file without
+// touching any key.
+func ReadCertInfo(path string) (*CertInfo, error) {
+	data, err := readSmall(path)
+	if err != nil {
+		return nil, &CertError{Kind: CertUnreadable, Path: path, Err: err}
+	}
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return nil, &CertError{Kind: CertUnreadable, Path: path, Err: errors.New("no PEM certificate found in it")}
+		}
+		if b.Type == "CERTIFICATE" {
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, &CertError{Kind: CertUnreadable, Path: path, Err: err}
+			}
+			return &CertInfo{Subject: c.Subject.String(), Issuer: c.Issuer.String(), NotBefore: c.NotBefore, NotAfter: c.NotAfter}, nil
+		}
+	}
+}
+
 func loadPEM(c ClientCert) (tls.Certificate, error) {
-	certPEM, err := os.ReadFile(c.CertFile)
+	certPEM, err := readSmall(c.CertFile)
 	if err != nil {
 		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.CertFile, Err: err}
 	}
-	keyPEM, err := os.ReadFile(c.KeyFile)
+	keyPEM, err := readSmall(c.KeyFile)
 	if err != nil {
 		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.KeyFile, Err: err}
 	}
-	block, _ := pem.Decode(keyPEM)
+	// (11) The key may share its file with certificates: find its block.
+	var block *pem.Block
+	for rest := keyPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			block = b
+			break
+		}
+	}
 	if block == nil {
-		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.KeyFile, Err: errors.New("no PEM key found in it")}
+		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.KeyFile, Err: errors.New("no PEM private key found in it")}
 	}
 	if block.Type == "ENCRYPTED PRIVATE KEY" {
 		if c.Passphrase == nil {
@@ -138,7 +193,8 @@ func loadPEM(c ClientCert) (tls.Certificate, error) {
 		key, err := pkcs8.ParsePKCS8PrivateKey(block.Bytes, []byte(pass))
 		if err != nil {
 			if strings.Contains(err.Error(), "incorrect password") {
-				return tls.Certificate{}, &CertError{Kind: CertWrongPassphrase, Path: c.KeyFile, Err: errors.New("the key passphrase is wrong")}
+				// pkcs8 says so for any failure after decryption.
+				return tls.Certificate{}, &CertError{Kind: CertWrongPassphrase, Path: c.KeyFile, Err: errors.New("the key passphrase is wrong (or the key type is not supported)")}
 			}
 			return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.KeyFile, Err: err}
 		}
@@ -163,43 +219,60 @@ func loadPEM(c ClientCert) (tls.Certificate, error) {
 }
 
 // loadKeystore reads a PKCS#12 keystore, the format the Java client
-// documents. Keystores whose key has a password of its own (a Java
-// option) are tried with the key password too.
+// documents. A keystore without a password opens without asking for one;
+// the password is asked for only when the keystore needs it. One password
+// protects the whole keystore: a key with a password of its own (a Java
+// option) is refused with a way out.
 func loadKeystore(c ClientCert) (tls.Certificate, error) {
-	data, err := os.ReadFile(c.Keystore)
+	data, err := readSmall(c.Keystore)
 	if err != nil {
 		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.Keystore, Err: err}
 	}
-	var passwords []string
-	for _, get := range []func() (string, error){c.KeystorePassword, c.KeystoreKeyPassword} {
-		if get == nil {
-			continue
+	key, leaf, chain, err := pkcs12.DecodeChain(data, "")
+	if isWrongPassword(err) && c.KeystorePassword != nil {
+		p, perr := c.KeystorePassword()
+		if perr != nil {
+			return tls.Certificate{}, perr
 		}
-		p, err := get()
-		if err != nil {
-			return tls.Certificate{}, err
-		}
-		if p != "" || len(passwords) == 0 {
-			passwords = append(passwords, p)
-		}
-	}
-	if len(passwords) == 0 {
-		passwords = []string{""}
-	}
-	var lastErr error
-	for _, p := range passwords {
-		key, leaf, chain, err := pkcs12.DecodeChain(data, p)
-		if err == nil {
-			cert := tls.Certificate{PrivateKey: key, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}
-			for _, ca := range chain {
-				cert.Certificate = append(cert.Certificate, ca.Raw)
+		key, leaf, chain, err = pkcs12.DecodeChain(data, p)
+		if isWrongPassword(err) && c.KeystoreKeyPassword != nil {
+			if kp, kerr := c.KeystoreKeyPassword(); kerr == nil && kp != "" && kp != p {
+				return tls.Certificate{}, &CertError{Kind: CertWrongPassphrase, Path: c.Keystore, Err: errors.New("the keystore password is wrong, or its key has a password of its own, which camctl does not support: re-export the keystore with one password (keytool -importkeystore -destkeypass = -deststorepass)")}
 			}
-			return cert, nil
 		}
-		lastErr = err
 	}
-	if errors.Is(lastErr, pkcs12.ErrIncorrectPassword) || errors.Is(lastErr, pkcs12.ErrDecryption) {
+	switch {
+	case isWrongPassword(err):
 		return tls.Certificate{}, &CertError{Kind: CertWrongPassphrase, Path: c.Keystore, Err: errors.New("the keystore password is wrong")}
+	case err != nil:
+		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.Keystore, Err: fmt.Errorf("not a PKCS#12 keystore (%v); convert a JKS keystore with keytool -importkeystore -deststoretype PKCS12", err)}
 	}
-	return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.Keystore, Err: fmt.Errorf("not a PKCS#12 keystore (%v); convert a JKS keystore with keytool -importkeystore -deststoretype PKCS12", lastErr)}
+	// Keystores converted from JKS can list the CA first: the leaf is the
+	// certificate of the key.
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.Keystore, Err: errors.New("the keystore's key is of an unsupported type")}
+	}
+	all := append([]*x509.Certificate{leaf}, chain...)
+	var mine *x509.Certificate
+	for _, cand := range all {
+		if pk, ok := cand.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && pk.Equal(signer.Public()) {
+			mine = cand
+			break
+		}
+	}
+	if mine == nil {
+		return tls.Certificate{}, &CertError{Kind: CertMismatch, Path: c.Keystore, Err: errors.New("the keystore's key belongs to none of its certificates")}
+	}
+	cert := tls.Certificate{PrivateKey: key, Leaf: mine, Certificate: [][]byte{mine.Raw}}
+	for _, other := range all {
+		if other != mine {
+			cert.Certificate = append(cert.Certificate, other.Raw)
+		}
+	}
+	return cert, nil
+}
+
+func isWrongPassword(err error) bool {
+	return errors.Is(err, pkcs12.ErrIncorrectPassword) || errors.Is(err, pkcs12.ErrDecryption)
 }

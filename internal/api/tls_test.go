@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/camctl/camctl/internal/pkitest"
 )
@@ -34,7 +37,8 @@ func TestLoadClientCert(t *testing.T) {
 		{name: "encrypted PKCS#8, no passphrase source", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.ClientKeyEncrypted},
 			wantKind: CertWrongPassphrase, wantMsg: "no passphrase"},
 		{name: "PKCS#12", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass(p.ClientP12Password)}, ok: true},
-		{name: "PKCS#12 with the password given as key password only", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass("wrong"), KeystoreKeyPassword: pass(p.ClientP12Password)}, ok: true},
+		{name: "PKCS#12 whose key password differs from the store password", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass("wrong"), KeystoreKeyPassword: pass(p.ClientP12Password)},
+			wantKind: CertWrongPassphrase, wantMsg: "re-export the keystore with one password"},
 		{name: "PKCS#12, wrong password", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass("wrong")},
 			wantKind: CertWrongPassphrase, wantMsg: "the keystore password is wrong"},
 		{name: "PKCS#12 that is a PEM file", cc: ClientCert{Keystore: p.ClientCert, KeystorePassword: pass("x")},
@@ -48,9 +52,9 @@ func TestLoadClientCert(t *testing.T) {
 		{name: "missing certificate file", cc: ClientCert{CertFile: filepath.Join(p.Dir, "nope.pem"), KeyFile: p.ClientKey},
 			wantKind: CertUnreadable, wantMsg: "no such file"},
 		{name: "certificate without key", cc: ClientCert{CertFile: p.ClientCert},
-			wantKind: CertIncomplete, wantMsg: "--client-key is missing"},
+			wantKind: CertIncomplete, wantMsg: "the key (--client-key, CAMUNDA_MTLS_KEY_PATH) is missing"},
 		{name: "key without certificate", cc: ClientCert{KeyFile: p.ClientKey},
-			wantKind: CertIncomplete, wantMsg: "--client-cert is missing"},
+			wantKind: CertIncomplete, wantMsg: "the certificate (--client-cert, CAMUNDA_MTLS_CERT_PATH) is missing"},
 		{name: "a certificate as the key", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.ClientCert},
 			wantKind: CertUnreadable},
 	}
@@ -79,6 +83,50 @@ func TestLoadClientCert(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A keystore without a password opens without asking for one.
+func TestLoadPasswordlessKeystore(t *testing.T) {
+	p := pkitest.New(t, "")
+	pair, err := tls.LoadX509KeyPair(p.ClientCert, p.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := pkcs12.Passwordless.Encode(pair.PrivateKey, p.Client, []*x509.Certificate{p.CA}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "nopass.p12")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _, err := LoadClientCert(ClientCert{Keystore: path, KeystorePassword: func() (string, error) {
+		t.Error("a password was asked for a keystore that has none")
+		return "", nil
+	}}, time.Now())
+	if err != nil || cert.Leaf.Subject.String() != pkitest.ClientSubjectDN {
+		t.Fatalf("LoadClientCert = %v, %v; want the client certificate", cert, err)
+	}
+}
+
+// A file with the certificate and then its key (a common bundle) serves
+// as both.
+func TestLoadCombinedPEM(t *testing.T) {
+	p := pkitest.New(t, "")
+	certPEM, _ := os.ReadFile(p.ClientCert)
+	keyPEM, _ := os.ReadFile(p.ClientKeyEncrypted)
+	path := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := os.WriteFile(path, append(certPEM, keyPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	asked := false
+	_, _, err := LoadClientCert(ClientCert{CertFile: path, KeyFile: path, Passphrase: func() (string, error) {
+		asked = true
+		return p.ClientKeyPassphrase, nil
+	}}, time.Now())
+	if err != nil || !asked {
+		t.Fatalf("LoadClientCert = %v (passphrase asked: %v); want the certificate, with the passphrase asked", err, asked)
 	}
 }
 

@@ -46,11 +46,16 @@ func (e *MissingSecretError) Error() string {
 		return fmt.Sprintf("no %s: the CAMUNDA_* variables select this auth method but do not set %s", e.What, e.Env)
 	}
 	if e.InLogin {
+		if e.Flag == "" {
+			return fmt.Sprintf("no %s for profile %s and no terminal to ask for it: set %s (login then stores it)", e.What, e.Profile, e.Env)
+		}
 		return fmt.Sprintf("no %s for profile %s and no terminal to ask for it: pipe it in with %s, or set %s",
 			e.What, e.Profile, e.Flag, e.Env)
 	}
-	msg := fmt.Sprintf("no %s for profile %s: run `camctl login -p %s` to store one, or set %s (for login without a terminal: %s)",
-		e.What, e.Profile, e.Profile, e.Env, e.Flag)
+	msg := fmt.Sprintf("no %s for profile %s: run `camctl login -p %s` to store one, or set %s", e.What, e.Profile, e.Profile, e.Env)
+	if e.Flag != "" {
+		msg += fmt.Sprintf(" (for login without a terminal: %s)", e.Flag)
+	}
 	if e.Keyring != nil {
 		msg += fmt.Sprintf(".\nThe OS keyring could not be asked, so it may hold one: %v (set %s=none to stop camctl asking it)", e.Keyring, config.EnvKeyring)
 	}

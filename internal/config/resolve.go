@@ -163,6 +163,16 @@ func Resolve(o Options) (*Resolved, error) {
 		}
 		r.settings[f.Key] = s
 	}
+	// Paths may start with ~/ (as in the spec's example); the shell does
+	// not expand it inside a config file or a quoted variable.
+	if home := env("HOME"); home != "" {
+		for _, k := range []Key{CAFile, ClientCert, ClientKey, Keystore} {
+			if s := r.settings[k]; strings.HasPrefix(s.Value, "~/") {
+				s.Value = home + s.Value[1:]
+				r.settings[k] = s
+			}
+		}
+	}
 	if !r.settings[Address].IsSet() {
 		r.settings[Address] = Setting{Value: DefaultAddress, Source: Source{Kind: FromDefault}}
 		// A SaaS cluster is fully named by its region and id (what the
