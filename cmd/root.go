@@ -140,7 +140,9 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 		NewCmdLogout(f, nil),
 		NewCmdProfile(f),
 		withDataOutput(NewCmdVersion(f)),
+		newCmdDocs(f),
 	)
+	addHelpTopics(root)
 	return root
 }
 
