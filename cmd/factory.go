@@ -36,9 +36,18 @@ type Factory struct {
 	warned warned
 	// certs holds the client certificate of each profile once loaded.
 	certs map[string]*loadedCert
+	// secrets holds the stores built this run, so that every lookup
+	// shares one keyring connection state (a keyring that timed out is
+	// not waited on again for the next secret).
+	secrets map[secretsKey]*auth.Secrets
 	// certSecrets are passphrases given during this run (login asks for
 	// them and stores them once the cluster accepted the certificate).
 	certSecrets map[config.Key]string
+}
+
+type secretsKey struct {
+	configPath  string
+	interactive bool
 }
 
 type loadedCert struct {
@@ -71,8 +80,25 @@ func NewFactory() *Factory {
 		PromptSecret: io.PromptSecret,
 		Prompt:       io.Prompt,
 	}
-	f.Secrets = f.systemSecrets
+	f.Secrets = f.cachedSecrets
 	return f
+}
+
+// cachedSecrets builds the stores of a config file once per run.
+func (f *Factory) cachedSecrets(configPath string, interactive bool) (*auth.Secrets, error) {
+	k := secretsKey{configPath, interactive}
+	if s, ok := f.secrets[k]; ok {
+		return s, nil
+	}
+	s, err := f.systemSecrets(configPath, interactive)
+	if err != nil {
+		return nil, err
+	}
+	if f.secrets == nil {
+		f.secrets = map[secretsKey]*auth.Secrets{}
+	}
+	f.secrets[k] = s
+	return s, nil
 }
 
 // Getenv returns an environment variable ("" when unset).
@@ -235,7 +261,7 @@ func (f *Factory) clientCert(ctx context.Context, r *config.Resolved, interactiv
 	cc.Passphrase = f.certSecret(ctx, r, config.KeyPassphrase, interactive, "Passphrase of the client key "+cc.KeyFile+": ")
 	cc.KeystorePassword = f.certSecret(ctx, r, config.KeystorePassword, interactive, "Password of the keystore "+cc.Keystore+": ")
 	cc.KeystoreKeyPassword = func() (string, error) {
-		v, _, err := f.secretsOrNil(r).Resolve(ctx, r, config.KeystoreKeyPassword)
+		v, _, err := f.secretsOrNil(r, interactive).Resolve(ctx, r, config.KeystoreKeyPassword)
 		return v, err
 	}
 	cert, info, err := api.LoadClientCert(cc, time.Now())
@@ -258,7 +284,7 @@ func (f *Factory) certSecret(ctx context.Context, r *config.Resolved, key config
 		if v, ok := f.certSecrets[key]; ok {
 			return v, nil
 		}
-		v, _, err := f.secretsOrNil(r).Resolve(ctx, r, key)
+		v, _, err := f.secretsOrNil(r, interactive).Resolve(ctx, r, key)
 		if err != nil || v != "" {
 			return v, err
 		}
@@ -284,8 +310,8 @@ func (f *Factory) rememberCertSecret(key config.Key, v string) {
 
 // secretsOrNil returns the profile's secret stores; without them a
 // lookup finds nothing.
-func (f *Factory) secretsOrNil(r *config.Resolved) *auth.Secrets {
-	s, err := f.Secrets(r.ConfigPath, false)
+func (f *Factory) secretsOrNil(r *config.Resolved, interactive bool) *auth.Secrets {
+	s, err := f.Secrets(r.ConfigPath, interactive)
 	if err != nil {
 		return &auth.Secrets{Mode: auth.KeyringNone, File: auth.NewFailingStore(err)}
 	}

@@ -47,9 +47,6 @@ func (s *IOStreams) SetTTY(stdin, stdout, stderr bool) {
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
 
-// IsStderrTTY reports whether stderr is a terminal.
-func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
-
 // CanPrompt reports whether camctl may ask the user: prompts are read
 // from a terminal on stdin and written to stderr, so stdout can be piped.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }

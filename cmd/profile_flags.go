@@ -122,7 +122,7 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 		v := strings.TrimSpace(*p.strings[f.Key])
 		switch f.Key {
 		case config.AuthMethod:
-			m, ok := config.ValidMethod(v)
+			m, ok := config.ParseMethod(v)
 			if !ok {
 				return nil, flagErrorf("invalid --auth %q: use one of %s", v, strings.Join(config.Methods, ", "))
 			}

@@ -41,7 +41,7 @@ type KeyringOptions struct {
 // several items (see chunk.go).
 //
 // Nothing is checked or contacted until the first call. On Linux that call
-// first verifies that a D-Bus session bus exists (see KeyringReachable);
+// first verifies that a D-Bus session bus exists (checkSessionBus);
 // without one every call fails with ErrUnavailable.
 //
 // Every keyring call gives up after the Timeout or when ctx ends; a call
@@ -49,14 +49,6 @@ type KeyringOptions struct {
 // no way to cancel it, and makes later calls on the same store fail at once.
 func NewKeyringStore(opts KeyringOptions) SecretStore {
 	return newKeyringStore(opts, goKeyring{})
-}
-
-// KeyringReachable reports, without contacting anything, whether the OS
-// keyring can be asked at all. On Linux it returns an error wrapping
-// ErrUnavailable when there is no D-Bus session bus; on other systems it
-// returns nil.
-func KeyringReachable() error {
-	return checkSessionBus(os.Getenv, uidRuntimeDir())
 }
 
 // keyringBackend is the part of go-keyring the store uses, so tests can

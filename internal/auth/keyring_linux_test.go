@@ -71,19 +71,6 @@ func TestCheckSessionBus(t *testing.T) {
 	}
 }
 
-// KeyringReachable reads the real environment.
-func TestKeyringReachable(t *testing.T) {
-	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
-	if err := KeyringReachable(); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("without a bus: %v, want ErrUnavailable", err)
-	}
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-	if err := KeyringReachable(); err != nil {
-		t.Errorf("with a bus address: %v, want nil", err)
-	}
-}
-
 func TestKeyringChecksBusLazilyOnce(t *testing.T) {
 	for _, bus := range []bool{true, false} {
 		t.Run(fmt.Sprintf("bus=%v", bus), func(t *testing.T) {

@@ -129,11 +129,11 @@ func TestFieldsInvariants(t *testing.T) {
 		t.Error("FieldFor(auth.nope) found a field")
 	}
 	for _, m := range config.Methods {
-		if got, ok := config.ValidMethod(m); !ok || got != m {
+		if got, ok := config.ParseMethod(m); !ok || got != m {
 			t.Errorf("ValidMethod(%q) = %q, %v", m, got, ok)
 		}
 	}
-	if _, ok := config.ValidMethod("oauth2"); ok {
+	if _, ok := config.ParseMethod("oauth2"); ok {
 		t.Error("ValidMethod(oauth2) accepted")
 	}
 }

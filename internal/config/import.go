@@ -90,7 +90,7 @@ func Import(lookup func(string) (string, bool)) (*Imported, error) {
 		}
 	}
 	if m, ok := im.Settings[AuthMethod]; ok {
-		pm, valid := parseMethod(m)
+		pm, valid := ParseMethod(m)
 		if !valid {
 			return nil, &UsageError{Msg: fmt.Sprintf("%s=%q is not one of NONE, BASIC, OAUTH, BEARER", im.From[AuthMethod], m)}
 		}

@@ -202,7 +202,7 @@ func hasUserinfo(addr string) bool {
 func (r *Resolved) resolveMethod() error {
 	s := r.settings[AuthMethod]
 	if s.IsSet() {
-		m, ok := parseMethod(s.Value)
+		m, ok := ParseMethod(s.Value)
 		if !ok {
 			return &UsageError{Msg: fmt.Sprintf("profile %s: auth method %q (from %s) is not one of %s (environment: NONE, BASIC, OAUTH, BEARER)",
 				r.Name, s.Value, s.Source, strings.Join(Methods, ", "))}
@@ -270,7 +270,7 @@ func SaaSAddress(region, clusterID string) string {
 // ParseMethod accepts a method as written in the file or on the command
 // line (none, basic, oidc, bearer) or as Camunda's SDKs spell it in
 // CAMUNDA_AUTH_STRATEGY (NONE, BASIC, OAUTH, BEARER).
-func parseMethod(v string) (string, bool) {
+func ParseMethod(v string) (string, bool) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "none":
 		return MethodNone, true
@@ -283,9 +283,6 @@ func parseMethod(v string) (string, bool) {
 	}
 	return "", false
 }
-
-// ValidMethod reports whether v names an auth method and returns it in canonical form.
-func ValidMethod(v string) (string, bool) { return parseMethod(v) }
 
 func firstEnv(names []string, env func(string) string) (string, string) {
 	for _, n := range names {
