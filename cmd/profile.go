@@ -65,9 +65,7 @@ func profileArg(f *Factory, withBuiltin bool) cobra.CompletionFunc {
 }
 
 func newCmdProfileAdd(f *Factory) *cobra.Command {
-	var flags *profileFlags
-	var insecure bool
-	cmd := &cobra.Command{
+	return profileEditCmd(f, &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a profile",
 		Long: `Create a profile from flags. It fails if NAME exists. The first profile
@@ -77,25 +75,41 @@ with ` + "`camctl login -p NAME`" + `.`,
   camctl profile add dev --address http://localhost:8088
   camctl profile add saas --region bru-2 --cluster-id 0a1b2c3d-... --client-id my-client
   camctl profile add saas --from-env-file ~/Downloads/credentials.env   # Console download`,
-		Args: exactArgs(1, "a profile NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := config.ValidateName(name); err != nil {
-				return err
-			}
-			settings, secrets, err := flags.collect(f.LookupEnv)
-			if err != nil {
-				return err
-			}
-			return runProfileAdd(cmd.Context(), f, name, settings, secrets, insecure)
-		},
+	}, runProfileAdd)
+}
+
+// ProfileEditOptions are the inputs of `profile add` and `profile set`.
+type ProfileEditOptions struct {
+	Name     string
+	Settings map[config.Key]string
+	// Secrets come from --from-env or --from-env-file.
+	Secrets  map[config.Key]string
+	Insecure bool
+}
+
+// profileEditCmd gives cmd the profile setting flags and the argument
+// handling that add and set share, and runs run with the result.
+func profileEditCmd(f *Factory, cmd *cobra.Command, run func(context.Context, *Factory, *ProfileEditOptions) error) *cobra.Command {
+	opts := &ProfileEditOptions{}
+	flags := addProfileFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.Insecure, "insecure-storage", false, "store an imported secret in a plain-text 0600 file instead of the OS keyring")
+	cmd.Args = exactArgs(1, "a profile NAME")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		opts.Name = args[0]
+		if err := config.ValidateName(opts.Name); err != nil {
+			return err
+		}
+		var err error
+		if opts.Settings, opts.Secrets, err = flags.collect(f.LookupEnv); err != nil {
+			return err
+		}
+		return run(cmd.Context(), f, opts)
 	}
-	flags = addProfileFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&insecure, "insecure-storage", false, "store an imported secret in a plain-text 0600 file instead of the OS keyring")
 	return cmd
 }
 
-func runProfileAdd(ctx context.Context, f *Factory, name string, settings, secrets map[config.Key]string, insecure bool) error {
+func runProfileAdd(ctx context.Context, f *Factory, o *ProfileEditOptions) error {
+	name, settings, secrets, insecure := o.Name, o.Settings, o.Secrets, o.Insecure
 	path, err := f.ConfigPath()
 	if err != nil {
 		return err
@@ -179,37 +193,22 @@ func setAll(doc *config.Document, name string, settings map[config.Key]string) e
 }
 
 func newCmdProfileSet(f *Factory) *cobra.Command {
-	var flags *profileFlags
-	var insecure bool
-	cmd := &cobra.Command{
+	cmd := profileEditCmd(f, &cobra.Command{
 		Use:   "set NAME",
 		Short: "Change settings of a profile",
 		Long: `Change only the settings given as flags. An empty value removes a setting
 (for example --scope "").`,
-		Example:           `  camctl profile set helm --ca-file /etc/pki/internal-ca.pem`,
-		Args:              exactArgs(1, "a profile NAME"),
-		ValidArgsFunction: profileArg(f, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := config.ValidateName(name); err != nil {
-				return err
-			}
-			settings, secrets, err := flags.collect(f.LookupEnv)
-			if err != nil {
-				return err
-			}
-			if len(settings) == 0 && len(secrets) == 0 {
-				return flagErrorf("no settings given: pass at least one flag, such as --address or --auth")
-			}
-			return runProfileSet(cmd.Context(), f, name, settings, secrets, insecure)
-		},
-	}
-	flags = addProfileFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&insecure, "insecure-storage", false, "store an imported secret in a plain-text 0600 file instead of the OS keyring")
+		Example: `  camctl profile set helm --ca-file /etc/pki/internal-ca.pem`,
+	}, runProfileSet)
+	cmd.ValidArgsFunction = profileArg(f, true)
 	return cmd
 }
 
-func runProfileSet(ctx context.Context, f *Factory, name string, settings, secrets map[config.Key]string, insecure bool) error {
+func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error {
+	name, settings, secrets, insecure := o.Name, o.Settings, o.Secrets, o.Insecure
+	if len(settings) == 0 && len(secrets) == 0 {
+		return flagErrorf("no settings given: pass at least one flag, such as --address or --auth")
+	}
 	path, err := f.ConfigPath()
 	if err != nil {
 		return err
