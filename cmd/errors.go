@@ -24,14 +24,19 @@ const (
 	ExitWaitTimeout = 6
 )
 
-// FlagError is a bad flag or argument; it is the only error that prints usage.
-type FlagError struct{ Err error }
+// FlagError is a bad flag or argument. A parse error prints the usage;
+// camctl's own checks (Brief) point to --help instead of burying a
+// one-line message under 30 lines of flags.
+type FlagError struct {
+	Err   error
+	Brief bool
+}
 
 func (e *FlagError) Error() string { return e.Err.Error() }
 func (e *FlagError) Unwrap() error { return e.Err }
 
 func flagErrorf(format string, args ...any) error {
-	return &FlagError{Err: fmt.Errorf(format, args...)}
+	return &FlagError{Err: fmt.Errorf(format, args...), Brief: true}
 }
 
 // hintedError adds what to do next to an error.

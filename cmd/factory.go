@@ -34,6 +34,8 @@ type Factory struct {
 	Prompt       func(ctx context.Context, label string) (string, error)
 
 	warned warned
+	// keyringNoted: the unreachable-keyring note was printed this run.
+	keyringNoted bool
 	// certs holds the client certificate of each profile once loaded.
 	certs map[string]*loadedCert
 	// secrets holds the stores built this run, so that every lookup
@@ -133,6 +135,14 @@ func (f *Factory) Resolve(flags map[config.Key]string) (*config.Resolved, error)
 
 // ResolveProfile is Resolve for a named profile ("" selects as usual).
 func (f *Factory) ResolveProfile(name string, flags map[config.Key]string) (*config.Resolved, error) {
+	from := ""
+	if name != "" && name != f.Global.Profile {
+		from = "the argument"
+	}
+	return f.resolveProfile(name, from, flags)
+}
+
+func (f *Factory) resolveProfile(name, from string, flags map[config.Key]string) (*config.Resolved, error) {
 	file, path, err := f.LoadConfig()
 	if err != nil {
 		return nil, err
@@ -143,11 +153,12 @@ func (f *Factory) ResolveProfile(name string, flags map[config.Key]string) (*con
 		}
 	}
 	return config.Resolve(config.Options{
-		ConfigPath: path,
-		File:       file,
-		Profile:    name,
-		Flags:      flags,
-		LookupEnv:  f.LookupEnv,
+		ConfigPath:  path,
+		File:        file,
+		Profile:     name,
+		ProfileFrom: from,
+		Flags:       flags,
+		LookupEnv:   f.LookupEnv,
 	})
 }
 
@@ -301,6 +312,17 @@ func (f *Factory) certSecret(ctx context.Context, r *config.Resolved, key config
 	}
 }
 
+func inDays(d time.Duration) string {
+	switch days := int(d.Hours() / 24); days {
+	case 0:
+		return "less than a day"
+	case 1:
+		return "1 day"
+	default:
+		return fmt.Sprintf("%d days", days)
+	}
+}
+
 func (f *Factory) rememberCertSecret(key config.Key, v string) {
 	if f.certSecrets == nil {
 		f.certSecrets = map[config.Key]string{}
@@ -362,7 +384,7 @@ func (f *Factory) warn(r *config.Resolved) {
 	if lc := f.certs[r.Name]; lc != nil && lc.info != nil && lc.err == nil {
 		if left := time.Until(lc.info.NotAfter); left < api.ExpiryWarning {
 			fmt.Fprintf(f.IO.ErrOut, "Warning: the client certificate of profile %s (%s) expires on %s, in %s; renew it.\n",
-				r.Name, lc.info.Subject, lc.info.NotAfter.UTC().Format(time.DateOnly), left.Round(time.Hour))
+				r.Name, lc.info.Subject, lc.info.NotAfter.UTC().Format(time.DateOnly), inDays(left))
 		}
 	}
 	if r.Value(config.InsecureSkipVerify) == "true" {

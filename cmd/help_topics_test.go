@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +40,21 @@ func TestHelpTopicsDocumentTheTables(t *testing.T) {
 	for _, c := range []int{ExitOK, ExitError, ExitUsage, ExitAuth, ExitUnreachable, ExitServer, ExitWaitTimeout} {
 		if !strings.Contains(out.String(), "\n"+strconv.Itoa(c)+" ") && !strings.HasPrefix(out.String(), strconv.Itoa(c)+" ") {
 			t.Errorf("help exit-codes does not list %d:\n%s", c, out)
+		}
+	}
+}
+
+// The README's exit-code table is the one `camctl help exit-codes` prints.
+func TestREADMEExitCodesMatchHelp(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)[strings.Index(string(readme), "## Exit codes"):]
+	for _, e := range exitCodes {
+		row := "| " + strconv.Itoa(e.Code) + " | " + e.Meaning + " |"
+		if !strings.Contains(section, row) {
+			t.Errorf("README.md lacks the exit-code row %q", row)
 		}
 	}
 }

@@ -26,6 +26,8 @@ type LoginOptions struct {
 	InsecureStorage   bool
 	// Imported are secrets from --from-env-file (or --from-env).
 	Imported map[config.Key]string
+
+	impliedMethod string
 }
 
 // NewCmdLogin builds `camctl login`.
@@ -75,7 +77,18 @@ logging in is usually simpler.`,
 
 func runLogin(ctx context.Context, opts *LoginOptions) error {
 	f := opts.f
-	r, created, err := resolveForLogin(f, opts.Settings)
+	if _, ok := opts.Settings[config.AuthMethod]; !ok {
+		// For a profile this login creates, the stdin flag says the method.
+		switch {
+		case opts.TokenStdin:
+			opts.impliedMethod = config.MethodBearer
+		case opts.ClientSecretStdin:
+			opts.impliedMethod = config.MethodOIDC
+		case opts.PasswordStdin:
+			opts.impliedMethod = config.MethodBasic
+		}
+	}
+	r, created, err := resolveForLogin(f, opts.Settings, opts.impliedMethod)
 	if err != nil {
 		return err
 	}
@@ -273,7 +286,7 @@ func (opts *LoginOptions) checkStdinFlag(r *config.Resolved) error {
 // resolveForLogin resolves the selected profile with the login flags on
 // top. A profile that does not exist yet is resolved as an empty one when
 // flags describe it, and created after a successful check.
-func resolveForLogin(f *Factory, settings map[config.Key]string) (*config.Resolved, bool, error) {
+func resolveForLogin(f *Factory, settings map[config.Key]string, impliedMethod string) (*config.Resolved, bool, error) {
 	file, path, err := f.LoadConfig()
 	if err != nil {
 		return nil, false, err
@@ -291,7 +304,10 @@ func resolveForLogin(f *Factory, settings map[config.Key]string) (*config.Resolv
 	if _, ok := file.Profiles[name]; name != "" && !ok && len(settings) > 0 {
 		// As with `profile add`: --username means basic, --client-id oidc.
 		if _, ok := settings[config.AuthMethod]; !ok {
-			settings[config.AuthMethod] = config.MethodForNewProfile(settings, nil)
+			settings[config.AuthMethod] = impliedMethod
+			if impliedMethod == "" {
+				settings[config.AuthMethod] = config.MethodForNewProfile(settings, nil)
+			}
 		}
 		clone := *file
 		clone.Profiles = map[string]config.Profile{name: {}}
@@ -396,7 +412,7 @@ func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, setti
 					settings[k] = r.Value(k)
 				}
 			}
-			_, err := doc.CreateProfile(r.Name, settings)
+			_, err := doc.CreateProfile(r.Name, settings, true)
 			return err
 		}
 		return setAll(doc, r.Name, settings)

@@ -120,7 +120,7 @@ func runProfileAdd(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 	}
 	becameCurrent := false
 	err = config.Edit(ctx, path, func(doc *config.Document) (err error) {
-		becameCurrent, err = doc.CreateProfile(name, settings)
+		becameCurrent, err = doc.CreateProfile(name, settings, true)
 		return err
 	})
 	if err != nil {
@@ -222,8 +222,10 @@ func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 			if name != config.BuiltinLocalName {
 				return config.UnknownProfileError(name, "", doc.ProfileNames())
 			}
-			// The built-in profile becomes a real one on its first change.
-			_, err := doc.CreateProfile(name, settings)
+			// The built-in profile becomes a real one on its first change,
+			// without becoming current: CAMUNDA_* variables alone must
+			// still make up the environment profile.
+			_, err := doc.CreateProfile(name, settings, false)
 			return err
 		}
 		return setAll(doc, name, settings)
@@ -424,9 +426,10 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 // touched: silence would claim they are gone, and failing would break
 // every headless machine that never had a keyring.
 func warnUnreached(f *Factory, unreached error, what string) {
-	if unreached == nil {
+	if unreached == nil || f.keyringNoted {
 		return
 	}
+	f.keyringNoted = true
 	fmt.Fprintf(f.IO.ErrOut, "Note: the OS keyring could not be reached (%v); secrets stored there, if any, were not %s. Set %s=none where there is no keyring.\n",
 		unreached, what, config.EnvKeyring)
 }

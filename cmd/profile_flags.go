@@ -136,6 +136,10 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 				return nil, flagErrorf("--token-url must be an http:// or https:// URL without credentials")
 			}
 		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore:
+			if home, err := os.UserHomeDir(); err == nil && strings.HasPrefix(v, "~/") {
+				// --client-cert=~/x and quoted paths reach camctl unexpanded.
+				v = filepath.Join(home, v[2:])
+			}
 			if v != "" {
 				abs, err := filepath.Abs(v)
 				if err == nil {

@@ -207,8 +207,8 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	return section("CERTIFICATE", certRows)
 }
 
-// relevantSecrets are the secrets the profile's method needs, plus any
-// secret set in the environment.
+// relevantSecrets are the secrets the profile needs: its method's, and
+// the passphrase of an encrypted key or the keystore password.
 func relevantSecrets(r *config.Resolved) []config.Key {
 	want := map[config.Key]bool{}
 	switch r.Method() {
@@ -219,7 +219,7 @@ func relevantSecrets(r *config.Resolved) []config.Key {
 	case config.MethodBearer:
 		want[config.Token] = true
 	}
-	if r.Get(config.ClientKey).IsSet() {
+	if k := r.Value(config.ClientKey); k != "" && api.KeyIsEncrypted(k) {
 		want[config.KeyPassphrase] = true
 	}
 	if r.Get(config.Keystore).IsSet() {
@@ -227,7 +227,7 @@ func relevantSecrets(r *config.Resolved) []config.Key {
 	}
 	var keys []config.Key
 	for _, fld := range config.Fields {
-		if fld.Secret && (want[fld.Key] || r.Get(fld.Key).IsSet()) {
+		if fld.Secret && want[fld.Key] {
 			keys = append(keys, fld.Key)
 		}
 	}

@@ -48,7 +48,11 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	printError(f.IO.ErrOut, err)
 	var flagErr *FlagError
 	if errors.As(err, &flagErr) && cmd != nil {
-		fmt.Fprintf(f.IO.ErrOut, "\n%s", cmd.UsageString())
+		if flagErr.Brief {
+			fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		} else {
+			fmt.Fprintf(f.IO.ErrOut, "\n%s", cmd.UsageString())
+		}
 	}
 	return ExitCode(err)
 }

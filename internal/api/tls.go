@@ -136,6 +136,13 @@ func LoadClientCert(c ClientCert, now time.Time) (*tls.Certificate, *CertInfo, e
 	return &cert, info, nil
 }
 
+// KeyIsEncrypted reports whether a PEM key file holds an encrypted key
+// (and so needs a passphrase).
+func KeyIsEncrypted(path string) bool {
+	data, err := readSmall(path)
+	return err == nil && strings.Contains(string(data), "ENCRYPTED")
+}
+
 // ReadCertInfo describes the first certificate of a PEM file without
 // touching any key.
 func ReadCertInfo(path string) (*CertInfo, error) {

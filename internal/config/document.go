@@ -109,10 +109,10 @@ func (d *Document) AddProfile(name string) error {
 
 // CreateProfile adds profile name with settings (in the order of
 // Fields), filling in the address and the auth method when they are not
-// given, and makes it current when no profile is. It fails if name exists,
-// and reports whether the profile became current.
-func (d *Document) CreateProfile(name string, settings map[Key]string) (becameCurrent bool, err error) {
-	wasNone := d.CurrentProfile() == ""
+// given, and, with mayBecomeCurrent, makes it current when no profile is.
+// It fails if name exists, and reports whether the profile became current.
+func (d *Document) CreateProfile(name string, settings map[Key]string, mayBecomeCurrent bool) (becameCurrent bool, err error) {
+	wasNone := mayBecomeCurrent && d.CurrentProfile() == ""
 	if err := d.AddProfile(name); err != nil {
 		return false, err
 	}

@@ -100,7 +100,7 @@ var Fields = []Field{
 	{Key: KeystorePassword, Secret: true, Env: []string{"CAMUNDA_SSL_CLIENT_KEYSTORE_SECRET"},
 		Help: "keystore password"},
 	{Key: KeystoreKeyPassword, Secret: true, Env: []string{"CAMUNDA_SSL_CLIENT_KEYSTORE_KEY_SECRET"},
-		Help: "password of the key inside the keystore"},
+		Help: "password of the key inside the keystore; only used to explain that a key password different from the keystore's is not supported"},
 	{Key: InsecureSkipVerify, Flag: "insecure-skip-verify", Bool: true,
 		Help: "do not verify the server's TLS certificate (warns on every run)"},
 	{Key: ClusterID, EnvOnly: true, Env: []string{"CAMUNDA_CLUSTER_ID"},

@@ -80,6 +80,8 @@ type Options struct {
 	File       *File
 	// Profile is the value of --profile ("" when not given).
 	Profile string
+	// ProfileFrom names where Profile came from in messages (default "--profile").
+	ProfileFrom string
 	// Flags holds settings given on the command line (login/profile flags).
 	Flags map[Key]string
 	// LookupEnv is os.LookupEnv outside tests.
@@ -313,6 +315,9 @@ func unknownProfile(r *Resolved, o Options) error {
 	switch r.Selection.Kind {
 	case FromFlag:
 		where = "--profile"
+		if o.ProfileFrom != "" {
+			where = o.ProfileFrom
+		}
 	case FromEnv:
 		where = "$" + EnvProfile
 	default:
