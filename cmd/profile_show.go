@@ -174,9 +174,8 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "\n%s\n", title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "%s\t\n", title)
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
 		}
