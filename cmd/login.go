@@ -48,7 +48,7 @@ fails at once, naming the flag or variable to use.
 
 Where no OS keyring is reachable (CI, SSH, containers) login refuses to
 store a secret unless --insecure-storage is given; then it goes to a 0600
-file beside the config file. In CI, setting CAMUNDA_* variables instead of
+file in camctl's config directory. In CI, setting CAMUNDA_* variables instead of
 logging in is usually simpler.`,
 		Example: `  camctl login -p helm --address https://camunda.example.com --auth basic --username demo
   printf '%s\n' "$PASSWORD" | camctl login -p helm --password-stdin
@@ -201,6 +201,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	}
 	// Passphrases of the client certificate, asked for now or given in
 	// the environment, are kept like the other secrets.
+	storedPassphrase := false
 	for _, k := range []config.Key{config.KeyPassphrase, config.KeystorePassword} {
 		v, asked := f.certSecrets[k]
 		if !asked && r.Get(k).Source.Kind == config.FromEnv {
@@ -222,6 +223,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			return err
 		}
 		fmt.Fprintf(f.IO.ErrOut, "The %s is stored %s.\n", auth.SecretName(k), map[string]string{auth.InKeyring: "in the OS keyring", auth.InFile: "in a plain-text 0600 file (--insecure-storage)"}[w])
+		storedPassphrase = true
 	}
 	if oidc, ok := provider.(*auth.OIDC); ok {
 		// The token the cluster accepted (a 401 may have replaced the
@@ -259,7 +261,9 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		path, _ := config.SecretsPath(f.Getenv)
 		fmt.Fprintf(w, "Warning: the %s is stored in plain text in %s (mode 0600), as --insecure-storage asked.\n", what, path)
 	default:
-		fmt.Fprintln(w, "Nothing to store for this auth method.")
+		if !storedPassphrase {
+			fmt.Fprintln(w, "Nothing to store for this auth method.")
+		}
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
 	fs.StringVar(&p.region, "region", "", "SaaS region (with --cluster-id: sets the SaaS address, token URL and audience)")
 	fs.StringVar(&p.clusterID, "cluster-id", "", "SaaS cluster id (with --region)")
 	fs.BoolVar(&p.fromEnv, "from-env", false, "take the settings from the current CAMUNDA_*/ZEEBE_* variables (a secret among them goes to the keyring)")
-	fs.StringVar(&p.fromEnvFile, "from-env-file", "", "take the settings from a Camunda Console credentials file (`export KEY='value'` lines)")
+	fs.StringVar(&p.fromEnvFile, "from-env-file", "", "take the settings from a Camunda Console credentials `file` (export KEY='value' lines)")
 	return p
 }
 
@@ -60,7 +60,7 @@ func (p *profileFlags) collect(lookup func(string) (string, bool)) (settings, se
 	}
 	if p.fromEnv || p.fromEnvFile != "" {
 		if p.fromEnvFile != "" {
-			f, err := os.Open(p.fromEnvFile)
+			f, err := os.Open(expandHome(p.fromEnvFile))
 			if err != nil {
 				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file: %v", err)}
 			}
@@ -136,10 +136,7 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 				return nil, flagErrorf("--token-url must be an http:// or https:// URL without credentials")
 			}
 		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore:
-			if home, err := os.UserHomeDir(); err == nil && strings.HasPrefix(v, "~/") {
-				// --client-cert=~/x and quoted paths reach camctl unexpanded.
-				v = filepath.Join(home, v[2:])
-			}
+			v = expandHome(v)
 			if v != "" {
 				abs, err := filepath.Abs(v)
 				if err == nil {
@@ -155,4 +152,13 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 		out[f.Key] = v
 	}
 	return out, nil
+}
+
+// expandHome expands a leading ~/ as the shell would: --client-cert=~/x and
+// quoted paths reach camctl unexpanded.
+func expandHome(path string) string {
+	if home, err := os.UserHomeDir(); err == nil && strings.HasPrefix(path, "~/") {
+		return filepath.Join(home, path[2:])
+	}
+	return path
 }
