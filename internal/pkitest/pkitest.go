@@ -307,3 +307,18 @@ func (g *gen) write(name string, mode os.FileMode, data []byte) string {
 	}
 	return path
 }
+
+// IssueServerCert returns a certificate for the DNS name host, signed by
+// the CA, for servers that stand in for real hosts (see fakenet).
+func (p *PKI) IssueServerCert(t testing.TB, host string) tls.Certificate {
+	t.Helper()
+	g := &gen{t: t, dir: p.Dir, now: time.Now()}
+	key := g.key()
+	c := g.cert(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: host, Organization: []string{"camctl tests"}},
+		DNSNames:    []string{host},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, key, p.CA, p.caKey)
+	return tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: key, Leaf: c}
+}
