@@ -1,0 +1,154 @@
+//go:build linux
+
+package cmd
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/fakenet"
+	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/secretservicetest"
+)
+
+// The README's example values, as the scripts in testdata/readme know them.
+// The secrets are test-only.
+const (
+	readmeClusterID    = "3f6c1b2a-7d4e-4c59-9a1b-2e8f0d6c5a47"
+	readmeSaaSClient   = "Xq2pLr8vZk4sTn6w"
+	readmeSaaSSecret   = "saas-S3cret-readme"
+	readmeKCClient     = "camctl"
+	readmeKCSecret     = "kc-S3cret-readme"
+	readmeCIClient     = "camctl-ci"
+	readmeCISecret     = "ci-S3cret-readme"
+	readmeX509Client   = "camctl-x509"
+	readmeEntraApp     = "5b1f0e2c-8a47-4d3b-b6e9-1c2d3e4f5a6b"
+	readmeEntraSecret  = "entra-S3cret-readme"
+	readmeEntraTenant  = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	readmeEntraAPI     = "api://camunda-orchestration"
+	readmeStaticToken  = "static-T0ken-readme"
+	readmeHelmPassword = "demo"
+)
+
+// TestREADME runs testdata/readme: the README's commands, word for word
+// (TestREADMECommandsAreTested checks that none is missing), against local
+// fakes of every cluster and identity provider the README names. camctl
+// reaches the real-looking hosts (camunda.example.com,
+// bru-2.zeebe.camunda.io, login.cloud.camunda.io, keycloak.internal, ...)
+// through fakenet, a proxy given in HTTPS_PROXY as a corporate network
+// would; secrets go to a real gnome-keyring, as on a desktop.
+func TestREADME(t *testing.T) {
+	if !secretservicetest.Inside() {
+		secretservicetest.Run(t, "TestREADME", secretservicetest.Unlock)
+		return
+	}
+	pki := pkitest.New(t, "")
+	issuer := fakecamunda.NewIssuer()
+	issuer.AddClient("orchestration", "secret")
+	issuer.AddClient(readmeKCClient, readmeKCSecret)
+	issuer.AddClient(readmeCIClient, readmeCISecret)
+	issuer.AddClient(readmeSaaSClient, readmeSaaSSecret)
+	issuer.AddClient(readmeEntraApp, readmeEntraSecret)
+	issuer.AddCertClient(readmeX509Client, pkitest.ClientSubjectDN)
+	verify := func(token string) error {
+		if token == readmeStaticToken {
+			return nil
+		}
+		return issuer.Verify(token)
+	}
+
+	// A self-managed cluster behind an ingress: Basic (the Helm default)
+	// or a bearer token, as the request brings.
+	basic := fakecamunda.New()
+	basic.RequireBasic("demo", readmeHelmPassword)
+	bearer := fakecamunda.New()
+	bearer.RequireBearer(verify)
+	t.Cleanup(func() { basic.Close(); bearer.Close() })
+	selfManaged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			bearer.ServeHTTP(w, r)
+			return
+		}
+		basic.ServeHTTP(w, r)
+	})
+
+	net := fakenet.New(t, pki)
+	net.Handle("camunda.example.com", selfManaged)
+	net.HandleMTLS("camunda.internal", bearer)
+	net.Handle("bru-2.zeebe.camunda.io", http.StripPrefix("/"+readmeClusterID, bearer))
+	for _, host := range []string{"login.cloud.camunda.io", "keycloak.example.com", "login.microsoftonline.com"} {
+		net.Handle(host, issuer)
+	}
+	net.HandleMTLS("keycloak.internal", issuer)
+	keycloak := httptest.NewServer(issuer) // the Docker Compose one, on the user's machine
+	t.Cleanup(keycloak.Close)
+
+	p := scriptParams(filepath.Join("..", "testdata", "readme"))
+	setup := p.Setup
+	p.Setup = func(env *testscript.Env) error {
+		if err := setup(env); err != nil {
+			return err
+		}
+		for k, v := range net.Env() {
+			env.Setenv(k, v)
+		}
+		home := env.Getenv("HOME")
+		// A config file per script: its secrets get their own keyring
+		// namespace, so scripts running at once never share a profile.
+		env.Setenv("CAMCTL_CONFIG", filepath.Join(env.WorkDir, "config.yaml"))
+		env.Setenv("CONFIG", filepath.Join(env.WorkDir, "config.yaml"))
+		env.Setenv("CAMCTL_CACHE_DIR", filepath.Join(env.WorkDir, "cache"))
+		env.Setenv("COMPOSE_URL", env.Getenv("CAMUNDA_FAKE"))
+		env.Setenv("KEYCLOAK_URL", keycloak.URL)
+		for k, v := range map[string]string{
+			"REGION": "bru-2", "CLUSTER_ID": readmeClusterID,
+			"CLIENT_ID": readmeSaaSClient, "SAAS_SECRET": readmeSaaSSecret,
+			"KC_SECRET": readmeKCSecret, "CI_SECRET": readmeCISecret,
+			"APP_ID": readmeEntraApp, "ENTRA_SECRET": readmeEntraSecret,
+			"TENANT_ID": readmeEntraTenant, "API_APP_ID": readmeEntraAPI,
+			"TOKEN": readmeStaticToken, "HELM_PASSWORD": readmeHelmPassword,
+			"SUBJECT_DN": pkitest.ClientSubjectDN, "P12_PASSWORD": pki.ClientP12Password,
+		} {
+			env.Setenv(k, v)
+		}
+		// The files the README's commands name, where it says they are.
+		for src, dst := range map[string]string{
+			pki.CACert:     "internal-ca.pem",
+			pki.ClientCert: ".camctl/client.pem",
+			pki.ClientKey:  ".camctl/client-key.pem",
+			pki.ClientP12:  ".camctl/client.p12",
+		} {
+			if err := copyFile(src, filepath.Join(home, dst)); err != nil {
+				return err
+			}
+		}
+		env.Setenv("DBUS_SESSION_BUS_ADDRESS", os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+		env.Setenv("XDG_RUNTIME_DIR", os.Getenv("XDG_RUNTIME_DIR"))
+		env.Values[issuerKey{}] = issuer
+		return nil
+	}
+	p.Cmds["oidc-cluster"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		ts.Value(fakeKey{}).(*fakecamunda.Server).RequireBearer(ts.Value(issuerKey{}).(*fakecamunda.Issuer).Verify)
+	}
+	testscript.Run(t, p)
+}
+
+type issuerKey struct{}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o600)
+}
