@@ -103,16 +103,31 @@ func writeTestCA(path string) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
-// exits N PROG ARGS... runs PROG like exec and requires exit code N.
+// exits N [-within DURATION] PROG ARGS... runs PROG like exec and
+// requires exit code N (and, with -within, that it returned in time:
+// a fault must not make camctl wait much beyond its --timeout).
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+		ts.Fatalf("usage: exits CODE [-within DURATION] PROGRAM [ARGS...]")
 	}
 	want, err := strconv.Atoi(args[0])
 	if err != nil {
 		ts.Fatalf("exits: bad code %q", args[0])
 	}
+	var within time.Duration
+	if args[1] == "-within" {
+		if len(args) < 4 {
+			ts.Fatalf("usage: exits CODE [-within DURATION] PROGRAM [ARGS...]")
+		}
+		within, err = time.ParseDuration(args[2])
+		ts.Check(err)
+		args = args[2:]
+	}
+	start := time.Now()
 	err = ts.Exec(args[1], args[2:]...)
+	if elapsed := time.Since(start); within > 0 && elapsed > within {
+		ts.Fatalf("%s took %v, want at most %v", args[1], elapsed.Round(time.Millisecond), within)
+	}
 	got := 0
 	var ee *exec.ExitError
 	switch {
@@ -145,6 +160,7 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 // fake configures the fake Camunda API of the script:
 //
 //	fake basic USER PASSWORD   require HTTP Basic
+//	fake bearer-any            require a bearer token, any token
 //	fake topology FILE         serve FILE as the topology
 //	fake reply redirect URL    answer the next request with 307 to URL
 //	fake reply KIND [COUNT]    answer the next COUNT requests with KIND:
@@ -162,6 +178,8 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: fake basic USER PASSWORD")
 		}
 		fake.RequireBasic(args[1], args[2])
+	case "bearer-any":
+		fake.RequireBearer(func(string) error { return nil })
 	case "topology":
 		if len(args) != 2 {
 			ts.Fatalf("usage: fake topology FILE")
