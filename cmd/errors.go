@@ -94,6 +94,9 @@ func ExitCode(err error) int {
 		switch {
 		case tokenErr.StatusCode == 0:
 			return ExitUnreachable
+		case !tokenErr.ExpiredAt.IsZero():
+			// No usable token: authentication failed.
+			return ExitAuth
 		case tokenErr.Rejected():
 			return ExitAuth
 		case tokenErr.StatusCode >= 500 || tokenErr.StatusCode == http.StatusTooManyRequests:
@@ -268,6 +271,8 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 		return withHint(err, "The client may not use the client-credentials grant; enable it (\"service account\") for client %s at the identity provider.", r.Value(config.ClientID))
 	case te.Code == "invalid_scope" || te.Code == "invalid_target":
 		return withHint(err, "Check the scope, resource and audience of profile %s (Entra ID wants --scope <api>/.default).", r.Name)
+	case !te.ExpiredAt.IsZero():
+		return withHint(err, "camctl does not send a token it knows to be expired. Check this machine's clock (and the identity provider's: its tokens carry its time); `camctl token` fails the same way until they agree.")
 	case te.StatusCode == http.StatusOK:
 		return withHint(err, "The token URL did not answer with a token; check that it is the token endpoint (for Keycloak: .../realms/<realm>/protocol/openid-connect/token).")
 	case te.StatusCode == http.StatusNotFound:

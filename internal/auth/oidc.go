@@ -213,7 +213,15 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 		bodyErr.reset()
 		ot, err := p.cc.Token(ctx)
 		if err == nil {
-			return p.convert(ot, obtained), nil
+			t := p.convert(ot, obtained)
+			if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(obtained) {
+				// Dead on arrival: a clock far off here or at the IdP.
+				// Sending it would earn a 401 that reads like a wrong
+				// audience, and asking again gets the same: stop here.
+				return nil, &TokenError{TokenURL: p.opts.Key.TokenURL, ClientID: p.opts.Key.ClientID,
+					StatusCode: http.StatusOK, ExpiredAt: t.ExpiresAt, ObtainedAt: obtained}
+			}
+			return t, nil
 		}
 		if errors.Is(context.Cause(ctx), context.Canceled) {
 			return nil, ctx.Err() // Ctrl-C, not a failing endpoint
@@ -355,7 +363,10 @@ type TokenError struct {
 	Code        string
 	Description string
 	Excerpt     string
-	Err         error
+	// ExpiredAt is set when the endpoint issued a token whose expiry
+	// (ExpiredAt) was not after ObtainedAt, by this machine's clock.
+	ExpiredAt, ObtainedAt time.Time
+	Err                   error
 }
 
 func (e *TokenError) Error() string {
@@ -365,6 +376,9 @@ func (e *TokenError) Error() string {
 	case e.StatusCode == 0:
 		fmt.Fprintf(&b, " failed: %v", e.Err)
 		return b.String()
+	case e.StatusCode == http.StatusOK && !e.ExpiredAt.IsZero():
+		fmt.Fprintf(&b, " answered 200 OK with a token that had expired already: it expired at %s, %s before it arrived at %s by this machine's clock",
+			e.ExpiredAt.UTC().Format(time.RFC3339), e.ObtainedAt.Sub(e.ExpiredAt).Round(time.Second), e.ObtainedAt.UTC().Format(time.RFC3339))
 	case e.StatusCode == http.StatusOK:
 		fmt.Fprintf(&b, " answered 200 OK, but not with a token (%s)", api.Printable(e.Excerpt))
 	default:

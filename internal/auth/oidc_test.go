@@ -1293,3 +1293,29 @@ func TestOIDCAnswerCutOff(t *testing.T) {
 		})
 	}
 }
+
+// A token that expired before it arrived is not sent, not cached, and
+// not fetched again: the endpoint would hand out the same.
+func TestOIDCTokenExpiredOnArrival(t *testing.T) {
+	clock := newTestClock()
+	idp := newFakeIdP(t, func(int, seenRequest) reply {
+		return tokenReply(makeJWT(t, map[string]any{"sub": "c", "exp": clock.base.Add(-time.Hour).Unix()}), 300)
+	})
+	o := idp.options(idp.key())
+	o.Now = clock.Now
+	o.Cache = NewTokenCache(KeyringNone, nil, t.TempDir())
+	_, err := NewOIDC(o).Token(t.Context(), false)
+	var te *TokenError
+	if !errors.As(err, &te) || te.ExpiredAt.IsZero() || te.StatusCode != http.StatusOK || te.Rejected() {
+		t.Fatalf("Token: %v; want a TokenError for an expired token", err)
+	}
+	if want := "answered 200 OK with a token that had expired already: it expired at " + clock.base.Add(-time.Hour).UTC().Format(time.RFC3339) + ", 1h0m0s before it arrived"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if idp.count() != 1 {
+		t.Errorf("%d token requests, want 1", idp.count())
+	}
+	if c, _, _ := o.Cache.Get(t.Context(), o.Key); c != nil {
+		t.Errorf("cached %+v", c)
+	}
+}
