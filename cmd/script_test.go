@@ -164,7 +164,12 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 //	fake topology FILE         serve FILE as the topology
 //	fake reply redirect URL    answer the next request with 307 to URL
 //	fake reply KIND [COUNT]    answer the next COUNT requests with KIND:
-//	                           html401, 403, 503, 500, 404-html, login-page, hang
+//	                           html401, 403, 503, 500, 404-html, login-page, hang,
+//	                           503-retry-after-1, 503-retry-after-3600,
+//	                           cut (half the announced body, then closed),
+//	                           stall (headers, then nothing), invalid-json (200),
+//	                           huge (50 MB of JSON), huge-401 (a 50 MB HTML 401)
+//	fake sent <=N              require that scripted answers wrote at most N body bytes
 //	fake requests N            require that N API requests arrived so far
 //	fake auth SCHEME...        require these Authorization schemes, in order ("none" for none)
 func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
@@ -222,6 +227,20 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 			r = fakecamunda.Reply{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>Sign in to Camunda</title></head><body><form>Username Password</form></body></html>"}
 		case "hang":
 			r = fakecamunda.Reply{Hang: true}
+		case "503-retry-after-1", "503-retry-after-3600":
+			r = fakecamunda.Unavailable
+			r.RetryAfter = strings.TrimPrefix(args[1], "503-retry-after-")
+		case "cut":
+			r = fakecamunda.Reply{Cut: true}
+		case "stall":
+			r = fakecamunda.Reply{Stall: true}
+		case "invalid-json":
+			r = fakecamunda.Reply{Status: 200, ContentType: "application/json", Body: `{"brokers":[{"nodeId":0,"host":"camunda-zeebe-0"`}
+		case "huge":
+			r = fakecamunda.Reply{Size: 50 << 20}
+		case "huge-401":
+			r = fakecamunda.HTML401
+			r.Size = 50 << 20
 		default:
 			ts.Fatalf("fake reply: unknown kind %q", args[1])
 		}
@@ -236,6 +255,12 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		if got := fake.Requests(); (got == want) == neg {
 			ts.Fatalf("fake API got %d requests, want %d", got, want)
+		}
+	case "sent":
+		want, err := strconv.ParseInt(strings.TrimPrefix(args[1], "<="), 10, 64)
+		ts.Check(err)
+		if got := fake.Sent(); (got <= want) == neg {
+			ts.Fatalf("fake API sent %d body bytes, want at most %d", got, want)
 		}
 	case "auth":
 		got := fake.AuthSchemes()
