@@ -127,8 +127,9 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		t *auth.TokenError
 		u *api.UnexpectedBodyError
 		w *waitTimeoutError
+		l *api.TooLargeError
 	)
-	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) {
+	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) || errors.As(err, &l) {
 		// These name the URL; the profile completes the picture.
 		err = fmt.Errorf("profile %s: %w", r.Name, err)
 	}
@@ -142,6 +143,8 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	}
 	var certErr *api.CertError
 	switch {
+	case errors.As(err, &l):
+		return withHint(err, "Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
 	case errors.As(err, &certErr):
 		return explainCert(err, certErr, r)
 	case errors.As(err, &tokenErr):
@@ -180,6 +183,8 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 			return withHint(err, "Check the host name in the address of profile %s (`camctl profile show%s`).", name, show)
 		case api.NetTimeout:
 			return withHint(err, "The server did not answer within %s. Check the network path, or raise --timeout.", timeoutFlag)
+		case api.NetCutOff:
+			return withHint(err, "The answer is incomplete: the connection broke while it arrived (a proxy or load balancer in between, or a restarting gateway). Try again; if it keeps happening, check what sits between camctl and %s.", r.Value(config.Address))
 		case api.NetUnknownAuthority:
 			return withHint(err, "If the server uses a private CA, trust it: `camctl profile set %s --ca-file CA.pem` (or set CAMUNDA_CA_CERTIFICATE_PATH).", name)
 		case api.NetTLS:
