@@ -75,6 +75,7 @@ func ExitCode(err error) int {
 		tokenErr   *auth.TokenError
 		certErr    *api.CertError
 		noKeyring  *auth.NoKeyringError
+		readErr    *auth.SecretReadError
 		unexpected *api.UnexpectedBodyError
 	)
 	switch {
@@ -83,7 +84,7 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &waitErr):
 		return ExitWaitTimeout
-	case errors.As(err, &missing):
+	case errors.As(err, &missing), errors.As(err, &readErr):
 		return ExitAuth
 	case errors.As(err, &certErr):
 		if certErr.Kind == api.CertWrongPassphrase {
@@ -142,7 +143,10 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		sel, show = " -p "+name, " "+name
 	}
 	var certErr *api.CertError
+	var readErr *auth.SecretReadError
 	switch {
+	case errors.As(err, &readErr) && errors.Is(err, auth.ErrUnavailable):
+		return withHint(err, "Unlock the OS keyring and try again, or give the secret in its CAMUNDA_* environment variable for this run.")
 	case errors.As(err, &l):
 		return withHint(err, "Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
 	case errors.As(err, &certErr):
