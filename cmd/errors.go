@@ -75,6 +75,7 @@ func ExitCode(err error) int {
 		tokenErr   *auth.TokenError
 		certErr    *api.CertError
 		noKeyring  *auth.NoKeyringError
+		readErr    *auth.SecretReadError
 		unexpected *api.UnexpectedBodyError
 	)
 	switch {
@@ -83,7 +84,7 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &waitErr):
 		return ExitWaitTimeout
-	case errors.As(err, &missing):
+	case errors.As(err, &missing), errors.As(err, &readErr):
 		return ExitAuth
 	case errors.As(err, &certErr):
 		if certErr.Kind == api.CertWrongPassphrase {
@@ -94,6 +95,9 @@ func ExitCode(err error) int {
 		switch {
 		case tokenErr.StatusCode == 0:
 			return ExitUnreachable
+		case !tokenErr.ExpiredAt.IsZero():
+			// No usable token: authentication failed.
+			return ExitAuth
 		case tokenErr.Rejected():
 			return ExitAuth
 		case tokenErr.StatusCode >= 500 || tokenErr.StatusCode == http.StatusTooManyRequests:
@@ -124,8 +128,9 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		t *auth.TokenError
 		u *api.UnexpectedBodyError
 		w *waitTimeoutError
+		l *api.TooLargeError
 	)
-	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) {
+	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) || errors.As(err, &l) {
 		// These name the URL; the profile completes the picture.
 		err = fmt.Errorf("profile %s: %w", r.Name, err)
 	}
@@ -138,14 +143,22 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		sel, show = " -p "+name, " "+name
 	}
 	var certErr *api.CertError
+	var readErr *auth.SecretReadError
 	switch {
+	case errors.As(err, &readErr) && errors.Is(err, auth.ErrUnavailable):
+		return withHint(err, "Unlock the OS keyring and try again, or give the secret in its CAMUNDA_* environment variable for this run.")
+	case errors.As(err, &l):
+		return withHint(err, "Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
 	case errors.As(err, &certErr):
 		return explainCert(err, certErr, r)
 	case errors.As(err, &tokenErr):
 		return explainToken(err, tokenErr, r, sel)
 	case errors.As(err, &httpErr):
 		switch {
-		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodOIDC && secretFromEnv(r) == "":
+		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodOIDC:
+			// The identity provider accepted the client secret (wherever
+			// it came from) when it issued the token; the cluster refused
+			// the token.
 			return withHint(err, "The cluster rejected a token that %s had just issued to client %s. Check that the audience (%q) is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster.", r.Value(config.TokenURL), r.Value(config.ClientID), r.Value(config.Audience))
 		case httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem == nil && strings.Contains(httpErr.ContentType, "html"):
 			return withHint(err, "The answer is an HTML page, not Camunda's problem detail: an ingress or proxy in front of the cluster rejected the request. Check its authentication settings, and that the address of profile %s is the REST API.", name)
@@ -174,6 +187,8 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 			return withHint(err, "Check the host name in the address of profile %s (`camctl profile show%s`).", name, show)
 		case api.NetTimeout:
 			return withHint(err, "The server did not answer within %s. Check the network path, or raise --timeout.", timeoutFlag)
+		case api.NetCutOff:
+			return withHint(err, "The answer is incomplete: the connection broke while it arrived (a proxy or load balancer in between, or a restarting gateway). Try again; if it keeps happening, check what sits between camctl and %s.", r.Value(config.Address))
 		case api.NetUnknownAuthority:
 			return withHint(err, "If the server uses a private CA, trust it: `camctl profile set %s --ca-file CA.pem` (or set CAMUNDA_CA_CERTIFICATE_PATH).", name)
 		case api.NetTLS:
@@ -268,6 +283,8 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 		return withHint(err, "The client may not use the client-credentials grant; enable it (\"service account\") for client %s at the identity provider.", r.Value(config.ClientID))
 	case te.Code == "invalid_scope" || te.Code == "invalid_target":
 		return withHint(err, "Check the scope, resource and audience of profile %s (Entra ID wants --scope <api>/.default).", r.Name)
+	case !te.ExpiredAt.IsZero():
+		return withHint(err, "camctl does not send a token it knows to be expired. Check this machine's clock (and the identity provider's: its tokens carry its time); `camctl token` fails the same way until they agree.")
 	case te.StatusCode == http.StatusOK:
 		return withHint(err, "The token URL did not answer with a token; check that it is the token endpoint (for Keycloak: .../realms/<realm>/protocol/openid-connect/token).")
 	case te.StatusCode == http.StatusNotFound:

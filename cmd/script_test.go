@@ -103,16 +103,31 @@ func writeTestCA(path string) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
-// exits N PROG ARGS... runs PROG like exec and requires exit code N.
+// exits N [-within DURATION] PROG ARGS... runs PROG like exec and
+// requires exit code N (and, with -within, that it returned in time:
+// a fault must not make camctl wait much beyond its --timeout).
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+		ts.Fatalf("usage: exits CODE [-within DURATION] PROGRAM [ARGS...]")
 	}
 	want, err := strconv.Atoi(args[0])
 	if err != nil {
 		ts.Fatalf("exits: bad code %q", args[0])
 	}
+	var within time.Duration
+	if args[1] == "-within" {
+		if len(args) < 4 {
+			ts.Fatalf("usage: exits CODE [-within DURATION] PROGRAM [ARGS...]")
+		}
+		within, err = time.ParseDuration(args[2])
+		ts.Check(err)
+		args = args[2:]
+	}
+	start := time.Now()
 	err = ts.Exec(args[1], args[2:]...)
+	if elapsed := time.Since(start); within > 0 && elapsed > within {
+		ts.Fatalf("%s took %v, want at most %v", args[1], elapsed.Round(time.Millisecond), within)
+	}
 	got := 0
 	var ee *exec.ExitError
 	switch {
@@ -145,10 +160,16 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 // fake configures the fake Camunda API of the script:
 //
 //	fake basic USER PASSWORD   require HTTP Basic
+//	fake bearer-any            require a bearer token, any token
 //	fake topology FILE         serve FILE as the topology
 //	fake reply redirect URL    answer the next request with 307 to URL
 //	fake reply KIND [COUNT]    answer the next COUNT requests with KIND:
-//	                           html401, 403, 503, 500, 404-html, login-page, hang
+//	                           html401, 403, 503, 500, 404-html, login-page, hang,
+//	                           503-retry-after-1, 503-retry-after-3600,
+//	                           cut (half the announced body, then closed),
+//	                           stall (headers, then nothing), invalid-json (200),
+//	                           huge (50 MB of JSON), huge-401 (a 50 MB HTML 401)
+//	fake sent <=N              require that scripted answers wrote at most N body bytes
 //	fake requests N            require that N API requests arrived so far
 //	fake auth SCHEME...        require these Authorization schemes, in order ("none" for none)
 func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
@@ -162,6 +183,8 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: fake basic USER PASSWORD")
 		}
 		fake.RequireBasic(args[1], args[2])
+	case "bearer-any":
+		fake.RequireBearer(func(string) error { return nil })
 	case "topology":
 		if len(args) != 2 {
 			ts.Fatalf("usage: fake topology FILE")
@@ -204,6 +227,20 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 			r = fakecamunda.Reply{Status: 200, ContentType: "text/html", Body: "<!DOCTYPE html><html><head><title>Sign in to Camunda</title></head><body><form>Username Password</form></body></html>"}
 		case "hang":
 			r = fakecamunda.Reply{Hang: true}
+		case "503-retry-after-1", "503-retry-after-3600":
+			r = fakecamunda.Unavailable
+			r.RetryAfter = strings.TrimPrefix(args[1], "503-retry-after-")
+		case "cut":
+			r = fakecamunda.Reply{Cut: true}
+		case "stall":
+			r = fakecamunda.Reply{Stall: true}
+		case "invalid-json":
+			r = fakecamunda.Reply{Status: 200, ContentType: "application/json", Body: `{"brokers":[{"nodeId":0,"host":"camunda-zeebe-0"`}
+		case "huge":
+			r = fakecamunda.Reply{Size: 50 << 20}
+		case "huge-401":
+			r = fakecamunda.HTML401
+			r.Size = 50 << 20
 		default:
 			ts.Fatalf("fake reply: unknown kind %q", args[1])
 		}
@@ -218,6 +255,12 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		if got := fake.Requests(); (got == want) == neg {
 			ts.Fatalf("fake API got %d requests, want %d", got, want)
+		}
+	case "sent":
+		want, err := strconv.ParseInt(strings.TrimPrefix(args[1], "<="), 10, 64)
+		ts.Check(err)
+		if got := fake.Sent(); (got <= want) == neg {
+			ts.Fatalf("fake API sent %d body bytes, want at most %d", got, want)
 		}
 	case "auth":
 		got := fake.AuthSchemes()

@@ -155,7 +155,7 @@ func transient(err error) bool {
 			tokenErr.StatusCode == http.StatusTooManyRequests || tokenErr.StatusCode >= 500
 	case errors.As(err, &netErr):
 		// A new ingress host often resolves only after a while.
-		return netErr.Kind == api.NetRefused || netErr.Kind == api.NetTimeout || netErr.Kind == api.NetDNS || netErr.Kind == api.NetOther
+		return netErr.Kind == api.NetRefused || netErr.Kind == api.NetTimeout || netErr.Kind == api.NetDNS || netErr.Kind == api.NetOther || netErr.Kind == api.NetCutOff
 	case errors.As(err, &httpErr):
 		return httpErr.StatusCode >= 500 || httpErr.StatusCode == 429
 	}

@@ -77,9 +77,15 @@ type Client struct {
 // backpressure.
 const DefaultRetries = 2
 
-// maxBody bounds what camctl reads of an answer: a topology is a few KB,
-// and a runaway body must not eat the machine.
-const maxBody = 16 << 20
+// maxBody bounds what camctl reads of a successful answer: a topology
+// is a few KB (some hundred KB for the largest clusters), and a runaway
+// body must not eat the machine.
+const maxBody = 4 << 20
+
+// maxErrorBody bounds what camctl reads of an error answer: a problem
+// detail or an ingress's error page needs a few hundred bytes, and only
+// an excerpt is shown.
+const maxErrorBody = 64 << 10
 
 // New returns a client for opts.Address.
 func New(opts Options) (*Client, error) {
@@ -227,6 +233,11 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 		}
 		retried++
 		wait := RetryAfter(resp.Header.Get("Retry-After"))
+		if c.opts.Timeout > 0 && wait > c.opts.Timeout {
+			// The server asks for a longer pause than the user gives a
+			// request (--timeout): answer now instead of sitting silent.
+			return nil, herr
+		}
 		if wait <= 0 {
 			wait = c.opts.Backoff(retried)
 		}
@@ -277,14 +288,49 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL) (*rawRespons
 		return nil, &NetError{Method: method, URL: u.String(), Kind: Classify(err), Err: inner}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		// Enough for the message; the rest is never read (closing the
+		// body then drops the connection rather than draining it).
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if err != nil && len(body) == 0 {
+			return nil, bodyError(method, u, resp, body, err)
+		}
+		return &rawResponse{Response: resp, body: body}, nil
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, &NetError{Method: method, URL: u.String(), Kind: Classify(err), Err: fmt.Errorf("reading the answer: %w", err)}
+		return nil, bodyError(method, u, resp, body, err)
 	}
 	if len(body) > maxBody {
-		return nil, fmt.Errorf("%s %s: the answer is larger than %d MiB; is the address right?", method, u, maxBody>>20)
+		return nil, &TooLargeError{Method: method, URL: u.String(), Limit: maxBody}
 	}
 	return &rawResponse{Response: resp, body: body}, nil
+}
+
+// TooLargeError is a successful answer larger than camctl reads: not
+// the REST API's (a download page, a misrouted stream); camctl exits
+// with 1.
+type TooLargeError struct {
+	Method, URL string
+	Limit       int
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s %s: the answer is larger than %d MiB, far more than the REST API sends; camctl stopped reading it", e.Method, e.URL, e.Limit>>20)
+}
+
+// bodyError is a failure while reading an answer's body: the status and
+// headers arrived, the rest did not, in time or at all.
+func bodyError(method string, u *url.URL, resp *http.Response, body []byte, err error) error {
+	kind := Classify(err)
+	if kind == NetOther || kind == NetRefused {
+		kind = NetCutOff
+	}
+	got := fmt.Sprintf("after %d bytes", len(body))
+	if resp.ContentLength > 0 {
+		got = fmt.Sprintf("after %d of %d bytes", len(body), resp.ContentLength)
+	}
+	return &NetError{Method: method, URL: u.String(), Kind: kind, Err: fmt.Errorf("reading the answer (%s): %w", got, err)}
 }
 
 func retryable(status int) bool {

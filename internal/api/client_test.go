@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -715,10 +716,152 @@ func TestClientBodyLimit(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), "larger than 16 MiB") {
+			var tl *TooLargeError
+			if !errors.As(err, &tl) || !strings.Contains(err.Error(), "larger than 4 MiB") {
 				t.Fatalf("err = %v, want the size limit", err)
 			}
 		})
+	}
+}
+
+// countingBody counts the body bytes the client reads.
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// A 50 MB answer costs camctl its read limit, not 50 MB: 4 MiB of a
+// successful one, 64 KiB of an error page.
+func TestClientReadsBoundedOfHugeAnswers(t *testing.T) {
+	const size = 50 << 20
+	tests := []struct {
+		name     string
+		status   int
+		ct       string
+		maxRead  int64
+		wantErr  func(error) bool
+		wantText string
+	}{
+		{"200", 200, "application/json", maxBody + 1,
+			func(err error) bool { var e *TooLargeError; return errors.As(err, &e) }, "larger than 4 MiB"},
+		{"401 HTML", 401, "text/html", maxErrorBody,
+			func(err error) bool { var e *HTTPError; return errors.As(err, &e) && e.StatusCode == 401 }, `401 Unauthorized (text/html body: "Denied x`},
+		{"503 problem", 503, "application/problem+json", maxErrorBody,
+			func(err error) bool { var e *HTTPError; return errors.As(err, &e) && e.StatusCode == 503 }, "503 Service Unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sent atomic.Int64
+			s := newServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.ct)
+				w.Header().Set("Content-Length", fmt.Sprint(size))
+				w.WriteHeader(tt.status)
+				head := "<html><title>Denied</title>"
+				if tt.status != 401 {
+					head = `{"title":"x"`
+				}
+				n, _ := io.WriteString(w, head)
+				sent.Add(int64(n))
+				chunk := []byte(strings.Repeat("x", 64<<10))
+				for left := size - n; left > 0; left -= len(chunk) {
+					n, err := w.Write(chunk[:min(left, len(chunk))])
+					sent.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			})
+			var read atomic.Int64
+			c := newTestClient(t, s.URL, func(o *Options) { o.Retries = -1 })
+			next := c.http.Transport
+			c.http.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				resp, err := next.RoundTrip(r)
+				if err == nil {
+					resp.Body = countingBody{resp.Body, &read}
+				}
+				return resp, err
+			})
+			_, err := c.Get(context.Background(), "topology")
+			if !tt.wantErr(err) || !strings.Contains(err.Error(), tt.wantText) {
+				t.Fatalf("err = %v, want %q", err, tt.wantText)
+			}
+			if got := read.Load(); got > tt.maxRead {
+				t.Errorf("read %d bytes of the body, want at most %d", got, tt.maxRead)
+			}
+			if sent.Load() >= size {
+				t.Errorf("the server could write all %d bytes: camctl did not hang up", sent.Load())
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Answers that break off after the headers: the connection failed
+// (NetError, exit 4), and the message says the answer is incomplete.
+func TestClientBrokenBodies(t *testing.T) {
+	const body = `{"brokers":[],"clusterSize":3,"partitionsCount":3,"replicationFactor":3}`
+	stop := make(chan struct{})
+	tests := []struct {
+		name     string
+		handler  http.HandlerFunc
+		wantKind NetKind
+		wantText string
+	}{
+		{"cut off", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			io.WriteString(w, body[:10])
+		}, NetCutOff, "the answer was cut off: reading the answer (after 10 of 72 bytes): unexpected EOF"},
+		{"stalled", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-stop:
+			}
+		}, NetTimeout, "timed out: reading the answer (after 0 of 72 bytes)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, false, tt.handler)
+			c := newTestClient(t, s.URL, func(o *Options) { o.Timeout = 200 * time.Millisecond })
+			_, err := c.Get(context.Background(), "topology")
+			var ne *NetError
+			if !errors.As(err, &ne) || ne.Kind != tt.wantKind || !strings.Contains(err.Error(), tt.wantText) {
+				t.Fatalf("err = %v, want a NetError of kind %v saying %q", err, tt.wantKind, tt.wantText)
+			}
+			if s.count() != 1 {
+				t.Errorf("%d requests, want 1", s.count())
+			}
+		})
+	}
+	close(stop)
+}
+
+// A Retry-After longer than the request timeout is not waited for.
+func TestClientRetryAfterBeyondTimeout(t *testing.T) {
+	s := newServer(t, false, status(503, "Retry-After", "3600"), ok200)
+	c := newTestClient(t, s.URL, func(o *Options) { o.Timeout = time.Second })
+	start := time.Now()
+	_, err := c.Get(context.Background(), "topology")
+	var he *HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 503 {
+		t.Fatalf("err = %v, want the 503", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if s.count() != 1 {
+		t.Errorf("%d requests, want 1", s.count())
 	}
 }
 

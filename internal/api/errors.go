@@ -154,6 +154,9 @@ const (
 	// NetClientCertRequired: the server wants a client certificate that
 	// was not given (or that it does not accept).
 	NetClientCertRequired
+	// NetCutOff: the answer broke off after its headers (the connection
+	// closed or was reset before the whole body arrived).
+	NetCutOff
 )
 
 // NetError means the server could not be reached or the connection
@@ -173,6 +176,7 @@ func (e *NetError) Error() string {
 		NetTLS:                "TLS handshake failed",
 		NetUnknownAuthority:   "the server's certificate is signed by an unknown authority",
 		NetClientCertRequired: "the server requires a client certificate, or refused the one given",
+		NetCutOff:             "the answer was cut off",
 	}[e.Kind]
 	if what == "" {
 		what = "request failed"

@@ -68,7 +68,7 @@ func (s *chunkedStore) Get(ctx context.Context, key string) (string, error) {
 	}
 	n, sum, err := parseMarker(head)
 	if err != nil {
-		return "", fmt.Errorf("%s secret %q: %w", s.raw.Kind(), key, err)
+		return "", fmt.Errorf("%w: %s secret %q: %w", ErrCorrupt, s.raw.Kind(), key, err)
 	}
 	var b strings.Builder
 	for i := 1; i <= n; i++ {
@@ -76,8 +76,8 @@ func (s *chunkedStore) Get(ctx context.Context, key string) (string, error) {
 		if errors.Is(err, ErrNotFound) {
 			// Not ErrNotFound: the secret exists but is damaged, and
 			// callers must not treat it as "never stored".
-			return "", fmt.Errorf("%s secret %q is split over %d items but item %q is missing; store the secret again",
-				s.raw.Kind(), key, n, partKey(key, i))
+			return "", fmt.Errorf("%w: %s secret %q is split over %d items but item %q is missing",
+				ErrCorrupt, s.raw.Kind(), key, n, partKey(key, i))
 		}
 		if err != nil {
 			return "", err
@@ -86,8 +86,8 @@ func (s *chunkedStore) Get(ctx context.Context, key string) (string, error) {
 	}
 	value := b.String()
 	if checksum(value) != sum {
-		return "", fmt.Errorf("%s secret %q: its %d parts do not match their checksum (written by two processes at once?); store the secret again",
-			s.raw.Kind(), key, n)
+		return "", fmt.Errorf("%w: %s secret %q: its %d parts do not match their checksum (written by two processes at once?)",
+			ErrCorrupt, s.raw.Kind(), key, n)
 	}
 	return value, nil
 }

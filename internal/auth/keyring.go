@@ -33,6 +33,10 @@ type KeyringOptions struct {
 	// os.Getenv. Tests inject their own. go-keyring itself always reads
 	// the real environment.
 	Getenv func(string) string
+	// Backend replaces go-keyring, so that tests outside this package
+	// can run the store (timeouts included) on a keyring that hangs,
+	// is locked or answers garbage; nil means go-keyring.
+	Backend KeyringBackend
 }
 
 // NewKeyringStore returns a store backed by the OS keyring through
@@ -48,12 +52,15 @@ type KeyringOptions struct {
 // that timed out leaves its goroutine blocked inside go-keyring, which has
 // no way to cancel it, and makes later calls on the same store fail at once.
 func NewKeyringStore(opts KeyringOptions) SecretStore {
-	return newKeyringStore(opts, goKeyring{})
+	if opts.Backend == nil {
+		return newKeyringStore(opts, goKeyring{})
+	}
+	return newKeyringStore(opts, opts.Backend)
 }
 
-// keyringBackend is the part of go-keyring the store uses, so tests can
+// KeyringBackend is the part of go-keyring the store uses, so tests can
 // substitute a fake or a hanging keyring without go-keyring's global mock.
-type keyringBackend interface {
+type KeyringBackend interface {
 	Get(service, user string) (string, error)
 	Set(service, user, password string) error
 	Delete(service, user string) error
@@ -65,7 +72,7 @@ func (goKeyring) Get(service, user string) (string, error) { return keyring.Get(
 func (goKeyring) Set(service, user, pw string) error       { return keyring.Set(service, user, pw) }
 func (goKeyring) Delete(service, user string) error        { return keyring.Delete(service, user) }
 
-func newKeyringStore(opts KeyringOptions, backend keyringBackend) SecretStore {
+func newKeyringStore(opts KeyringOptions, backend KeyringBackend) SecretStore {
 	if opts.Service == "" {
 		opts.Service = DefaultKeyringService
 	}
@@ -82,7 +89,7 @@ func newKeyringStore(opts KeyringOptions, backend keyringBackend) SecretStore {
 // item per key, account name = key.
 type keyringItems struct {
 	opts    KeyringOptions
-	backend keyringBackend
+	backend KeyringBackend
 
 	reachOnce sync.Once
 	reachErr  error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -204,16 +205,31 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	deadline := p.opts.Now().Add(p.opts.Budget)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.opts.HTTP)
+	hc, bodyErr := watchBodies(p.opts.HTTP)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	var answered *TokenError // the last answer the endpoint gave
 	for attempt := 1; ; attempt++ {
 		obtained := p.opts.Now()
+		bodyErr.reset()
 		ot, err := p.cc.Token(ctx)
 		if err == nil {
-			return p.convert(ot, obtained), nil
+			t := p.convert(ot, obtained)
+			if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(obtained) {
+				// Dead on arrival: a clock far off here or at the IdP.
+				// Sending it would earn a 401 that reads like a wrong
+				// audience, and asking again gets the same: stop here.
+				return nil, &TokenError{TokenURL: p.opts.Key.TokenURL, ClientID: p.opts.Key.ClientID,
+					StatusCode: http.StatusOK, ExpiredAt: t.ExpiresAt, ObtainedAt: obtained}
+			}
+			return t, nil
 		}
 		if errors.Is(context.Cause(ctx), context.Canceled) {
 			return nil, ctx.Err() // Ctrl-C, not a failing endpoint
+		}
+		if rerr := bodyErr.get(); rerr != nil {
+			// oauth2 reports a failed body read only as text; the
+			// connection broke, the endpoint did not answer a non-token.
+			err = &url.Error{Op: "Post", URL: p.opts.Key.TokenURL, Err: rerr}
 		}
 		terr, retryIn := p.classify(err)
 		if terr.StatusCode == 0 && ctx.Err() != nil && answered != nil {
@@ -252,6 +268,71 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	}
 }
 
+// bodyErr remembers why reading the last answer's body failed.
+type bodyErr struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (b *bodyErr) reset() { b.mu.Lock(); b.err = nil; b.mu.Unlock() }
+
+func (b *bodyErr) get() error { b.mu.Lock(); defer b.mu.Unlock(); return b.err }
+
+func (b *bodyErr) set(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+// watchBodies returns a copy of hc whose answers report a failed body
+// read to the returned bodyErr. oauth2 turns such a failure into the text
+// "cannot fetch token: ..." (no %w), which would read as an endpoint that
+// answered something other than a token: an answer cut off by a reset, or
+// a body that stops arriving until the timeout, is a network failure.
+func watchBodies(hc *http.Client) (*http.Client, *bodyErr) {
+	be := &bodyErr{}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := *hc
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if err == nil {
+			resp.Body = &watchedBody{ReadCloser: resp.Body, be: be}
+		}
+		return resp, err
+	})
+	return &c, be
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type watchedBody struct {
+	io.ReadCloser
+	be *bodyErr
+}
+
+func (w *watchedBody) Read(p []byte) (int, error) {
+	n, err := w.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("the answer was cut off (the connection closed before all of it arrived): %w", err)
+		} else {
+			err = fmt.Errorf("the answer was cut off: %w", err)
+		}
+		w.be.set(err)
+	}
+	return n, err
+}
+
 // convert takes the expiry from the JWT exp claim when there is one (an
 // IdP may hand out a cached, partly used token), else from expires_in.
 func (p *OIDC) convert(ot *oauth2.Token, obtained time.Time) *Token {
@@ -282,7 +363,10 @@ type TokenError struct {
 	Code        string
 	Description string
 	Excerpt     string
-	Err         error
+	// ExpiredAt is set when the endpoint issued a token whose expiry
+	// (ExpiredAt) was not after ObtainedAt, by this machine's clock.
+	ExpiredAt, ObtainedAt time.Time
+	Err                   error
 }
 
 func (e *TokenError) Error() string {
@@ -292,6 +376,9 @@ func (e *TokenError) Error() string {
 	case e.StatusCode == 0:
 		fmt.Fprintf(&b, " failed: %v", e.Err)
 		return b.String()
+	case e.StatusCode == http.StatusOK && !e.ExpiredAt.IsZero():
+		fmt.Fprintf(&b, " answered 200 OK with a token that had expired already: it expired at %s, %s before it arrived at %s by this machine's clock",
+			e.ExpiredAt.UTC().Format(time.RFC3339), e.ObtainedAt.Sub(e.ExpiredAt).Round(time.Second), e.ObtainedAt.UTC().Format(time.RFC3339))
 	case e.StatusCode == http.StatusOK:
 		fmt.Fprintf(&b, " answered 200 OK, but not with a token (%s)", api.Printable(e.Excerpt))
 	default:

@@ -1214,3 +1214,108 @@ func TestOIDCCertificateErrorsAreNotRetried(t *testing.T) {
 		t.Errorf("retried %d times, want none", backoffs)
 	}
 }
+
+// Answers that break off are network failures (retried within the
+// budget, then StatusCode 0: exit 4), not an endpoint that answered
+// something other than a token (exit 1, "check the token URL"); oauth2
+// reports a failed body read only as text.
+func TestOIDCAnswerCutOff(t *testing.T) {
+	const body = `{"access_token":"tok-ok","token_type":"Bearer","expires_in":300}`
+	tests := []struct {
+		name    string
+		handler func(release <-chan struct{}) http.HandlerFunc
+		wantNet api.NetKind
+		wantMsg string
+	}{
+		{
+			name: "connection closed after half the body",
+			handler: func(<-chan struct{}) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+					io.WriteString(w, body[:len(body)/2])
+					// Returning with fewer bytes than announced makes the
+					// server close the connection.
+				}
+			},
+			wantNet: api.NetOther,
+			wantMsg: "the answer was cut off (the connection closed before all of it arrived): unexpected EOF",
+		},
+		{
+			name: "headers, then nothing until the timeout",
+			handler: func(release <-chan struct{}) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+					w.WriteHeader(http.StatusOK)
+					w.(http.Flusher).Flush()
+					select {
+					case <-r.Context().Done():
+					case <-release:
+					}
+				}
+			},
+			wantNet: api.NetTimeout,
+			wantMsg: "the answer was cut off",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			release := make(chan struct{})
+			h := tt.handler(release)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				io.Copy(io.Discard, r.Body)
+				h(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(release) }) // runs first: Close waits for handlers
+			o := hangingOptions(t, srv)
+			o.HTTP = &http.Client{Timeout: 150 * time.Millisecond}
+			o.Budget = 400 * time.Millisecond
+			o.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
+			start := time.Now()
+			_, err := NewOIDC(o).Token(t.Context(), false)
+			if elapsed := time.Since(start); elapsed > 400*time.Millisecond+500*time.Millisecond {
+				t.Errorf("took %v with a 400ms budget", elapsed)
+			}
+			var te *TokenError
+			if !errors.As(err, &te) || te.StatusCode != 0 || te.Net != tt.wantNet {
+				t.Fatalf("Token: %v (%+v); want a TokenError without status, kind %v", err, te, tt.wantNet)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not say %q", err, tt.wantMsg)
+			}
+			if n.Load() < 2 {
+				t.Errorf("%d token requests, want retries", n.Load())
+			}
+		})
+	}
+}
+
+// A token that expired before it arrived is not sent, not cached, and
+// not fetched again: the endpoint would hand out the same.
+func TestOIDCTokenExpiredOnArrival(t *testing.T) {
+	clock := newTestClock()
+	idp := newFakeIdP(t, func(int, seenRequest) reply {
+		return tokenReply(makeJWT(t, map[string]any{"sub": "c", "exp": clock.base.Add(-time.Hour).Unix()}), 300)
+	})
+	o := idp.options(idp.key())
+	o.Now = clock.Now
+	o.Cache = NewTokenCache(KeyringNone, nil, t.TempDir())
+	_, err := NewOIDC(o).Token(t.Context(), false)
+	var te *TokenError
+	if !errors.As(err, &te) || te.ExpiredAt.IsZero() || te.StatusCode != http.StatusOK || te.Rejected() {
+		t.Fatalf("Token: %v; want a TokenError for an expired token", err)
+	}
+	if want := "answered 200 OK with a token that had expired already: it expired at " + clock.base.Add(-time.Hour).UTC().Format(time.RFC3339) + ", 1h0m0s before it arrived"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	if idp.count() != 1 {
+		t.Errorf("%d token requests, want 1", idp.count())
+	}
+	if c, _, _ := o.Cache.Get(t.Context(), o.Key); c != nil {
+		t.Errorf("cached %+v", c)
+	}
+}

@@ -73,9 +73,12 @@ func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Ke
 		return "", "", nil
 	}
 	v, where, err := s.Lookup(ctx, r.Name, key)
-	if errors.Is(err, ErrUnavailable) {
+	var sre *SecretReadError
+	if errors.Is(err, ErrUnavailable) && !errors.As(err, &sre) {
 		// auto mode: a keyring that cannot be reached holds nothing
-		// usable now; missing() says so if nothing else is found.
+		// usable now; missing() says so if nothing else is found. (With
+		// CAMCTL_KEYRING=system that is an error of its own: "run
+		// camctl login" would not help while the keyring is locked.)
 		return "", "", nil
 	}
 	return v, where, err
@@ -95,10 +98,8 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 		case errors.Is(err, ErrNotFound):
 		case s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
 			unreachable = err
-		case s.Mode == KeyringSystem:
-			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring (%s=system): %w", SecretName(key), profile, config.EnvKeyring, err)
-		case !errors.Is(err, ErrUnavailable):
-			return "", "", fmt.Errorf("read %s of profile %s from the OS keyring: %w", SecretName(key), profile, err)
+		case s.Mode == KeyringSystem || !errors.Is(err, ErrUnavailable):
+			return "", "", &SecretReadError{Profile: profile, What: SecretName(key), System: s.Mode == KeyringSystem, Err: err}
 		}
 	}
 	if s.File != nil {
@@ -112,6 +113,30 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 	}
 	return "", "", unreachable
 }
+
+// SecretReadError is a stored secret that the OS keyring holds but could
+// not give: locked or not answering with CAMCTL_KEYRING=system, or a
+// damaged value. No secret is available, so camctl exits with 3.
+type SecretReadError struct {
+	Profile, What string
+	// System: CAMCTL_KEYRING=system, so no other store was tried.
+	System bool
+	Err    error
+}
+
+func (e *SecretReadError) Error() string {
+	mode := ""
+	if e.System {
+		mode = fmt.Sprintf(" (%s=system)", config.EnvKeyring)
+	}
+	msg := fmt.Sprintf("read %s of profile %s from the OS keyring%s: %v", e.What, e.Profile, mode, e.Err)
+	if errors.Is(e.Err, ErrCorrupt) {
+		msg += fmt.Sprintf("; run `camctl login -p %s` to store it again", e.Profile)
+	}
+	return msg
+}
+
+func (e *SecretReadError) Unwrap() error { return e.Err }
 
 // KeyringStatus reports whether the OS keyring can be used now (nil) or why not.
 func (s *Secrets) KeyringStatus(ctx context.Context) error {

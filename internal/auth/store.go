@@ -26,7 +26,8 @@ var (
 	// Service, locked keyring, CAMCTL_KEYRING=none ...). Errors wrapping it
 	// explain why.
 	ErrUnavailable = errors.New("secret store unavailable")
-	// ErrCorrupt means a file store's file cannot be read as a store.
+	// ErrCorrupt means a file store's file cannot be read as a store, or
+	// a value split over keyring items cannot be put together again.
 	ErrCorrupt = errors.New("corrupt secret store")
 )
 

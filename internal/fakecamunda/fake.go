@@ -5,10 +5,12 @@
 package fakecamunda
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -28,6 +30,15 @@ type Reply struct {
 	Location    string
 	// Hang blocks until the client gives up.
 	Hang bool
+	// Cut announces the whole body (Content-Length), sends half of it
+	// and closes the connection.
+	Cut bool
+	// Stall sends the status and headers, announcing the body, and then
+	// nothing until the client gives up: a slow-loris answer.
+	Stall bool
+	// Size, when positive, makes the body that many bytes: Body, then
+	// spaces (valid JSON padding, so only the size is at fault).
+	Size int
 }
 
 // Server is the fake. Its zero value is not usable; call New.
@@ -40,6 +51,7 @@ type Server struct {
 	script   []Reply
 	requests int
 	authSeen []string
+	sent     int64
 	release  chan struct{}
 	arrived  chan struct{}
 }
@@ -93,6 +105,14 @@ func (s *Server) AuthSchemes() []string {
 	return append([]string(nil), s.authSeen...)
 }
 
+// Sent returns how many body bytes scripted answers wrote successfully
+// (into the connection's buffers, at least) before the client hung up.
+func (s *Server) Sent() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent
+}
+
 // Arrived signals that at least one request arrived since the last receive.
 func (s *Server) Arrived() <-chan struct{} { return s.arrived }
 
@@ -140,6 +160,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 			case <-s.release:
 			}
+			return
+		}
+		if reply.Cut || reply.Stall || reply.Size > 0 {
+			s.serveBroken(w, r, reply)
 			return
 		}
 		if reply.Status != 0 && reply.Status != http.StatusOK {
@@ -193,6 +217,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(topology)
+}
+
+// serveBroken sends the answers that are broken below the HTTP status:
+// cut off, stalled, or far too large.
+func (s *Server) serveBroken(w http.ResponseWriter, r *http.Request, reply *Reply) {
+	status := reply.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ct := reply.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	body := []byte(reply.Body)
+	if len(body) == 0 {
+		s.mu.Lock()
+		body = s.topology
+		s.mu.Unlock()
+	}
+	size := len(body)
+	if reply.Size > size {
+		size = reply.Size
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(size))
+	if reply.RetryAfter != "" {
+		w.Header().Set("Retry-After", reply.RetryAfter)
+	}
+	w.WriteHeader(status)
+	switch {
+	case reply.Stall:
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-s.release:
+		}
+	case reply.Cut:
+		// Returning with fewer bytes than announced closes the connection.
+		s.write(w, body[:len(body)/2])
+	default:
+		if !s.write(w, body) {
+			return
+		}
+		pad := bytes.Repeat([]byte(" "), 64<<10)
+		for left := size - len(body); left > 0; left -= len(pad) {
+			if !s.write(w, pad[:min(left, len(pad))]) {
+				return
+			}
+		}
+	}
+}
+
+// write writes b and counts what went out; false once the client is gone.
+func (s *Server) write(w http.ResponseWriter, b []byte) bool {
+	n, err := w.Write(b)
+	s.mu.Lock()
+	s.sent += int64(n)
+	s.mu.Unlock()
+	return err == nil
 }
 
 func problem(w http.ResponseWriter, status int, title, detail, instance string) {

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -240,7 +241,16 @@ func serverDir() string {
 
 // Verify checks an access token as the cluster would: signed by this
 // provider, for its audience, not expired.
-func (i *IdP) Verify(token string) error {
+func (i *IdP) Verify(token string) error { return i.VerifyFor(i.Audience)(token) }
+
+// VerifyFor is Verify for a cluster that expects another audience than
+// the one the provider puts in its tokens: it refuses them all, as a
+// cluster set up for a different audience does.
+func (i *IdP) VerifyFor(audience string) func(token string) error {
+	return func(token string) error { return i.verify(token, audience) }
+}
+
+func (i *IdP) verify(token, audience string) error {
 	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
 	if err != nil {
 		return fmt.Errorf("not a signed JWT: %w", err)
@@ -267,8 +277,8 @@ func (i *IdP) Verify(token string) error {
 	if claims.Iss != i.Issuer {
 		return fmt.Errorf("issuer %q", claims.Iss)
 	}
-	if !strings.Contains(string(claims.Aud), `"`+i.Audience+`"`) {
-		return fmt.Errorf("audience %s, want %s", claims.Aud, i.Audience)
+	if !strings.Contains(string(claims.Aud), `"`+audience+`"`) {
+		return fmt.Errorf("audience %s, want %s", claims.Aud, audience)
 	}
 	if time.Now().Unix() >= claims.Exp {
 		return errors.New("expired")
@@ -281,10 +291,25 @@ type Fault struct {
 	Status     int
 	RetryAfter string
 	Body       string
+	// ContentType of Body; default application/json.
+	ContentType string
 	// Drop closes the connection without an answer.
 	Drop bool
+	// Reset aborts the connection with a TCP RST once the request
+	// arrived, before any answer.
+	Reset bool
+	// Cut sends the status line and headers announcing all of Body
+	// (Content-Length), then half of Body, then resets the connection.
+	Cut bool
 	// Hang never answers (until the client gives up or the proxy closes).
 	Hang bool
+	// Delay forwards the request to the provider only after this long,
+	// or never if the client gives up first: a slow provider.
+	Delay time.Duration
+	// Rewrite forwards the request and passes the provider's JSON answer
+	// through this function: tokens the provider itself never issues
+	// (without an expiry, already expired).
+	Rewrite func(answer map[string]any)
 }
 
 // Proxy sits in front of the provider: it counts token requests and
@@ -294,7 +319,7 @@ type Proxy struct {
 	mu      sync.Mutex
 	tokens  int
 	faults  []Fault
-	down    bool
+	always  *Fault
 	arrived chan struct{}
 	closed  chan struct{}
 }
@@ -304,6 +329,11 @@ func NewProxy(idp *IdP) *Proxy {
 	target, _ := url.Parse(idp.Issuer)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	p := &Proxy{arrived: make(chan struct{}, 1), closed: make(chan struct{})}
+	forward := func(w http.ResponseWriter, r *http.Request) {
+		// The provider builds URLs from its issuer, not from the proxy.
+		r.Host = target.Host
+		rp.ServeHTTP(w, r)
+	}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		isToken := r.URL.Path == "/token"
@@ -319,40 +349,98 @@ func NewProxy(idp *IdP) *Proxy {
 			fault = &p.faults[0]
 			p.faults = p.faults[1:]
 		}
-		down := p.down
-		p.mu.Unlock()
-		if down {
-			fault = &Fault{Drop: true}
+		if p.always != nil {
+			fault = p.always
 		}
-		if fault != nil {
-			if fault.Hang {
-				select {
-				case <-r.Context().Done():
-				case <-p.closed:
-				}
-				return
-			}
-			if fault.Drop {
-				if hj, ok := w.(http.Hijacker); ok {
-					if c, _, err := hj.Hijack(); err == nil {
-						c.Close()
-						return
-					}
-				}
-			}
-			if fault.RetryAfter != "" {
-				w.Header().Set("Retry-After", fault.RetryAfter)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(fault.Status)
-			_, _ = io.WriteString(w, fault.Body)
+		p.mu.Unlock()
+		if fault == nil {
+			forward(w, r)
 			return
 		}
-		// The provider builds URLs from its issuer, not from the proxy.
-		r.Host = target.Host
-		rp.ServeHTTP(w, r)
+		p.serveFault(w, r, fault, forward)
 	}))
 	return p
+}
+
+func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request, f *Fault, forward http.HandlerFunc) {
+	switch {
+	case f.Hang:
+		select {
+		case <-r.Context().Done():
+		case <-p.closed:
+		}
+		return
+	case f.Delay > 0:
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-p.closed:
+			return
+		case <-t.C:
+		}
+		forward(w, r)
+		return
+	case f.Rewrite != nil:
+		rec := httptest.NewRecorder()
+		forward(rec, r)
+		var answer map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil || rec.Code != http.StatusOK {
+			http.Error(w, "oidctest: the provider did not issue a token to rewrite: "+rec.Body.String(), http.StatusBadGateway)
+			return
+		}
+		f.Rewrite(answer)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(answer)
+		return
+	case f.Drop, f.Reset, f.Cut:
+		p.abort(w, f)
+		return
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	ct := f.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(f.Status)
+	_, _ = io.WriteString(w, f.Body)
+}
+
+// abort ends the connection without a complete answer: closed (Drop), or
+// reset with a TCP RST (Reset, Cut), which a client sees as "connection
+// reset by peer" rather than a clean end of file.
+func (p *Proxy) abort(w http.ResponseWriter, f *Fault) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("oidctest: the proxy's ResponseWriter cannot be hijacked")
+	}
+	c, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if f.Cut {
+		ct := f.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		status := f.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+			status, http.StatusText(status), ct, len(f.Body), f.Body[:len(f.Body)/2])
+		_ = buf.Flush()
+	}
+	if tc, ok := c.(*net.TCPConn); ok && (f.Reset || f.Cut) {
+		// Linger 0 makes Close send RST instead of FIN.
+		_ = tc.SetLinger(0)
+	}
 }
 
 // Arrived signals that a token request arrived since the last receive.
@@ -380,6 +468,20 @@ func (p *Proxy) TokenRequests() int {
 	return p.tokens
 }
 
+// Forget drops the faults queued by Fail that no request used.
+func (p *Proxy) Forget() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = nil
+}
+
+// Recount counts token requests from zero again.
+func (p *Proxy) Recount() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tokens = 0
+}
+
 // Fail answers the next token requests with these faults.
 func (p *Proxy) Fail(f ...Fault) {
 	p.mu.Lock()
@@ -389,7 +491,17 @@ func (p *Proxy) Fail(f ...Fault) {
 
 // SetDown makes every request fail at the connection level.
 func (p *Proxy) SetDown(down bool) {
+	if down {
+		p.Always(&Fault{Drop: true})
+	} else {
+		p.Always(nil)
+	}
+}
+
+// Always answers every token request with f from now on (a storm of 429
+// or 5xx, say); nil serves normally again.
+func (p *Proxy) Always(f *Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.down = down
+	p.always = f
 }
