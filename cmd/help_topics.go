@@ -23,8 +23,8 @@ var exitCodes = []struct {
 	{ExitOK, "success"},
 	{ExitError, "any other error (also: interrupted with Ctrl-C; no keyring to store a secret in)"},
 	{ExitUsage, "usage or configuration error: bad flag or argument, unknown profile, invalid config file (names the file and line), missing required setting (names the flag and variable), unusable client certificate"},
-	{ExitAuth, "authentication or authorization failed: API 401/403, the token endpoint rejected the client, no secret available without a terminal, wrong key passphrase or keystore password"},
-	{ExitUnreachable, "could not reach the server or the token endpoint: DNS, connection refused, TLS failure, timeout"},
+	{ExitAuth, "authentication or authorization failed: API 401/403, the token endpoint rejected the client, no secret available without a terminal, a stored secret that cannot be read (locked keyring with CAMCTL_KEYRING=system, damaged value), wrong key passphrase or keystore password, a token that had expired when it arrived (check the clocks)"},
+	{ExitUnreachable, "could not reach the server or the token endpoint: DNS, connection refused, TLS failure, timeout, an answer cut off or stalled mid-way"},
 	{ExitServer, "the server or the token endpoint failed: 5xx (or 429) after retries"},
 	{ExitWaitTimeout, "topology --wait: the cluster did not become healthy in time"},
 }
