@@ -195,9 +195,16 @@ func Resolve(o Options) (*Resolved, error) {
 	return r, nil
 }
 
-// hasUserinfo reports an address with user[:password]@ in it.
+// hasUserinfo reports an address with user[:password]@ in it. Any '@'
+// after the scheme counts: a password pasted unescaped may hold '/', '?'
+// or '#', and url.Parse then sees no user at all — the file would keep
+// the password, and camctl would show it with the address.
 func hasUserinfo(addr string) bool {
-	u, err := url.Parse(strings.TrimSpace(addr))
+	s := strings.TrimSpace(addr)
+	if _, rest, ok := strings.Cut(s, "://"); ok {
+		return strings.Contains(rest, "@")
+	}
+	u, err := url.Parse(s)
 	return err == nil && u.User != nil
 }
 
