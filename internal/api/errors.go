@@ -76,11 +76,13 @@ func newHTTPError(method, url string, resp *http.Response, body []byte) *HTTPErr
 	return e
 }
 
+// mediaType is the Content-Type without parameters. Errors print it, so
+// it is made printable and short: it comes from the server.
 func mediaType(ct string) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return strings.ToLower(strings.TrimSpace(ct))
+	return oneLine(strings.ToLower(ct), 80)
 }
 
 // Compiled on first use: only error paths need them, and every

@@ -204,6 +204,11 @@ func TestProblemDetailOneBoundedLine(t *testing.T) {
 			"GET https://h/v2/topology: 500 Internal Server Error: java.lang.NullPointerException: boom at io.camunda.X.y(X.java:42)", 0},
 		{"huge detail", `{"title":"x","detail":"` + strings.Repeat("detail ", 1000) + `"}`, "", 1300},
 	}
+	// Found by FuzzNewHTTPError: the content type came through raw.
+	bell := &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"text/\aplain\x1b[2J"}}}
+	if got, want := newHTTPError("GET", "https://h/v2/topology", bell, []byte("x")).Error(), `GET https://h/v2/topology: 502 Bad Gateway (text/plain[2j body: "x")`; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := newHTTPError("GET", "https://h/v2/topology", resp, []byte(tt.body)).Error()

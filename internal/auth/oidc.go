@@ -297,13 +297,14 @@ func (e *TokenError) Error() string {
 		fmt.Fprintf(&b, " failed: %v", e.Err)
 		return b.String()
 	case e.StatusCode == http.StatusOK && e.Code == "":
+		// oauth2 keeps no response here: any 2xx status reads as 200.
 		b.WriteString(" answered 200 OK, but not with a token")
 		if x := api.Printable(e.Excerpt); x != "" {
 			fmt.Fprintf(&b, " (%s)", x)
 		}
-	case e.StatusCode == http.StatusOK:
+	case e.StatusCode >= 200 && e.StatusCode < 300:
 		// Some endpoints send an OAuth error with 200 (RFC 6749 says 400).
-		fmt.Fprintf(&b, " answered 200 OK with an error: %s", api.Printable(e.Code))
+		fmt.Fprintf(&b, " answered %d %s with an error: %s", e.StatusCode, http.StatusText(e.StatusCode), api.Printable(e.Code))
 		if d := api.Printable(e.Description); d != "" {
 			fmt.Fprintf(&b, ": %s", d)
 		}

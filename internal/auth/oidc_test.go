@@ -1269,6 +1269,8 @@ func TestTokenErrorTextHardening(t *testing.T) {
 	}{
 		{"OAuth error with 200 names the error", 200, "application/json", `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`,
 			"answered 200 OK with an error: invalid_request: Missing form parameter: grant_type", []string{"()"}},
+		{"OAuth error with 201 names its status", 201, "application/json", `{"error":"invalid_request"}`,
+			"answered 201 Created with an error: invalid_request", nil},
 		{"echoed form-encoded secret", 400, "text/html", "<html><body><pre>client_id=camctl-ci&client_secret=" + url.QueryEscape(secret) + "</pre></body></html>",
 			"client_secret=[redacted]", []string{url.QueryEscape(secret)[:6]}},
 		{"secret cut by the excerpt", 400, "text/plain", strings.Repeat("x", 100) + "client_secret=" + secret,
