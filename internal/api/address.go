@@ -57,12 +57,16 @@ func redactUserinfo(s string) string {
 	return s
 }
 
-// splitScheme splits "https://rest" into "https://" and "rest".
+// splitScheme splits "https://rest" into "https://" and "rest". Only a
+// real scheme counts: in "pw@://" the "://" comes after the password.
 func splitScheme(s string) (scheme, rest string) {
-	if i := strings.Index(s, "://"); i >= 0 {
-		return s[:i+3], s[i+3:]
+	i := strings.Index(s, "://")
+	if i <= 0 || strings.ContainsFunc(s[:i], func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')
+	}) {
+		return "", s
 	}
-	return "", s
+	return s[:i+3], s[i+3:]
 }
 
 // AddressError is a malformed address; camctl exits with 2.

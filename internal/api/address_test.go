@@ -49,6 +49,7 @@ func TestNormalizeAddress(t *testing.T) {
 		{name: "password with #", in: "https://demo:p#s3cr3tPW@example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
 		{name: "password with / after a port-like start", in: "https://demo:12/s3cr3tPW@example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
 		{name: "password with ?", in: "http://demo:1?s3cr3tPW@localhost:8080", wantFrag: "credentials", secret: "s3cr3tPW"},
+		{name: "password before a misplaced ://", in: "demo:s3cr3tPW@://example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
 		{name: "password with @ and :", in: "https://demo:s3cr3tPW@x:y@example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
 	}
 	for _, tt := range tests {

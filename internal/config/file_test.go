@@ -250,6 +250,7 @@ func TestLoadInvalidDoesNotQuoteValues(t *testing.T) {
 		// password holds '#', '/' or '?', so the file was accepted.
 		{"address with a password holding #", "profiles:\n  helm:\n    address: https://demo:p#" + secret + "@camunda.example.com\n", 3, "contains credentials"},
 		{"token URL with a password holding /", "profiles:\n  helm:\n    auth:\n      token-url: https://id:12/" + secret + "@kc.example.com/token\n", 4, "contains credentials"},
+		{"address with a password but no scheme", "profiles:\n  helm:\n    address: demo:" + secret + "@camunda.example.com\n", 3, "contains credentials"},
 		{"self-referencing anchor", "a: &" + secret + " [*" + secret + "]\n", 1, "contains itself"},
 	}
 	for _, tt := range tests {

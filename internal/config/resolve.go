@@ -201,11 +201,13 @@ func Resolve(o Options) (*Resolved, error) {
 // the password, and camctl would show it with the address.
 func hasUserinfo(addr string) bool {
 	s := strings.TrimSpace(addr)
-	if _, rest, ok := strings.Cut(s, "://"); ok {
-		return strings.Contains(rest, "@")
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return true
 	}
-	u, err := url.Parse(s)
-	return err == nil && u.User != nil
+	if i := strings.Index(s, "://"); i >= 0 && !strings.Contains(s[:i], "@") {
+		s = s[i+3:]
+	}
+	return strings.Contains(s, "@")
 }
 
 func (r *Resolved) resolveMethod() error {
