@@ -19,14 +19,18 @@ func NormalizeAddress(addr string) (*url.URL, error) {
 	if s == "" {
 		return nil, &AddressError{Address: addr, Reason: "it is empty"}
 	}
+	// Checked before parsing: a password with '/', '?' or '#' in it makes
+	// url.Parse see a path, query or fragment holding an '@', and the
+	// address would pass with the password in it. No Camunda address has
+	// an '@' of its own.
+	if _, rest := splitScheme(s); strings.Contains(rest, "@") {
+		return nil, &AddressError{Address: shown, Reason: "credentials do not belong in the address; use --username and `camctl login`"}
+	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
 		return nil, &AddressError{Address: shown, Reason: "it needs a scheme and a host, for example http://localhost:8080 or https://camunda.example.com"}
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
-	if u.User != nil {
-		return nil, &AddressError{Address: shown, Reason: "credentials do not belong in the address; use --username and `camctl login`"}
-	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, &AddressError{Address: shown, Reason: fmt.Sprintf("the scheme %q is not http or https", u.Scheme)}
 	}
@@ -42,20 +46,27 @@ func NormalizeAddress(addr string) (*url.URL, error) {
 }
 
 // redactUserinfo replaces the user:password part of a URL-like string,
-// even one url.Parse rejects.
+// even one url.Parse rejects: everything up to the last '@', because an
+// unescaped password may hold the '/', '?' or '#' that would otherwise
+// end the authority.
 func redactUserinfo(s string) string {
-	rest, scheme := s, ""
-	if i := strings.Index(s, "://"); i >= 0 {
-		scheme, rest = s[:i+3], s[i+3:]
-	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+	scheme, rest := splitScheme(s)
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		return scheme + "xxxxx@" + rest[at+1:]
 	}
 	return s
+}
+
+// splitScheme splits "https://rest" into "https://" and "rest". Only a
+// real scheme counts: in "pw@://" the "://" comes after the password.
+func splitScheme(s string) (scheme, rest string) {
+	i := strings.Index(s, "://")
+	if i <= 0 || strings.ContainsFunc(s[:i], func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')
+	}) {
+		return "", s
+	}
+	return s[:i+3], s[i+3:]
 }
 
 // AddressError is a malformed address; camctl exits with 2.

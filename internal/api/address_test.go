@@ -43,6 +43,14 @@ func TestNormalizeAddress(t *testing.T) {
 		{name: "password with a wrong scheme", in: "ftp://demo:s3cr3tPW@example.com", wantFrag: "ftp", secret: "s3cr3tPW"},
 		{name: "password in an unparsable address", in: "http://demo:s3cr3tPW%zz@example.com", secret: "s3cr3tPW"},
 		{name: "password with no host", in: "http://demo:s3cr3tPW@", secret: "s3cr3tPW"},
+		// Found by FuzzNormalizeAddress: unescaped '#', '/' or '?' in a
+		// password hid it from url.Parse and from the redaction; with a
+		// numeric start ("12/...") the address even passed, password and all.
+		{name: "password with #", in: "https://demo:p#s3cr3tPW@example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
+		{name: "password with / after a port-like start", in: "https://demo:12/s3cr3tPW@example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
+		{name: "password with ?", in: "http://demo:1?s3cr3tPW@localhost:8080", wantFrag: "credentials", secret: "s3cr3tPW"},
+		{name: "password before a misplaced ://", in: "demo:s3cr3tPW@://example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
+		{name: "password with @ and :", in: "https://demo:s3cr3tPW@x:y@example.com", wantFrag: "credentials", secret: "s3cr3tPW"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -43,10 +44,12 @@ func (e *HTTPError) Error() string {
 	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	switch {
 	case e.Problem != nil:
-		if t := Printable(e.Problem.Title); t != "" && t != http.StatusText(e.StatusCode) {
+		// One line each, and bounded: a server may put a stack trace in
+		// the detail.
+		if t := oneLine(e.Problem.Title, 200); t != "" && t != http.StatusText(e.StatusCode) {
 			fmt.Fprintf(&b, ": %s", t)
 		}
-		if d := Printable(e.Problem.Detail); d != "" {
+		if d := oneLine(e.Problem.Detail, 1000); d != "" {
 			fmt.Fprintf(&b, ": %s", d)
 		}
 	case e.Excerpt != "":
@@ -73,11 +76,13 @@ func newHTTPError(method, url string, resp *http.Response, body []byte) *HTTPErr
 	return e
 }
 
+// mediaType is the Content-Type without parameters. Errors print it, so
+// it is made printable and short: it comes from the server.
 func mediaType(ct string) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return strings.ToLower(strings.TrimSpace(ct))
+	return oneLine(strings.ToLower(ct), 80)
 }
 
 // Compiled on first use: only error paths need them, and every
@@ -110,13 +115,22 @@ func Excerpt(body []byte, max int) string {
 		}
 		s = text
 	}
-	s = Printable(strings.TrimSpace(spaceRE().ReplaceAllString(strings.ToValidUTF8(s, "?"), " ")))
+	return oneLine(s, max)
+}
+
+// oneLine makes s one printable line of at most max bytes (plus an
+// ellipsis when cut): line breaks and runs of spaces become one space,
+// control characters go. Dropping them comes before collapsing spaces,
+// so that "a \x00 b" does not become "a  b".
+func oneLine(s string, max int) string {
+	s = Printable(spaceRE().ReplaceAllString(strings.ToValidUTF8(s, "?"), " "))
+	s = strings.TrimSpace(spaceRE().ReplaceAllString(s, " "))
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		s = s[:cut] + "…"
+		s = strings.TrimRight(s[:cut], " ") + "…"
 	}
 	return s
 }
@@ -130,10 +144,11 @@ func looksHTML(s string) bool {
 }
 
 // Printable drops control characters (escape sequences included) from
-// text a server sent, so that printing it cannot drive the terminal.
+// text a server sent, so that printing it cannot drive the terminal, and
+// the bidirectional controls that would make it read other than it is.
 func Printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
 			return -1
 		}
 		return r

@@ -37,6 +37,12 @@ func TestExcerpt(t *testing.T) {
 			"Oops Gateway Timeout"},
 		{"no truncation at exactly max", strings.Repeat("a", 10), 10, strings.Repeat("a", 10)},
 		{"ASCII truncation", strings.Repeat("a", 11), 10, strings.Repeat("a", 10) + "…"},
+		// Found by FuzzExcerpt: dropping a control character left a
+		// doubled or leading space; bidirectional controls survived.
+		{"control character between spaces", "a \x00 b", 160, "a b"},
+		{"control character before a space", "\x1b hello", 160, "hello"},
+		{"bidirectional controls dropped", "gnp.\u202eexe\u2066x\u2069", 160, "gnp.exex"},
+		{"no space before the ellipsis", "aaaa bbbb", 5, "aaaa…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,5 +189,35 @@ func TestNetErrorText(t *testing.T) {
 		if !errors.Is(e, inner) {
 			t.Errorf("kind %d: errors.Is(inner) = false", tt.kind)
 		}
+	}
+}
+
+// TestProblemDetailOneBoundedLine: found by FuzzNewHTTPError. A detail
+// with line breaks (a stack trace) is one line, and a huge one is cut.
+func TestProblemDetailOneBoundedLine(t *testing.T) {
+	resp := &http.Response{StatusCode: 500, Header: http.Header{"Content-Type": {"application/problem+json"}}}
+	tests := []struct {
+		name, body, want string
+		maxLen           int
+	}{
+		{"stack trace", `{"title":"java.lang.NullPointerException","detail":"boom\n\tat io.camunda.X.y(X.java:42)"}`,
+			"GET https://h/v2/topology: 500 Internal Server Error: java.lang.NullPointerException: boom at io.camunda.X.y(X.java:42)", 0},
+		{"huge detail", `{"title":"x","detail":"` + strings.Repeat("detail ", 1000) + `"}`, "", 1300},
+	}
+	// Found by FuzzNewHTTPError: the content type came through raw.
+	bell := &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"text/\aplain\x1b[2J"}}}
+	if got, want := newHTTPError("GET", "https://h/v2/topology", bell, []byte("x")).Error(), `GET https://h/v2/topology: 502 Bad Gateway (text/plain[2j body: "x")`; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := newHTTPError("GET", "https://h/v2/topology", resp, []byte(tt.body)).Error()
+			if tt.want != "" && got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+			if tt.maxLen > 0 && (len(got) > tt.maxLen || !strings.HasSuffix(got, "…")) {
+				t.Errorf("Error() is %d bytes, want at most %d ending in an ellipsis", len(got), tt.maxLen)
+			}
+		})
 	}
 }

@@ -107,13 +107,19 @@ func (h Health) Unled() []int {
 	return out
 }
 
+// maxPartitions bounds the partitions a topology can expect: Zeebe
+// encodes the partition id in 13 bits of every key. A larger
+// partitionsCount is a broken answer, and must not make camctl allocate
+// a map of billions of entries.
+const maxPartitions = 8192
+
 // Health evaluates the topology. Partitions 1..partitionsCount are
 // expected even when no broker reports them (a broker that is down takes
 // its partitions with it).
 func (t *Topology) Health() Health {
 	h := Health{Led: map[int]bool{}}
 	seen := map[int]bool{}
-	for i := 1; i <= t.PartitionsCount; i++ {
+	for i := 1; i <= min(t.PartitionsCount, maxPartitions); i++ {
 		seen[i] = true
 	}
 	for _, b := range t.Brokers {

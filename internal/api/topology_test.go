@@ -200,3 +200,16 @@ func TestClientTopology(t *testing.T) {
 		}
 	})
 }
+
+// TestTopologyHealthBounded: found by FuzzTopology. A broken answer with
+// a huge partitionsCount made Health allocate billions of map entries.
+func TestTopologyHealthBounded(t *testing.T) {
+	var top Topology
+	if err := json.Unmarshal([]byte(`{"partitionsCount":2000000000,"brokers":[{"partitions":[{"partitionId":1,"role":"leader","health":"healthy"}]}]}`), &top); err != nil {
+		t.Fatal(err)
+	}
+	h := top.Health()
+	if len(h.Partitions) != maxPartitions || h.Healthy() {
+		t.Errorf("Health() has %d partitions, healthy %v; want %d, false", len(h.Partitions), h.Healthy(), maxPartitions)
+	}
+}

@@ -35,7 +35,9 @@ func DecodeJWT(token string) (*JWT, error) {
 		}
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
-		if err := dec.Decode(dst); err != nil || *dst == nil {
+		// Decode alone stops after the first value: a part with anything
+		// after its object is corrupt, and its exp not to be trusted.
+		if err := dec.Decode(dst); err != nil || *dst == nil || dec.InputOffset() != int64(len(bytes.TrimRight(raw, " \t\r\n"))) {
 			return nil, fmt.Errorf("%w: part %d is not a JSON object", ErrNotJWT, i+1)
 		}
 	}

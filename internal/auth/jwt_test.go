@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,10 @@ func TestDecodeJWTMalformed(t *testing.T) {
 		{"header JSON null", b64(`null`) + "." + claims + ".sig"},
 		{"truncated claims JSON", header + "." + b64(`{"exp":17`) + ".sig"},
 		{"Bearer prefix left on", "Bearer " + header + "." + claims + ".sig"},
+		// Found by FuzzDecodeJWT: only the first JSON value was read.
+		{"claims with trailing text", header + "." + b64(`{"exp":1767225600}garbage`) + ".sig"},
+		{"claims of two objects", header + "." + b64(`{"exp":1}{"exp":2}`) + ".sig"},
+		{"header with trailing text", b64(`{"alg":"none"}]`) + "." + claims + ".sig"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,8 +177,10 @@ func TestJWTTime(t *testing.T) {
 }
 
 // FuzzDecodeJWT: whatever an IdP or a user hands camctl, decoding never
-// panics, and every failure is ErrNotJWT (camctl then treats the token
-// as opaque).
+// panics, every failure is ErrNotJWT (camctl then treats the token as
+// opaque) and never quotes the token; what decodes was two JSON objects
+// (nothing trailing), survives encoding and decoding again, and its
+// NumericDates are plausible.
 func FuzzDecodeJWT(f *testing.F) {
 	for _, s := range []string{
 		"", ".", "..", "...", "a.b.c", "2YotnFZFEjr1zCsicMWpAA",
@@ -182,6 +189,17 @@ func FuzzDecodeJWT(f *testing.F) {
 		rawJWT(`[]`, `{}`),
 		rawJWT(`{}`, `null`),
 		b64(`{"alg":"none"}`) + "==." + b64(`{}`) + "=.x",
+		// Keycloak client-credentials token.
+		rawJWT(`{"alg":"RS256","typ":"JWT","kid":"Fq3xNk2"}`, `{"exp":1767229200,"iat":1767225600,"jti":"9c1d","iss":"https://keycloak.internal/auth/realms/camunda-platform","aud":["orchestration-api","account"],"sub":"0f5d","typ":"Bearer","azp":"camctl-ci","acr":"1","scope":"profile email","clientHost":"10.0.0.1","clientId":"camctl-ci"}`) + ".c2ln",
+		// Microsoft Entra ID v1 app token.
+		rawJWT(`{"typ":"JWT","alg":"RS256","x5t":"kWbk","kid":"kWbk"}`, `{"aud":"api://3f2a6c1e","iss":"https://sts.windows.net/tenant/","iat":1767225600,"nbf":1767225600,"exp":1767229500,"aio":"E2Z","appid":"3f2a6c1e","appidacr":"1","idp":"https://sts.windows.net/tenant/","oid":"7a","rh":"0.AS","roles":["orchestration"],"sub":"7a","tid":"tenant","uti":"x","ver":"1.0"}`),
+		// Camunda SaaS token.
+		rawJWT(`{"alg":"RS256","typ":"JWT","kid":"QzNF"}`, `{"https://camunda.com/orgId":"0a1b","https://camunda.com/clusterId":"c1","iss":"https://weblogin.cloud.camunda.io/","sub":"x@clients","aud":"zeebe.camunda.io","iat":1767225600,"exp":1767312000,"scope":"Zeebe","gty":"client-credentials","azp":"x"}`),
+		rawJWT(`{"alg":"none"}`, `{"exp":1767225600.999999,"nbf":-1,"iat":1e11}`),
+		rawJWT(`{"alg":"none"}`, `{"exp":1767225600}garbage`),
+		rawJWT(`{"alg":"none"}`, `{"exp":1}{"exp":2}`),
+		rawJWT(`{"alg":"none"} `, "{}\n"),
+		rawJWT(`{"a":"\u001b[2J"}`, `{"a":{"b":[1,2.50,-0,1E3]}}`),
 	} {
 		f.Add(s)
 	}
@@ -191,10 +209,29 @@ func FuzzDecodeJWT(f *testing.F) {
 			if !errors.Is(err, ErrNotJWT) {
 				t.Fatalf("DecodeJWT(%q) = %v, want an error wrapping ErrNotJWT", token, err)
 			}
+			if len(token) >= 8 && strings.Contains(err.Error(), token) {
+				t.Fatalf("the error quotes the token: %v", err)
+			}
 			return
 		}
 		if j == nil || j.Header == nil || j.Claims == nil {
 			t.Fatalf("DecodeJWT(%q) = %+v without error, want header and claims", token, j)
+		}
+		parts := strings.Split(token, ".")
+		for i := range 2 {
+			raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[i], "="))
+			if !json.Valid(raw) {
+				t.Fatalf("part %d of %q decoded, but %q is not one JSON value", i+1, token, raw)
+			}
+		}
+		header, err1 := json.Marshal(j.Header)
+		claims, err2 := json.Marshal(j.Claims)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("re-encoding %+v: %v, %v", j, err1, err2)
+		}
+		again, err := DecodeJWT(rawJWT(string(header), string(claims)))
+		if err != nil || !reflect.DeepEqual(again, j) {
+			t.Fatalf("round trip of %q: %v\n%+v\n%+v", token, err, j, again)
 		}
 		for _, c := range []string{"exp", "iat", "nbf"} {
 			if tm, ok := j.Time(c); ok && (tm.Unix() <= 0 || tm.Year() > 5200) {

@@ -335,6 +335,10 @@ func (w *watchedBody) Read(p []byte) (int, error) {
 
 // convert takes the expiry from the JWT exp claim when there is one (an
 // IdP may hand out a cached, partly used token), else from expires_in.
+// An expiry that has already passed when the token arrives (a clock that
+// is ahead, a negative or overflowing expires_in) is no expiry: it would
+// make every request of the process fetch a new token, where a token of
+// unknown lifetime serves the process until the API refuses it.
 func (p *OIDC) convert(ot *oauth2.Token, obtained time.Time) *Token {
 	t := &Token{AccessToken: ot.AccessToken, TokenType: ot.TokenType, ObtainedAt: obtained.UTC()}
 	if t.TokenType == "" || strings.EqualFold(t.TokenType, "bearer") {
@@ -342,11 +346,18 @@ func (p *OIDC) convert(ot *oauth2.Token, obtained time.Time) *Token {
 	}
 	if j, err := DecodeJWT(ot.AccessToken); err == nil {
 		if exp, ok := j.Time("exp"); ok {
+			// Kept even when it has passed: fetch refuses such a token
+			// with a message about the clocks, since a cluster whose
+			// clock agrees with this machine's would answer 401 to it,
+			// which reads like a wrong audience.
 			t.ExpiresAt = exp
 			return t
 		}
 	}
-	if !ot.Expiry.IsZero() {
+	// A negative or zero expires_in is no expiry: the token is used for
+	// this command and not cached (with an expiry in the past, every
+	// request of a long run would fetch a new one).
+	if ot.Expiry.After(obtained) {
 		t.ExpiresAt = ot.Expiry.UTC()
 	}
 	return t
@@ -379,8 +390,18 @@ func (e *TokenError) Error() string {
 	case e.StatusCode == http.StatusOK && !e.ExpiredAt.IsZero():
 		fmt.Fprintf(&b, " answered 200 OK with a token that had expired already: it expired at %s, %s before it arrived at %s by this machine's clock",
 			e.ExpiredAt.UTC().Format(time.RFC3339), e.ObtainedAt.Sub(e.ExpiredAt).Round(time.Second), e.ObtainedAt.UTC().Format(time.RFC3339))
-	case e.StatusCode == http.StatusOK:
-		fmt.Fprintf(&b, " answered 200 OK, but not with a token (%s)", api.Printable(e.Excerpt))
+	case e.StatusCode == http.StatusOK && e.Code == "":
+		// oauth2 keeps no response here: any 2xx status reads as 200.
+		b.WriteString(" answered 200 OK, but not with a token")
+		if x := api.Printable(e.Excerpt); x != "" {
+			fmt.Fprintf(&b, " (%s)", x)
+		}
+	case e.StatusCode >= 200 && e.StatusCode < 300:
+		// Some endpoints send an OAuth error with 200 (RFC 6749 says 400).
+		fmt.Fprintf(&b, " answered %d %s with an error: %s", e.StatusCode, http.StatusText(e.StatusCode), api.Printable(e.Code))
+		if d := api.Printable(e.Description); d != "" {
+			fmt.Fprintf(&b, ": %s", d)
+		}
 	default:
 		verb := "failed"
 		if e.Rejected() {
@@ -427,13 +448,14 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 		// address is wrong; retrying will not help.
 		te.Err = fmt.Errorf("the answer is not a token: %v", err)
 		te.StatusCode = http.StatusOK
-		te.Excerpt = strings.TrimPrefix(err.Error(), "oauth2: ")
+		te.Excerpt = p.shorten(strings.TrimPrefix(err.Error(), "oauth2: "), 120)
 		return te, -1
 	}
 	te.StatusCode = re.Response.StatusCode
-	te.Code, te.Description = re.ErrorCode, p.redact(re.ErrorDescription)
+	// An error page can be a megabyte: the message keeps a line of it.
+	te.Code, te.Description = p.shorten(re.ErrorCode, 80), p.shorten(re.ErrorDescription, 300)
 	if te.Code == "" {
-		te.Excerpt = p.redact(api.Excerpt(re.Body, 120))
+		te.Excerpt = p.shorten(string(re.Body), 120)
 	}
 	// The raw error holds the whole answer; keep only what was read.
 	te.Err = fmt.Errorf("HTTP %d", te.StatusCode)
@@ -444,13 +466,26 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 	return te, -1
 }
 
-// redact removes the client secret from text the endpoint sent back
-// (some echo the request in their error pages).
+// shorten makes a printable excerpt of at most max bytes of what the
+// endpoint sent, without the client secret (some endpoints echo the
+// request in their error pages). The secret goes before shortening, so
+// that no prefix of it survives a cut, and after, in case dropping
+// control characters joined its pieces; form-encoded as the request had
+// it, too.
+func (p *OIDC) shorten(s string, max int) string {
+	return p.redact(api.Excerpt([]byte(p.redact(s)), max))
+}
+
+// redact replaces the client secret, plain and form-encoded, in s.
 func (p *OIDC) redact(s string) string {
-	if p.cc.ClientSecret == "" {
+	secret := p.cc.ClientSecret
+	if secret == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, p.cc.ClientSecret, "[redacted]")
+	for _, v := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+		s = strings.ReplaceAll(s, v, "[redacted]")
+	}
+	return s
 }
 
 func isNetErr(err error) bool {

@@ -1319,3 +1319,86 @@ func TestOIDCTokenExpiredOnArrival(t *testing.T) {
 		t.Errorf("cached %+v", c)
 	}
 }
+
+// TestTokenExpiryNotInThePast: an expires_in that has passed when the
+// token arrives is no expiry (found by FuzzTokenResponse): with it, every
+// request of a long run (topology --wait) fetched a new token. (A JWT exp
+// that has passed is refused: TestOIDCTokenExpiredOnArrival.)
+func TestTokenExpiryNotInThePast(t *testing.T) {
+	future := rawJWT(`{"alg":"none"}`, `{"exp":4102444800}`)
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		want        time.Duration // from ObtainedAt; 0: no expiry; -1: the JWT's exp
+	}{
+		{"JWT exp ahead wins", "application/json", `{"access_token":"` + future + `","expires_in":300}`, -1},
+		{"negative expires_in", "application/json", `{"access_token":"opaque","expires_in":-60}`, 0},
+		{"negative expires_in (form)", "text/plain", "access_token=opaque&expires_in=-5", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := fetchFrom(t, http.StatusOK, tt.contentType, tt.body, "s3cr3t-V4lue~x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.want == -1:
+				if !tok.ExpiresAt.Equal(time.Unix(4102444800, 0)) {
+					t.Errorf("ExpiresAt = %v, want the JWT's exp", tok.ExpiresAt)
+				}
+			case tt.want == 0:
+				if !tok.ExpiresAt.IsZero() {
+					t.Errorf("ExpiresAt = %v, want none (obtained %v)", tok.ExpiresAt, tok.ObtainedAt)
+				}
+			default:
+				if d := tok.ExpiresAt.Sub(tok.ObtainedAt); d < tt.want || d > tt.want+5*time.Second {
+					t.Errorf("ExpiresAt = ObtainedAt + %v, want %v", d, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestTokenErrorTextHardening: cases FuzzTokenResponse found.
+func TestTokenErrorTextHardening(t *testing.T) {
+	const secret = "a+b/c=d&s3cr3t"
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		want        string
+		notWant     []string
+	}{
+		{"OAuth error with 200 names the error", 200, "application/json", `{"error":"invalid_request","error_description":"Missing form parameter: grant_type"}`,
+			"answered 200 OK with an error: invalid_request: Missing form parameter: grant_type", []string{"()"}},
+		{"OAuth error with 201 names its status", 201, "application/json", `{"error":"invalid_request"}`,
+			"answered 201 Created with an error: invalid_request", nil},
+		{"echoed form-encoded secret", 400, "text/html", "<html><body><pre>client_id=camctl-ci&client_secret=" + url.QueryEscape(secret) + "</pre></body></html>",
+			"client_secret=[redacted]", []string{url.QueryEscape(secret)[:6]}},
+		{"secret cut by the excerpt", 400, "text/plain", strings.Repeat("x", 100) + "client_secret=" + secret,
+			"400 Bad Request", []string{secret[:6]}},
+		{"multi-line description", 401, "application/json", `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0c1d"}`,
+			"invalid_client: AADSTS7000215: Invalid client secret provided. Trace ID: 0c1d", nil},
+		{"huge description", 401, "application/json", `{"error":"invalid_client","error_description":"` + strings.Repeat("long ", 2000) + `"}`,
+			"invalid_client: long long", []string{strings.Repeat("long ", 100)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fetchFrom(t, tt.status, tt.contentType, tt.body, secret)
+			if err == nil {
+				t.Fatal("fetch succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("Error() = %q, want %q", msg, tt.want)
+			}
+			for _, n := range tt.notWant {
+				if strings.Contains(msg, n) {
+					t.Errorf("Error() = %q contains %q", msg, n)
+				}
+			}
+		})
+	}
+}

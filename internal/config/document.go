@@ -32,7 +32,9 @@ func ParseDocument(path string, data []byte) (*Document, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(path, data, err)
 	}
-	if len(doc.Content) == 0 {
+	// A file of only "---" (or "~") is as empty as a file of comments:
+	// Load accepts it, so editing must too.
+	if len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].ShortTag() == "!!null" {
 		root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}, HeadComment: doc.HeadComment, FootComment: doc.FootComment}
 	}

@@ -363,6 +363,10 @@ func TestDocumentEmptyAndNull(t *testing.T) {
 		{"whitespace", "\n\n"},
 		{"null profiles", "profiles:\n"},
 		{"null profile", "profiles:\n  dev:\n"},
+		// Found by FuzzParse: Load read these as empty, editing refused them.
+		{"document start only", "---\n"},
+		{"null document", "~\n"},
+		{"empty tag", "!\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -135,19 +135,30 @@ var (
 	// Compiled on first use: only error paths need them.
 	yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): `) })
 	yamlIntoRE = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`cannot unmarshal (!!\w+)(?: ` + "`" + `[^` + "`" + `]*` + "`" + `)? into (\S+)`)
+		return regexp.MustCompile(`cannot unmarshal (\S+) into (\S+)`)
 	})
-	yamlKinds   = map[string]string{"!!seq": "a list", "!!map": "a mapping", "!!str": "text", "!!int": "a number", "!!float": "a number", "!!bool": "true/false", "!!null": "nothing"}
-	yamlTargets = map[string]string{"string": "text", "bool": "true or false"}
+	// Patterns of yaml.v3 messages that quote the document; the quoted
+	// part goes, because it may be a password someone put in the file.
+	yamlQuotedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(" ?`.*`") })
+	yamlAnchorRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(unknown )?anchor '.*' (referenced|value contains itself)$`)
+	})
+	yamlDecodeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^cannot decode (\S+) as a (\S+)$`) })
+	yamlKinds    = map[string]string{"!!seq": "a list", "!!map": "a mapping", "!!str": "text", "!!int": "a number", "!!float": "a number", "!!bool": "true/false", "!!null": "nothing"}
+	yamlTargets  = map[string]string{"string": "text", "bool": "true or false"}
 )
 
 // yamlError turns a parse or decode failure into a FileError with a line
 // number. viper's errors carry none for type mismatches, so the file is
 // decoded once more with yaml.v3, which reports them — this runs only on
-// the error path.
+// the error path. The message never quotes the file's values.
 func yamlError(path string, data []byte, err error) error {
 	var f File
 	if yerr := yaml.Unmarshal(data, &f); yerr != nil {
+		err = yerr
+	} else if yerr := yaml.Unmarshal(data, new(any)); yerr != nil {
+		// viper decodes into a generic map, which resolves explicit tags
+		// (!!int) that decoding into File never looks at.
 		err = yerr
 	}
 	line, msg := splitYAMLError(err.Error())
@@ -156,18 +167,46 @@ func yamlError(path string, data []byte, err error) error {
 			line = l
 		}
 	}
+	return &FileError{Path: path, Line: line, Err: errors.New(withoutValues(msg))}
+}
+
+// withoutValues rewrites a yaml.v3 message in the user's terms and drops
+// what it quotes from the document. yaml.v3 quotes values (shortened, but
+// a password's first characters are still a leak), anchors and tags: an
+// unquoted password starting with *, & or ! is read as one of those.
+func withoutValues(msg string) string {
+	msg = strings.TrimPrefix(msg, "While parsing config: ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = yamlQuotedRE().ReplaceAllString(msg, "")
+	if m := yamlAnchorRE().FindStringSubmatch(msg); m != nil {
+		if m[2] == "referenced" {
+			return "an alias (*name) refers to no anchor; quote a value that starts with *"
+		}
+		return "an anchor's value contains itself"
+	}
+	if m := yamlDecodeRE().FindStringSubmatch(msg); m != nil {
+		want, ok := yamlKinds[m[2]]
+		if !ok {
+			return "a value does not match its tag"
+		}
+		return fmt.Sprintf("a value tagged %s is not %s", m[2], want)
+	}
+	if strings.HasPrefix(msg, "invalid map key") {
+		return "invalid map key: a key must be text"
+	}
 	if m := yamlIntoRE().FindStringSubmatch(msg); m != nil {
 		want, ok := yamlTargets[m[2]]
 		if !ok {
 			want = "a mapping"
 		}
-		found := yamlKinds[m[1]]
-		if found == "" {
-			found = m[1]
+		found, ok := yamlKinds[m[1]]
+		if !ok {
+			// A tag of the user's own, such as an unquoted "!secret".
+			found = "a tagged value (quote a value that starts with !)"
 		}
-		msg = fmt.Sprintf("expected %s, found %s", want, found)
+		return fmt.Sprintf("expected %s, found %s", want, found)
 	}
-	return &FileError{Path: path, Line: line, Err: errors.New(msg)}
+	return msg
 }
 
 // splitYAMLError separates "yaml: line N: message" into N and message
@@ -194,8 +233,8 @@ func firstFailingLine(data []byte, msg string) int {
 	var prefix []byte
 	for i, l := range lines {
 		prefix = append(prefix, l...)
-		var n yaml.Node
-		if err := yaml.Unmarshal(prefix, &n); err != nil {
+		// Into any, not a Node: only that resolves explicit tags.
+		if err := yaml.Unmarshal(prefix, new(any)); err != nil {
 			if _, m := splitYAMLError(err.Error()); m == msg {
 				return i + 1
 			}

@@ -230,6 +230,47 @@ func TestLoadInvalid(t *testing.T) {
 	}
 }
 
+// TestLoadInvalidDoesNotQuoteValues: a password someone put in the file
+// (or typed unquoted where it reads as YAML syntax) must not reach the
+// error, which ends up in CI logs. Found by FuzzParse; yaml.v3 quotes
+// values, anchors and tags, shortened but still with their start.
+func TestLoadInvalidDoesNotQuoteValues(t *testing.T) {
+	const secret = "hunter2Pa55w0rd"
+	tests := []struct {
+		name     string
+		content  string
+		wantLine int
+		wantFrag string
+	}{
+		{"unquoted password starting with *", "profiles:\n  helm:\n    auth:\n      password: *" + secret + "\n", 4, "quote a value that starts with *"},
+		{"unquoted password starting with ! where a mapping belongs", "profiles:\n  helm:\n    auth: !" + secret + "\n", 3, "expected a mapping, found a tagged value"},
+		{"text with backticks where a mapping belongs", "profiles:\n  helm:\n    auth: \"`" + secret + "`\"\n", 3, "expected a mapping, found text"},
+		{"value tagged as a number", "profiles:\n  helm:\n    auth:\n      password: !!int " + secret + "\n", 4, "a value tagged !!int is not a number"},
+		// Found by FuzzNormalizeAddress: url.Parse reads no user when the
+		// password holds '#', '/' or '?', so the file was accepted.
+		{"address with a password holding #", "profiles:\n  helm:\n    address: https://demo:p#" + secret + "@camunda.example.com\n", 3, "contains credentials"},
+		{"token URL with a password holding /", "profiles:\n  helm:\n    auth:\n      token-url: https://id:12/" + secret + "@kc.example.com/token\n", 4, "contains credentials"},
+		{"address with a password but no scheme", "profiles:\n  helm:\n    address: demo:" + secret + "@camunda.example.com\n", 3, "contains credentials"},
+		{"self-referencing anchor", "a: &" + secret + " [*" + secret + "]\n", 1, "contains itself"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(writeFile(t, tt.content))
+			var fe *config.FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("Load = %T %v; want *config.FileError", err, err)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, secret[:6]) {
+				t.Errorf("Error() = %q quotes the value", msg)
+			}
+			if fe.Line != tt.wantLine || !strings.Contains(msg, tt.wantFrag) {
+				t.Errorf("Error() = %q, want line %d and %q", msg, tt.wantLine, tt.wantFrag)
+			}
+		})
+	}
+}
+
 func TestFileErrorText(t *testing.T) {
 	inner := errors.New("boom")
 	tests := []struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 )
 
 // SaaS endpoints (Camunda 8.8 and earlier cluster addresses).
@@ -31,14 +32,22 @@ func ParseEnvFile(r io.Reader) (map[string]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if n == 1 {
+			// Windows editors start a UTF-8 file with a byte order mark.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		line := strings.TrimSpace(text)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		line = strings.TrimSpace(strings.TrimPrefix(line, "export "))
+		if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && unicode.IsSpace(rune(rest[0])) {
+			line = strings.TrimSpace(rest)
+		}
 		key, value, ok := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)
-		if !ok || key == "" || strings.ContainsAny(key, " \t'\"") {
+		// A key starting with # would be a comment once written back.
+		if !ok || key == "" || key[0] == '#' || strings.ContainsFunc(key, badKeyRune) {
 			return nil, fmt.Errorf("line %d: expected KEY=value", n)
 		}
 		value = strings.TrimSpace(value)
@@ -56,6 +65,12 @@ func ParseEnvFile(r io.Reader) (map[string]string, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// badKeyRune is what no variable name holds: quotes, spaces, and control
+// characters (a lone carriage return from an old Mac file included).
+func badKeyRune(r rune) bool {
+	return r == '\'' || r == '"' || unicode.IsSpace(r) || unicode.IsControl(r)
 }
 
 // Imported is what a set of CAMUNDA_*/ZEEBE_* variables says about a

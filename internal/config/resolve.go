@@ -195,10 +195,19 @@ func Resolve(o Options) (*Resolved, error) {
 	return r, nil
 }
 
-// hasUserinfo reports an address with user[:password]@ in it.
+// hasUserinfo reports an address with user[:password]@ in it. Any '@'
+// after the scheme counts: a password pasted unescaped may hold '/', '?'
+// or '#', and url.Parse then sees no user at all — the file would keep
+// the password, and camctl would show it with the address.
 func hasUserinfo(addr string) bool {
-	u, err := url.Parse(strings.TrimSpace(addr))
-	return err == nil && u.User != nil
+	s := strings.TrimSpace(addr)
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return true
+	}
+	if i := strings.Index(s, "://"); i >= 0 && !strings.Contains(s[:i], "@") {
+		s = s[i+3:]
+	}
+	return strings.Contains(s, "@")
 }
 
 func (r *Resolved) resolveMethod() error {
