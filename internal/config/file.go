@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/spf13/viper"
+
+	"github.com/camctl/camctl/internal/atomicfile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -107,6 +109,11 @@ func Load(path string) (*File, error) {
 		return &File{}, nil
 	}
 	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	// The file says where credentials are sent: one that another user
+	// could have written is refused, as ssh refuses such a config.
+	if err := atomicfile.CheckShared(path); err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}
 	return parse(path, data)
