@@ -241,7 +241,8 @@ func serverDir() string {
 // Verify checks an access token as the cluster would: signed by this
 // provider, for its audience, not expired.
 func (i *IdP) Verify(token string) error {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
+	// Compact only: an access token is never in the JSON serialisation.
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
 	if err != nil {
 		return fmt.Errorf("not a signed JWT: %w", err)
 	}
