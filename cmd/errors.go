@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/atomicfile"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
 )
@@ -77,10 +78,11 @@ func ExitCode(err error) int {
 		noKeyring  *auth.NoKeyringError
 		readErr    *auth.SecretReadError
 		unexpected *api.UnexpectedBodyError
+		unsafe     *atomicfile.UnsafeError
 	)
 	switch {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
-		errors.As(err, &addrErr), errors.As(err, &caErr):
+		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe):
 		return ExitUsage
 	case errors.As(err, &waitErr):
 		return ExitWaitTimeout

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/atomicfile"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/build"
 	"github.com/camctl/camctl/internal/config"
@@ -213,6 +215,15 @@ func (f *Factory) authDeps(ctx context.Context, r *config.Resolved, interactive 
 	var tokens *auth.TokenCache
 	if dir, err := config.CacheDir(f.Getenv); err == nil {
 		tokens = auth.NewTokenCache(secrets.Mode, secrets.Keyring, dir)
+		// A cache directory that other users can write to is not used at
+		// all (they could plant links or tokens there). The token cache
+		// would fail quietly on its own; say why instead.
+		if err := checkCacheDir(dir); err != nil {
+			tokens = nil
+			if r.Method() == config.MethodOIDC {
+				fmt.Fprintf(f.IO.ErrOut, "Warning: not caching tokens: %v. Every command fetches a new token.\n", err)
+			}
+		}
 	} else if r.Method() == config.MethodOIDC {
 		fmt.Fprintf(f.IO.ErrOut, "Note: no cache directory (%v); every command fetches a new token. Set %s.\n", err, config.EnvCacheDir)
 	}
@@ -401,4 +412,17 @@ func (f *Factory) warn(r *config.Resolved) {
 			fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends its client secret over plain http:// to %s; use https:// outside your own machine.\n", r.Name, u.Host)
 		}
 	}
+}
+
+// checkCacheDir reports an existing cache directory that camctl must not
+// use; one that does not exist yet is created 0700 on first use.
+func checkCacheDir(dir string) error {
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	var unsafe *atomicfile.UnsafeError
+	if err := atomicfile.CheckDir(dir, atomicfile.Private); errors.As(err, &unsafe) {
+		return err
+	}
+	return nil
 }

@@ -76,7 +76,7 @@ profile; flags override variables.
 	for _, v := range camctlVariables {
 		fmt.Fprintf(tw, "  %s\t%s\n", v.Name, v.Help)
 	}
-	tw.Flush()
+	_ = tw.Flush() // writes to a strings.Builder, which cannot fail
 	b.WriteString("\nCAMUNDA_AUTH_STRATEGY takes NONE, BASIC, OAUTH or BEARER; when it is unset the\nmethod is inferred: client id + (secret or certificate) -> oidc, user name +\npassword -> basic, token -> bearer.\n")
 	return b.String()
 }
@@ -87,7 +87,7 @@ func exitCodesHelp() string {
 	for _, e := range exitCodes {
 		fmt.Fprintf(tw, "%d\t%s\n", e.Code, e.Meaning)
 	}
-	tw.Flush()
+	_ = tw.Flush() // writes to a strings.Builder, which cannot fail
 	return b.String()
 }
 
@@ -105,6 +105,7 @@ func newCmdDocs(f *Factory) *cobra.Command {
 			}
 			root := cmd.Root()
 			root.DisableAutoGenTag = true
+			// #nosec G301 -- man pages are public documentation for packages, not user data.
 			if err := os.MkdirAll(args[1], 0o755); err != nil {
 				return err
 			}

@@ -169,11 +169,7 @@ func (f *Factory) completeProfiles(cmd *cobra.Command, _ []string, _ string) ([]
 	if _, ok := file.Profiles[config.BuiltinLocalName]; !ok {
 		names = append(names, config.BuiltinLocalName)
 	}
-	out := make([]cobra.Completion, len(names))
-	for i, n := range names {
-		out[i] = n
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
 // NewCmdVersion prints the version, like --version.

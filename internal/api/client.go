@@ -118,7 +118,8 @@ func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 // environment and the dial timeouts still apply.
 func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // only when the profile says so, with a warning on every run
+	// #nosec G402 -- InsecureSkipVerify only when the profile says so, with a warning on every run (cmd.Factory.warn).
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify}
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
@@ -154,8 +155,10 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 	return &http.Client{
 		Transport: rt,
 		Timeout:   timeout,
-		// Credentials are set per request, and Go drops Authorization on
-		// a redirect to another host; refuse to follow downgrades to http.
+		// Credentials are set on the first request only, and Go copies
+		// them to a redirect that stays on the same host name *or goes to
+		// a subdomain of it*, whatever the port. camctl is stricter: see
+		// credentialsMayFollow. Downgrades to http are refused outright.
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return &RedirectError{To: req.URL.Redacted(), TooMany: true}
@@ -163,9 +166,39 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 				return &RedirectError{To: req.URL.Redacted()}
 			}
+			if !credentialsMayFollow(via[0].URL, req.URL) {
+				req.Header.Del("Authorization")
+				req.Header.Del("Proxy-Authorization")
+			}
 			return nil
 		},
 	}, nil
+}
+
+// credentialsMayFollow reports whether a redirect from one URL to another
+// may carry the credentials of the first request: only to the same host
+// and port, or from http:80 to https:443 on the same host (an ingress
+// that upgrades to TLS). Another port can be another service, and a
+// subdomain another tenant.
+func credentialsMayFollow(from, to *url.URL) bool {
+	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
+		return false
+	}
+	fp, tp := effectivePort(from), effectivePort(to)
+	if from.Scheme == to.Scheme {
+		return fp == tp
+	}
+	return from.Scheme == "http" && to.Scheme == "https" && fp == "80" && tp == "443"
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
 }
 
 // RedirectError is a redirect camctl refuses to follow: the server
@@ -203,6 +236,7 @@ type Response struct {
 
 // Get fetches path (relative to the /v2 base, e.g. "topology").
 func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
+	// #nosec G125 -- path is a constant API route from camctl's own code ("topology"), never user input.
 	u := c.base.JoinPath(path)
 	refreshed := false
 	// retried counts backpressure retries only; the one retry after a
@@ -366,6 +400,7 @@ func RetryAfter(v string) time.Duration {
 func defaultBackoff(n int) time.Duration {
 	base := 250 * time.Millisecond << (n - 1)
 	// Full jitter keeps many CI jobs from retrying in lockstep.
+	// #nosec G404 -- retry jitter needs no unpredictability, only spread.
 	return base/2 + rand.N(base/2+1)
 }
 

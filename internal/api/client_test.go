@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -912,4 +913,87 @@ func TestClientRedirects(t *testing.T) {
 			t.Errorf("%d requests, want at most 6", n)
 		}
 	})
+}
+
+// A redirect must never hand the credentials to anyone but the host and
+// port they were meant for. Go itself keeps Authorization for the same
+// host name on another port and for subdomains, so camctl drops it.
+func TestClientRedirectCredentials(t *testing.T) {
+	const basic = "Basic ZGVtbzpkZW1v"
+	target := newServer(t, false, ok200)
+	_, targetPort, err := net.SplitHostPort(strings.TrimPrefix(target.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		location string
+		want     string // Authorization seen by the target
+	}{
+		// 127.0.0.1 → localhost: another host name (Go drops it too).
+		{"other host", "http://localhost:" + targetPort + "/v2/topology", ""},
+		// 127.0.0.1:A → 127.0.0.1:B: Go would forward it.
+		{"same host, other port", target.URL + "/v2/topology", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := target.count()
+			origin := newServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, tt.location, http.StatusTemporaryRedirect)
+			})
+			c := newTestClient(t, origin.URL, func(o *Options) { o.Auth = staticAuth{basic} })
+			if _, err := c.Get(context.Background(), "topology"); err != nil {
+				t.Fatalf("Get: %v", err)
+			}
+			if got := origin.request(0).Header.Get("Authorization"); got != basic {
+				t.Fatalf("the origin got Authorization %q, want %q", got, basic)
+			}
+			if target.count() != before+1 {
+				t.Fatalf("the redirect was not followed")
+			}
+			if got := target.request(before).Header.Get("Authorization"); got != tt.want {
+				t.Errorf("the redirect target got Authorization %q, want %q", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("same origin keeps credentials", func(t *testing.T) {
+		s := newServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v2/topology" {
+				http.Redirect(w, r, "/v2/moved", http.StatusTemporaryRedirect)
+				return
+			}
+			ok200(w, r)
+		})
+		c := newTestClient(t, s.URL, func(o *Options) { o.Auth = staticAuth{basic} })
+		if _, err := c.Get(context.Background(), "topology"); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.request(1).Header.Get("Authorization"); got != basic {
+			t.Errorf("same-origin redirect got Authorization %q, want %q", got, basic)
+		}
+	})
+}
+
+func TestCredentialsMayFollow(t *testing.T) {
+	tests := []struct {
+		from, to string
+		want     bool
+	}{
+		{"https://c.example.com/v2/x", "https://c.example.com/v2/y", true},
+		{"https://c.example.com/v2/x", "https://C.EXAMPLE.COM:443/v2/y", true},
+		{"http://c.example.com/v2/x", "https://c.example.com/v2/y", true},
+		{"http://c.example.com:8080/v2/x", "https://c.example.com/v2/y", false},
+		{"https://c.example.com/v2/x", "https://c.example.com:8443/v2/y", false},
+		{"https://example.com/v2/x", "https://evil.example.com/v2/y", false},
+		{"https://c.example.com/v2/x", "https://c.example.com.evil.test/v2/y", false},
+		{"http://127.0.0.1:8080/v2/x", "http://127.0.0.1:9090/v2/y", false},
+	}
+	for _, tt := range tests {
+		from, _ := url.Parse(tt.from)
+		to, _ := url.Parse(tt.to)
+		if got := credentialsMayFollow(from, to); got != tt.want {
+			t.Errorf("credentialsMayFollow(%s, %s) = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"os"
@@ -154,5 +155,29 @@ func TestCAFileAddsToSystemRoots(t *testing.T) {
 		if !got.Equal(tt.want) {
 			t.Errorf("CAOnly=%v: the trusted roots are not the expected set", tt.caOnly)
 		}
+	}
+}
+
+// Legacy RFC 1423 PEM encryption (openssl's old "Proc-Type: 4,ENCRYPTED")
+// is refused with the conversion command, never decrypted: it is
+// unauthenticated and open to padding-oracle attacks.
+func TestLoadLegacyEncryptedPEM(t *testing.T) {
+	p := pkitest.New(t, "")
+	keyPEM, err := os.ReadFile(p.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	block.Headers = map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,000102030405060708090A0B0C0D0E0F"}
+	path := filepath.Join(t.TempDir(), "legacy.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = LoadClientCert(ClientCert{CertFile: p.ClientCert, KeyFile: path, Passphrase: func() (string, error) {
+		t.Error("a passphrase was asked for a legacy-encrypted key")
+		return "", nil
+	}}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "legacy PEM encryption") || !strings.Contains(err.Error(), "openssl pkcs8 -topk8") {
+		t.Fatalf("err = %v, want the legacy encryption refused with the fix", err)
 	}
 }

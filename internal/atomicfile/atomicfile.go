@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -30,12 +31,39 @@ const lockWait = 10 * time.Second
 
 // Write replaces path with data: it writes a temporary file in the same
 // directory, syncs it and renames it over path. The directory is created
-// with DirMode when missing; an existing directory keeps its mode.
+// with DirMode when missing; an existing directory keeps its mode. A
+// symlink at path is followed (see resolveLink); a directory that other
+// users may write to is refused (see CheckDir).
 func Write(path string, data []byte) error {
-	path = resolveLink(path)
+	return write(resolveLink(path), data, Shared)
+}
+
+// Policy says how much a file's surroundings must be trusted.
+type Policy int
+
+const (
+	// Shared is for files without secrets (config.yaml): a symlink at
+	// the path is followed, and the directory must not be writable by
+	// every user (see CheckDir).
+	Shared Policy = iota
+	// Private is for files that hold secrets or tokens: a symlink at
+	// the path is refused, and the directory must also belong to this
+	// user (or root).
+	Private
+)
+
+func write(path string, data []byte, policy Policy) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	if err := CheckDir(dir, policy); err != nil {
+		return err
+	}
+	if policy == Private {
+		if err := refuseLink(path); err != nil {
+			return err
+		}
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -45,8 +73,9 @@ func Write(path string, data []byte) error {
 	committed := false
 	defer func() {
 		if !committed {
-			tmp.Close()
-			os.Remove(tmpName)
+			// Clean-up after an error that is already being returned.
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
 		}
 	}()
 	if err := tmp.Chmod(FileMode); err != nil {
@@ -66,9 +95,12 @@ func Write(path string, data []byte) error {
 	}
 	committed = true
 	// Persist the rename itself; without this a crash can bring back the old file.
+	// Best effort: the data is already in place, and some file systems
+	// cannot sync a directory.
+	// #nosec G304 -- dir is the directory camctl just wrote to.
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
-		d.Close()
+		_ = d.Close()
 	}
 	return nil
 }
@@ -78,15 +110,26 @@ func Write(path string, data []byte) error {
 // not exist), and writes what fn returns atomically. Reading inside the
 // lock is what makes read-modify-write safe across processes.
 // If fn returns a nil slice, the file is left unchanged.
-func Update(ctx context.Context, path string, fn func(current []byte) ([]byte, error)) error {
-	path = resolveLink(path)
-	unlock, err := Lock(ctx, path)
+//
+// The path is handled as policy says: Shared follows a symlink at path,
+// Private refuses one and reads the file only if this user owns it.
+func Update(ctx context.Context, path string, policy Policy, fn func(current []byte) ([]byte, error)) error {
+	if policy == Shared {
+		path = resolveLink(path)
+	}
+	unlock, err := lock(ctx, path, policy)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 
-	current, err := os.ReadFile(path)
+	var current []byte
+	if policy == Private {
+		current, err = ReadPrivate(path)
+	} else {
+		// #nosec G304 -- the config file the user chose (Shared policy).
+		current, err = os.ReadFile(path)
+	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
@@ -97,7 +140,101 @@ func Update(ctx context.Context, path string, fn func(current []byte) ([]byte, e
 	if next == nil {
 		return nil
 	}
-	return Write(path, next)
+	return write(path, next, policy)
+}
+
+// UnsafeError is a file or directory camctl will not use because another
+// user could read or replace what it holds.
+type UnsafeError struct {
+	Path   string
+	Reason string
+	Fix    string
+}
+
+func (e *UnsafeError) Error() string {
+	msg := fmt.Sprintf("refusing to use %s: %s", e.Path, e.Reason)
+	if e.Fix != "" {
+		msg += "; " + e.Fix
+	}
+	return msg
+}
+
+// CheckDir refuses a directory in which another user could plant or swap
+// files: one writable by every user (like /tmp: another user could put a
+// symlink where camctl is about to write), or with an ancestor that every
+// user may write to without the sticky bit (anyone could rename the
+// whole subtree away). With Private the directory must also belong to
+// this user or root. Group-writable directories are accepted: Debian's
+// user-private groups make them common, and OpenSSH accepts them too when
+// the group has no other member. Like ssh's StrictModes this looks at the
+// resolved path; on Windows it checks nothing (ACLs, not mode bits).
+func CheckDir(dir string, policy Policy) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("check directory %s: %w", dir, err)
+	}
+	if real, err = filepath.Abs(real); err != nil {
+		return fmt.Errorf("check directory %s: %w", dir, err)
+	}
+	for d, first := real, true; ; first = false {
+		fi, err := os.Lstat(d)
+		if err != nil {
+			return fmt.Errorf("check directory %s: %w", dir, err)
+		}
+		if worldWritable(fi) && (first || fi.Mode()&os.ModeSticky == 0) {
+			return &UnsafeError{Path: dir, Reason: fmt.Sprintf("%s is writable by every user (mode %04o)", d, uint32(fi.Mode().Perm())),
+				Fix: fmt.Sprintf("use a directory only you can write to, or run chmod o-w %s", d)}
+		}
+		if first && policy == Private {
+			if uid, other := ownedByOther(fi); other {
+				return &UnsafeError{Path: dir, Reason: "it belongs to " + ownerText(uid),
+					Fix: "use a directory of your own"}
+			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return nil
+		}
+		d = parent
+	}
+}
+
+// refuseLink fails when path is a symbolic link.
+func refuseLink(path string) error {
+	fi, err := os.Lstat(path)
+	if err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return &UnsafeError{Path: path, Reason: "it is a symbolic link, and camctl does not follow links for files that hold secrets",
+			Fix: "remove it; camctl creates the file itself"}
+	}
+	return nil
+}
+
+// ReadPrivate reads a file that holds secrets: never through a symbolic
+// link, and only when this user (or root) owns it and other users cannot
+// write to it, so a file planted by someone else is never taken for
+// camctl's own.
+func ReadPrivate(path string) ([]byte, error) {
+	if err := refuseLink(path); err != nil {
+		return nil, err
+	}
+	// O_NOFOLLOW closes the gap between the Lstat above and the open.
+	// #nosec G304 -- camctl's own store, opened without following links and checked below.
+	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if uid, other := ownedByOther(fi); other {
+		return nil, &UnsafeError{Path: path, Reason: "it belongs to " + ownerText(uid), Fix: "remove it"}
+	}
+	if worldWritable(fi) {
+		return nil, &UnsafeError{Path: path, Reason: fmt.Sprintf("it is writable by every user (mode %04o)", uint32(fi.Mode().Perm())), Fix: "remove it"}
+	}
+	return io.ReadAll(f)
 }
 
 // resolveLink returns the file a symlink points to, so that a config
@@ -112,17 +249,28 @@ func resolveLink(path string) string {
 
 // Lock takes an exclusive lock associated with path and returns the
 // function that releases it.
+// The lock file is private: it is never opened through a symbolic link,
+// and its directory must belong to this user.
 func Lock(ctx context.Context, path string) (unlock func(), err error) {
+	return lock(ctx, path, Private)
+}
+
+func lock(ctx context.Context, path string, policy Policy) (unlock func(), err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return nil, fmt.Errorf("create directory %s: %w", dir, err)
+	}
+	if err := CheckDir(dir, policy); err != nil {
+		return nil, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, lockWait)
 		defer cancel()
 	}
-	fl := flock.New(path+".lock", flock.SetPermissions(FileMode))
+	// O_NOFOLLOW: a symlink planted in place of the lock file must not
+	// make camctl create or open a file elsewhere.
+	fl := flock.New(path+".lock", flock.SetPermissions(FileMode), flock.SetFlag(os.O_CREATE|os.O_RDWR|oNoFollow))
 	ok, err := fl.TryLockContext(ctx, 10*time.Millisecond)
 	if err != nil || !ok {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {
@@ -131,4 +279,34 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { _ = fl.Unlock() }, nil
+}
+
+// CheckShared refuses a file without secrets whose content another user
+// may have chosen: one writable by every user, or one that someone else
+// owns in a directory every user may write to (planted in /tmp, say).
+// Whoever writes camctl's config file chooses where its credentials go.
+// A file owned by another user elsewhere is accepted: a CI job running as
+// root commonly reads a checkout that belongs to the runner's user.
+func CheckShared(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if worldWritable(fi) {
+		return &UnsafeError{Path: path, Reason: fmt.Sprintf("it is writable by every user (mode %04o)", uint32(fi.Mode().Perm())),
+			Fix: "run chmod 600 " + path}
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
+	dir, err := os.Stat(filepath.Dir(real))
+	if err != nil {
+		return err
+	}
+	if uid, other := ownedByOther(fi); other && worldWritable(dir) {
+		return &UnsafeError{Path: path, Reason: "it belongs to " + ownerText(uid) + " and lies in a directory every user can write to",
+			Fix: "keep your config file in a directory of your own"}
+	}
+	return nil
 }

@@ -227,7 +227,7 @@ func TestUpdate(t *testing.T) {
 				}
 				before, _ = os.Stat(path)
 			}
-			err := atomicfile.Update(context.Background(), path, tt.fn)
+			err := atomicfile.Update(context.Background(), path, atomicfile.Shared, tt.fn)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Update = %v, want %v", err, tt.wantErr)
 			}
@@ -259,7 +259,7 @@ func TestUpdate(t *testing.T) {
 func TestUpdateReadError(t *testing.T) {
 	path := t.TempDir() // a directory cannot be read as a file
 	called := false
-	err := atomicfile.Update(context.Background(), path, func([]byte) ([]byte, error) { called = true; return nil, nil })
+	err := atomicfile.Update(context.Background(), path, atomicfile.Shared, func([]byte) ([]byte, error) { called = true; return nil, nil })
 	if err == nil || called {
 		t.Errorf("Update on a directory = %v (fn called: %v), want an error before fn", err, called)
 	}
@@ -267,7 +267,7 @@ func TestUpdateReadError(t *testing.T) {
 
 func TestUpdateHoldsLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
-	err := atomicfile.Update(context.Background(), path, func([]byte) ([]byte, error) {
+	err := atomicfile.Update(context.Background(), path, atomicfile.Shared, func([]byte) ([]byte, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		if unlock, err := atomicfile.Lock(ctx, path); err == nil {
@@ -351,7 +351,7 @@ func TestLockCancelled(t *testing.T) {
 		t.Fatal("Lock with a cancelled context succeeded while held")
 	}
 	fnCalled := false
-	if err := atomicfile.Update(ctx, path, func([]byte) ([]byte, error) { fnCalled = true; return nil, nil }); err == nil || fnCalled {
+	if err := atomicfile.Update(ctx, path, atomicfile.Shared, func([]byte) ([]byte, error) { fnCalled = true; return nil, nil }); err == nil || fnCalled {
 		t.Errorf("Update with a cancelled context while locked = %v (fn called: %v)", err, fnCalled)
 	}
 }
@@ -365,7 +365,7 @@ func TestUpdateConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := atomicfile.Update(context.Background(), path, func(cur []byte) ([]byte, error) {
+			if err := atomicfile.Update(context.Background(), path, atomicfile.Shared, func(cur []byte) ([]byte, error) {
 				return append(cur, 'x'), nil
 			}); err != nil {
 				t.Error(err)

@@ -34,8 +34,9 @@ func (f *fileStore) Get(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	// No lock: writers replace the file by rename, so a reader always
-	// sees one complete version.
-	data, err := os.ReadFile(f.path)
+	// sees one complete version. ReadPrivate refuses a symlink or a file
+	// another user planted.
+	data, err := atomicfile.ReadPrivate(f.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", ErrNotFound
 	}
@@ -57,7 +58,7 @@ func (f *fileStore) Set(ctx context.Context, key, value string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	return atomicfile.Update(ctx, f.path, func(current []byte) ([]byte, error) {
+	return atomicfile.Update(ctx, f.path, atomicfile.Private, func(current []byte) ([]byte, error) {
 		secrets, err := f.decode(current)
 		if err != nil {
 			return nil, err
@@ -73,10 +74,10 @@ func (f *fileStore) Delete(ctx context.Context, key string) error {
 	}
 	// Deleting from a file that does not exist must not create it (nor
 	// its directory and lock file).
-	if _, err := os.Stat(f.path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(f.path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	return atomicfile.Update(ctx, f.path, func(current []byte) ([]byte, error) {
+	return atomicfile.Update(ctx, f.path, atomicfile.Private, func(current []byte) ([]byte, error) {
 		secrets, err := f.decode(current)
 		if err != nil {
 			return nil, err

@@ -503,5 +503,6 @@ func netCause(err error) error {
 
 func tokenBackoff(attempt int) time.Duration {
 	base := 500 * time.Millisecond << min(attempt-1, 5)
+	// #nosec G404 -- retry jitter needs no unpredictability, only spread.
 	return base/2 + rand.N(base/2+1)
 }

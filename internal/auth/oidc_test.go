@@ -1402,3 +1402,24 @@ func TestTokenErrorTextHardening(t *testing.T) {
 		})
 	}
 }
+
+// A token endpoint that echoes the client secret back (in error_description
+// or an HTML page) cannot make camctl print it: the error redacts it.
+func TestOIDCErrorRedactsEchoedSecret(t *testing.T) {
+	for _, r := range []reply{
+		{status: 400, contentType: "application/json", body: `{"error":"invalid_client","error_description":"bad secret ` + testSecret + `"}`},
+		{status: 403, contentType: "text/html", body: "<html>client_secret=" + testSecret + " refused</html>"},
+	} {
+		idp := newFakeIdP(t, func(int, seenRequest) reply { return r })
+		_, err := NewOIDC(idp.options(idp.key())).Token(t.Context(), false)
+		if err == nil {
+			t.Fatal("Token succeeded")
+		}
+		if strings.Contains(err.Error(), testSecret) {
+			t.Errorf("the error shows the client secret: %v", err)
+		}
+		if !strings.Contains(err.Error(), "[redacted]") {
+			t.Errorf("the error does not show the redacted echo: %v", err)
+		}
+	}
+}

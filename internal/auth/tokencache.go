@@ -107,6 +107,7 @@ func (c *TokenCache) Get(ctx context.Context, k TokenKey) (*Token, string, error
 
 // Put caches t for k: in the keyring if it answers, else in the file.
 func (c *TokenCache) Put(ctx context.Context, k TokenKey, t *Token) (string, error) {
+	// #nosec G117 -- serialising the token is the point: it goes to the keyring or the private 0600 cache file.
 	b, err := json.Marshal(t)
 	if err != nil {
 		return "", err

@@ -320,7 +320,7 @@ func deleteKey(m *yaml.Node, key string) bool {
 // inside the lock, so concurrent camctl processes never lose each other's
 // changes.
 func Edit(ctx context.Context, path string, fn func(*Document) error) error {
-	return atomicfile.Update(ctx, path, func(current []byte) ([]byte, error) {
+	return atomicfile.Update(ctx, path, atomicfile.Shared, func(current []byte) ([]byte, error) {
 		doc, err := ParseDocument(path, current)
 		if err != nil {
 			return nil, err

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/spf13/viper"
+
+	"github.com/camctl/camctl/internal/atomicfile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -102,11 +104,17 @@ func (f *File) Names() []string {
 // Load reads the configuration file at path. A missing file is an empty
 // configuration, not an error.
 func Load(path string) (*File, error) {
+	// #nosec G304 -- the user chooses the config file (--config, CAMCTL_CONFIG); it is checked below.
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &File{}, nil
 	}
 	if err != nil {
+		return nil, &FileError{Path: path, Err: err}
+	}
+	// The file says where credentials are sent: one that another user
+	// could have written is refused, as ssh refuses such a config.
+	if err := atomicfile.CheckShared(path); err != nil {
 		return nil, &FileError{Path: path, Err: err}
 	}
 	return parse(path, data)

@@ -10,7 +10,7 @@ import (
 
 // SaaS endpoints (Camunda 8.8 and earlier cluster addresses).
 const (
-	SaaSTokenURL = "https://login.cloud.camunda.io/oauth/token"
+	SaaSTokenURL = "https://login.cloud.camunda.io/oauth/token" // #nosec G101 -- a public endpoint, not a credential
 	SaaSAudience = "zeebe.camunda.io"
 )
 

@@ -41,6 +41,15 @@ func TestValidateName(t *testing.T) {
 		{"prod\u00a0", false},
 		{"ｐｒｏｄ", false}, // full-width letters
 		{config.EnvProfileName, false},
+		// Names key secrets in the keyring ("profile/<name>/<setting>",
+		// parts "<key>#<n>"): nothing that could reach another entry.
+		{"../prod", false},
+		{"..", false},
+		{"a/b", false},
+		{`prod\eu`, false},
+		{"prod#1", false},
+		{"prod%2fe", false},
+		{"prod\x00", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -251,7 +251,8 @@ func (i *IdP) VerifyFor(audience string) func(token string) error {
 }
 
 func (i *IdP) verify(token, audience string) error {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
+	// Compact only: an access token is never in the JSON serialisation.
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256})
 	if err != nil {
 		return fmt.Errorf("not a signed JWT: %w", err)
 	}

@@ -1,0 +1,16 @@
+//go:build !unix
+
+package atomicfile
+
+import "os"
+
+// Windows has no O_NOFOLLOW, and its permission bits are synthetic (a
+// writable file reads as 0666), so the mode and owner checks do not
+// apply there: profile directories are protected by their ACLs.
+const oNoFollow = 0
+
+func worldWritable(os.FileInfo) bool { return false }
+
+func ownedByOther(os.FileInfo) (uint32, bool) { return 0, false }
+
+func ownerText(uint32) string { return "" }

@@ -1,0 +1,33 @@
+//go:build unix
+
+package atomicfile
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// oNoFollow makes open(2) fail with ELOOP when the last path component is
+// a symbolic link.
+const oNoFollow = syscall.O_NOFOLLOW
+
+// worldWritable reports whether every user may change fi (mode o+w).
+func worldWritable(fi os.FileInfo) bool { return fi.Mode().Perm()&0o002 != 0 }
+
+// ownedByOther returns the owner of fi when it is neither this user nor
+// root (root can change anything anyway), and ok=false otherwise.
+func ownedByOther(fi os.FileInfo) (uid uint32, other bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	if int(st.Uid) == os.Geteuid() || st.Uid == 0 {
+		return st.Uid, false
+	}
+	return st.Uid, true
+}
+
+func ownerText(uid uint32) string {
+	return fmt.Sprintf("uid %d, not you (uid %d)", uid, os.Geteuid())
+}
