@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -31,13 +32,16 @@ const lockWait = 10 * time.Second
 // Write replaces path with data: it writes a temporary file in the same
 // directory, syncs it and renames it over path. The directory is created
 // with DirMode when missing; an existing directory keeps its mode.
+// Concurrent writers of one path must hold Lock (Update does): Update
+// removes temporary files it finds while holding the lock as a dead
+// writer's.
 func Write(path string, data []byte) error {
 	path = resolveLink(path)
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -85,6 +89,7 @@ func Update(ctx context.Context, path string, fn func(current []byte) ([]byte, e
 		return err
 	}
 	defer unlock()
+	removeDeadTemps(path)
 
 	current, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -98,6 +103,31 @@ func Update(ctx context.Context, path string, fn func(current []byte) ([]byte, e
 		return nil
 	}
 	return Write(path, next)
+}
+
+// tempPrefix starts the names of Write's temporary files for path.
+func tempPrefix(path string) string {
+	return "." + filepath.Base(path) + ".tmp-"
+}
+
+// removeDeadTemps deletes temporary files that writers of path left
+// behind. Every writer holds the lock while its temporary file exists,
+// so one seen by the lock holder belongs to a writer that died between
+// creating and renaming it (SIGKILL, a power cut). Without this they
+// pile up, and for a secrets file each is a copy of secrets that logout
+// would never delete. It is best effort: a file that cannot be removed
+// now does no harm to this update.
+func removeDeadTemps(path string) {
+	dir, prefix := filepath.Dir(path), tempPrefix(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // resolveLink returns the file a symlink points to, so that a config
