@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -295,6 +296,7 @@ type Proxy struct {
 	tokens  int
 	faults  []Fault
 	down    bool
+	delay   time.Duration
 	arrived chan struct{}
 	closed  chan struct{}
 }
@@ -303,6 +305,15 @@ type Proxy struct {
 func NewProxy(idp *IdP) *Proxy {
 	target, _ := url.Parse(idp.Issuer)
 	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		// A client that went away (a test killed camctl mid-request) is
+		// not the provider failing: nothing to say, nobody to answer.
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return
+		}
+		log.Printf("oidctest proxy: %v", err)
+		w.WriteHeader(http.StatusBadGateway)
+	}
 	p := &Proxy{arrived: make(chan struct{}, 1), closed: make(chan struct{})}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
@@ -319,8 +330,22 @@ func NewProxy(idp *IdP) *Proxy {
 			fault = &p.faults[0]
 			p.faults = p.faults[1:]
 		}
-		down := p.down
+		down, delay := p.down, p.delay
 		p.mu.Unlock()
+		if isToken && delay > 0 {
+			// A slow IdP keeps the token lock held long enough for a test
+			// to kill camctl in the middle of a refresh.
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			case <-p.closed:
+				t.Stop()
+				return
+			}
+		}
 		if down {
 			fault = &Fault{Drop: true}
 		}
@@ -385,6 +410,14 @@ func (p *Proxy) Fail(f ...Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = append(p.faults, f...)
+}
+
+// SetDelay holds every token request for d before it is answered (0:
+// answer at once).
+func (p *Proxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
 }
 
 // SetDown makes every request fail at the connection level.
