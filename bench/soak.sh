@@ -4,8 +4,8 @@
 # token cache (CAMCTL_KEYRING=none: tokens.json and its lock) is refreshed
 # over and over, sequentially and by parallel processes.
 #
-# Reports: failed runs (target 0), token requests (expected: about one per
-# usable token lifetime, i.e. 90 % of TTL, and never one per run), API
+# Reports: failed runs (target 0), token requests (expected: one per
+# usable token lifetime, about 90 % of TTL, and never one per run), API
 # answers 401 (target 0: no expired token is ever sent), peak RSS of camctl
 # (largest over all runs) and of the fake, and wall time.
 #
@@ -77,10 +77,12 @@ fi
 
 failures() { find "$work/log" -type f | wc -l; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-# expected TOKENS WALL_MS: token requests a perfect cache makes in that
-# time: one per usable lifetime (the margin is 10 % of a short token's).
+# expected WALL_MS: the token requests a perfect cache makes in that time,
+# one per usable lifetime. The fake's exp claim is in whole seconds, so a
+# token lives TTL - 0.5 s on average, and camctl replaces it when 10 % of
+# that is left (the margin of a short token).
 ttl_ms=$(( $(sed 's/s$//' <<<"$TTL") * 1000 ))
-expected() { echo $(( $1 * 10 / (ttl_ms * 9) + 1 )); }
+expected() { echo $(( $1 * 10 / ((ttl_ms - 500) * 9) + 1 )); }
 
 echo "--- $SEQ sequential runs (token lifetime $TTL)"
 t0=$(fakestat token_requests) u0=$(fakestat api_unauthorized)
@@ -117,9 +119,9 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k/1024 }'; }
 for f in $(find "$work/log" -type f | head -5); do sed "s/^/  $(basename "$f"): /" "$f"; done >"$out/failures.txt"
 {
   echo "=== soak: SEQ=$SEQ PAR=$PAR BATCH=$BATCH TTL=$TTL, CAMCTL_KEYRING=none ==="
-  printf '%-28s %d failed, %d token requests (perfect cache: %d), %d API 401s, %.1f s\n' "sequential $SEQ:" \
+  printf '%-28s %d failed, %d token requests (a perfect cache: %d), %d API 401s, %.1f s\n' "sequential $SEQ:" \
     "$seq_failed" "$seq_tokens" "$(expected "$seq_ms")" "$seq_401" "$(awk -v m="$seq_ms" 'BEGIN { print m/1000 }')"
-  printf '%-28s %d failed, %d token requests (perfect cache: %d), %d API 401s, %.1f s\n' "parallel $PAR (x$BATCH):" \
+  printf '%-28s %d failed, %d token requests (a perfect cache: %d), %d API 401s, %.1f s\n' "parallel $PAR (x$BATCH):" \
     "$par_failed" "$par_tokens" "$(expected "$par_ms")" "$par_401" "$(awk -v m="$par_ms" 'BEGIN { print m/1000 }')"
   printf '%-28s %s MB (%s)\n' "peak RSS, camctl:" "$(mb "$rss_max")" "$rss_method"
   printf '%-28s %s MB\n' "peak RSS, fake server:" "$(mb "$fake_rss")"
