@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -34,6 +35,9 @@ const lockWait = 10 * time.Second
 // with DirMode when missing; an existing directory keeps its mode. A
 // symlink at path is followed (see resolveLink); a directory that other
 // users may write to is refused (see CheckDir).
+// Concurrent writers of one path must hold Lock (Update does): Update
+// removes temporary files it finds while holding the lock as a dead
+// writer's.
 func Write(path string, data []byte) error {
 	return write(resolveLink(path), data, Shared)
 }
@@ -65,7 +69,7 @@ func write(path string, data []byte, policy Policy) error {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -122,6 +126,7 @@ func Update(ctx context.Context, path string, policy Policy, fn func(current []b
 		return err
 	}
 	defer unlock()
+	removeDeadTemps(path)
 
 	var current []byte
 	if policy == Private {
@@ -235,6 +240,31 @@ func ReadPrivate(path string) ([]byte, error) {
 		return nil, &UnsafeError{Path: path, Reason: fmt.Sprintf("it is writable by every user (mode %04o)", uint32(fi.Mode().Perm())), Fix: "remove it"}
 	}
 	return io.ReadAll(f)
+}
+
+// tempPrefix starts the names of Write's temporary files for path.
+func tempPrefix(path string) string {
+	return "." + filepath.Base(path) + ".tmp-"
+}
+
+// removeDeadTemps deletes temporary files that writers of path left
+// behind. Every writer holds the lock while its temporary file exists,
+// so one seen by the lock holder belongs to a writer that died between
+// creating and renaming it (SIGKILL, a power cut). Without this they
+// pile up, and for a secrets file each is a copy of secrets that logout
+// would never delete. It is best effort: a file that cannot be removed
+// now does no harm to this update.
+func removeDeadTemps(path string) {
+	dir, prefix := filepath.Dir(path), tempPrefix(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // resolveLink returns the file a symlink points to, so that a config

@@ -380,3 +380,41 @@ func TestUpdateConcurrent(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// A writer killed between creating its temporary file and renaming it
+// leaves the temporary file behind (for secrets.json: a copy of the
+// secrets, which logout would then never delete). The next Update, which
+// holds the lock every writer holds, removes it; temporary files of other
+// files in the directory are not its business.
+func TestUpdateRemovesTempFilesOfDeadWriters(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dead := []string{".config.yaml.tmp-123456", ".config.yaml.tmp-987"}
+	for _, n := range dead {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("half a fi"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := filepath.Join(dir, ".secrets.json.tmp-42")
+	if err := os.WriteFile(other, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := atomicfile.Update(t.Context(), path, atomicfile.Private, func(current []byte) ([]byte, error) {
+		if string(current) != "old\n" {
+			t.Errorf("Update read %q, want the real file, not a temporary one", current)
+		}
+		return []byte("new\n"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "new\n" {
+		t.Errorf("file = %q, want new", got)
+	}
+	if left := leftovers(t, dir, "config.yaml"); len(left) != 1 || left[0] != filepath.Base(other) {
+		t.Errorf("files beside config.yaml: %v, want only %s (another file's)", left, filepath.Base(other))
+	}
+}

@@ -20,8 +20,20 @@ func NewFileStore(path string) SecretStore {
 	return &fileStore{path: path}
 }
 
+// newCacheFileStore returns a file store for data that can be fetched
+// again (access tokens): content that is not a store (a full disk, a
+// hand edit) reads as empty, and the next change replaces it, inside the
+// lock, instead of every later run failing until someone removes it.
+func newCacheFileStore(path string) SecretStore {
+	return &fileStore{path: path, discardDamaged: true}
+}
+
 type fileStore struct {
 	path string
+	// discardDamaged makes damaged content an empty store rather than
+	// ErrCorrupt. Secrets keep the error: they cannot be fetched again,
+	// so the user must see the damage and may still repair the file.
+	discardDamaged bool
 }
 
 func (f *fileStore) Kind() string { return "file" }
@@ -43,7 +55,7 @@ func (f *fileStore) Get(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read secrets file: %w", err)
 	}
-	secrets, err := f.decode(data)
+	secrets, _, err := f.decode(data)
 	if err != nil {
 		return "", err
 	}
@@ -59,7 +71,7 @@ func (f *fileStore) Set(ctx context.Context, key, value string) error {
 		return err
 	}
 	return atomicfile.Update(ctx, f.path, atomicfile.Private, func(current []byte) ([]byte, error) {
-		secrets, err := f.decode(current)
+		secrets, _, err := f.decode(current)
 		if err != nil {
 			return nil, err
 		}
@@ -78,37 +90,44 @@ func (f *fileStore) Delete(ctx context.Context, key string) error {
 		return nil
 	}
 	return atomicfile.Update(ctx, f.path, atomicfile.Private, func(current []byte) ([]byte, error) {
-		secrets, err := f.decode(current)
+		secrets, damaged, err := f.decode(current)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := secrets[key]; !ok {
+		if _, ok := secrets[key]; !ok && !damaged {
 			return nil, nil // leave the file untouched
 		}
+		// A damaged file is rewritten too: what is being deleted may be
+		// somewhere in its unreadable bytes.
 		delete(secrets, key)
 		return encodeSecrets(secrets)
 	})
 }
 
 // decode parses the file content; nil or empty content is an empty store.
-// The JSON error is not wrapped: its text can quote bytes of the file,
-// and those bytes may be a secret.
-func (f *fileStore) decode(data []byte) (map[string]string, error) {
-	secrets := map[string]string{}
+// damaged reports content that is not a store, which is an empty store
+// with discardDamaged and ErrCorrupt without. The JSON error is not
+// wrapped: its text can quote bytes of the file, and those bytes may be a
+// secret.
+func (f *fileStore) decode(data []byte) (secrets map[string]string, damaged bool, err error) {
+	secrets = map[string]string{}
 	if len(data) == 0 {
-		return secrets, nil
+		return secrets, false, nil
 	}
 	if err := json.Unmarshal(data, &secrets); err != nil {
+		if f.discardDamaged {
+			return map[string]string{}, true, nil
+		}
 		where := ""
 		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 			where = fmt.Sprintf(" (syntax error at byte %d)", se.Offset)
 		}
-		return nil, fmt.Errorf("%w: file %s: want a JSON object of strings%s; fix or remove it", ErrCorrupt, f.path, where)
+		return nil, true, fmt.Errorf("%w: file %s: want a JSON object of strings%s; fix or remove it", ErrCorrupt, f.path, where)
 	}
 	if secrets == nil { // the file held JSON null
 		secrets = map[string]string{}
 	}
-	return secrets, nil
+	return secrets, false, nil
 }
 
 func encodeSecrets(secrets map[string]string) ([]byte, error) {

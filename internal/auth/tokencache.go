@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -68,15 +67,12 @@ type TokenCache struct {
 	File    SecretStore
 	// Dir is the cache directory (lock files live in Dir/locks).
 	Dir string
-	// filePath is File's path, so that an unreadable file can be
-	// started afresh.
-	filePath string
 }
 
 // NewTokenCache returns the cache in dir.
 func NewTokenCache(mode string, keyring SecretStore, dir string) *TokenCache {
-	path := filepath.Join(dir, "tokens.json")
-	return &TokenCache{Mode: mode, Keyring: keyring, File: NewFileStore(path), Dir: dir, filePath: path}
+	// A damaged tokens.json reads as empty: tokens can be fetched again.
+	return &TokenCache{Mode: mode, Keyring: keyring, File: newCacheFileStore(filepath.Join(dir, "tokens.json")), Dir: dir}
 }
 
 func tokenStoreKey(k TokenKey) string { return "token/" + k.ID() }
@@ -116,14 +112,6 @@ func (c *TokenCache) Put(ctx context.Context, k TokenKey, t *Token) (string, err
 	var errs []error
 	for _, st := range c.stores(ctx) {
 		err := st.store.Set(ctx, key, string(b))
-		if errors.Is(err, ErrCorrupt) && st.where == InFile && c.filePath != "" {
-			// The file is only a cache: one that cannot be read (a hand
-			// edit, a full disk) is started afresh rather than blocking
-			// every later run.
-			if rerr := os.Remove(c.filePath); rerr == nil {
-				err = st.store.Set(ctx, key, string(b))
-			}
-		}
 		if err == nil {
 			return st.where, nil
 		}
@@ -143,6 +131,14 @@ func (c *TokenCache) Delete(ctx context.Context, k TokenKey) (bool, error) {
 	var errs []error
 	for _, st := range c.stores(ctx) {
 		if _, err := st.store.Get(ctx, key); err != nil {
+			if errors.Is(err, ErrNotFound) && st.where == InFile {
+				// A damaged file reads as empty, but Delete still resets
+				// it: the token may be in its unreadable bytes.
+				if err := st.store.Delete(ctx, key); err != nil {
+					errs = append(errs, err)
+				}
+				continue
+			}
 			if !errors.Is(err, ErrNotFound) && !(st.where == InKeyring && c.Mode != KeyringSystem && errors.Is(err, ErrUnavailable)) {
 				errs = append(errs, err)
 			}

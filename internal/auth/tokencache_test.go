@@ -438,3 +438,49 @@ func TestTokenCacheLock(t *testing.T) {
 	}
 	u3()
 }
+
+// tokens.json as a whole is only a cache: a damaged file (a full disk, a
+// hand edit) reads as empty, a Delete (logout, profile remove) succeeds
+// and leaves a valid file without the damaged bytes, and a Put replaces it.
+func TestTokenCacheDamagedFile(t *testing.T) {
+	for name, content := range map[string]string{
+		"truncated":     `{"token/0123": "{\"access_token\":\"eyJhbGciOi`,
+		"not an object": `["tok"]`,
+		"not strings":   `{"token/0123": 42}`,
+		"binary":        "\x00\x00\x00\x00",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "tokens.json")
+			reset := func() {
+				t.Helper()
+				if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reset()
+			c := NewTokenCache(KeyringNone, nil, dir)
+			if got, where, err := c.Get(ctx, testKey); got != nil || where != "" || err != nil {
+				t.Fatalf("Get from a damaged file = %+v, %q, %v; want nil, \"\", nil (as if empty)", got, where, err)
+			}
+			if found, err := c.Delete(ctx, testKey); found || err != nil {
+				t.Fatalf("Delete from a damaged file = %v, %v; want false, nil", found, err)
+			}
+			// Logout must not leave the damaged bytes (maybe a token) behind.
+			if b, err := os.ReadFile(path); err != nil || string(b) == content {
+				t.Errorf("after Delete the file holds %q (%v); want it reset", b, err)
+			}
+			reset()
+			if _, err := c.Put(ctx, testKey, cacheToken("tok-new")); err != nil {
+				t.Fatalf("Put over a damaged file: %v", err)
+			}
+			if got, _, err := c.Get(ctx, testKey); err != nil || got == nil || got.AccessToken != "tok-new" {
+				t.Fatalf("Get after Put = %+v, %v; want tok-new", got, err)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("tokens.json: %v, %v; want mode 0600", fi.Mode(), err)
+			}
+		})
+	}
+}

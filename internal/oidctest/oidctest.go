@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -321,6 +322,7 @@ type Proxy struct {
 	tokens  int
 	faults  []Fault
 	always  *Fault
+	delay   time.Duration
 	arrived chan struct{}
 	closed  chan struct{}
 }
@@ -330,6 +332,15 @@ func NewProxy(idp *IdP) *Proxy {
 	target, _ := url.Parse(idp.Issuer)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	p := &Proxy{arrived: make(chan struct{}, 1), closed: make(chan struct{})}
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		// A client that went away (a test killed camctl mid-request) is
+		// not the provider failing: nothing to say, nobody to answer.
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return
+		}
+		log.Printf("oidctest proxy: %v", err)
+		w.WriteHeader(http.StatusBadGateway)
+	}
 	forward := func(w http.ResponseWriter, r *http.Request) {
 		// The provider builds URLs from its issuer, not from the proxy.
 		r.Host = target.Host
@@ -353,7 +364,22 @@ func NewProxy(idp *IdP) *Proxy {
 		if p.always != nil {
 			fault = p.always
 		}
+		delay := p.delay
 		p.mu.Unlock()
+		if isToken && delay > 0 {
+			// A slow IdP keeps the token lock held long enough for a test
+			// to kill camctl in the middle of a refresh.
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			case <-p.closed:
+				t.Stop()
+				return
+			}
+		}
 		if fault == nil {
 			forward(w, r)
 			return
@@ -505,4 +531,12 @@ func (p *Proxy) Always(f *Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.always = f
+}
+
+// SetDelay holds every token request for d before it is answered (0:
+// answer at once).
+func (p *Proxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
 }
