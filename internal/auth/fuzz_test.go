@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/camctl/camctl/internal/leakcheck"
 )
 
 // secretMark in a fuzzed body stands for the client secret, and encMark
@@ -111,13 +113,13 @@ func FuzzTokenResponse(f *testing.F) {
 			t.Fatalf("Rejected() = %v for status %d", te.Rejected(), status)
 		}
 		if strings.Contains(body, secretMark) {
-			_, other := fetchFrom(t, status, contentType, body, otherSecret(secret))
+			_, other := fetchFrom(t, status, contentType, body, leakcheck.Other(secret))
 			fixed := ""
 			if other != nil {
 				fixed = other.Error()
 			}
 			for _, s := range []string{secret, url.QueryEscape(secret)} {
-				if w := leaked(msg, fixed, s); w != "" {
+				if w := leakcheck.Leaked(msg, fixed, s); w != "" {
 					t.Fatalf("the error repeats %q of the secret %q: %q", w, s, msg)
 				}
 			}
@@ -189,21 +191,4 @@ func plausibleSecret(s string) bool {
 		return false
 	}
 	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-}
-
-// otherSecret has the shape of s but none of its characters, to tell
-// text that happens to match s from an echo of it.
-func otherSecret(s string) string { return strings.Repeat("Q", utf8.RuneCountInString(s)) }
-
-// leaked returns a run of six characters of secret that msg holds and
-// fixed (the message for another secret) does not.
-func leaked(msg, fixed, secret string) string {
-	const run = 6
-	r := []rune(secret)
-	for i := 0; i+run <= len(r); i++ {
-		if w := string(r[i : i+run]); strings.Contains(msg, w) && !strings.Contains(fixed, w) {
-			return w
-		}
-	}
-	return ""
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/camctl/camctl/internal/leakcheck"
 )
 
 // secretMark in a fuzz input stands for a secret: the fuzzer varies the
@@ -23,27 +25,6 @@ func plausibleSecret(s string) bool {
 		return false
 	}
 	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-}
-
-// otherSecret has the shape of s but none of its characters: where the
-// message for it contains s too, s is part of the fixed text, not an echo.
-func otherSecret(s string) string {
-	return strings.Repeat("Q", utf8.RuneCountInString(s))
-}
-
-// leaked returns a run of at least six characters of secret that msg
-// holds and fixed, a message for another secret, does not: yaml.v3
-// shortens what it quotes, and a password's first characters are
-// already too much.
-func leaked(msg, fixed, secret string) string {
-	const run = 6
-	r := []rune(secret)
-	for i := 0; i+run <= len(r); i++ {
-		if w := string(r[i : i+run]); strings.Contains(msg, w) && !strings.Contains(fixed, w) {
-			return w
-		}
-	}
-	return ""
 }
 
 // assertPrintableLine fails when msg would spill over lines or drive the
@@ -123,10 +104,10 @@ func FuzzParse(f *testing.F) {
 			assertPrintableLine(t, "the error", msg)
 			if strings.Contains(data, secretMark) && !echoesName(fe) {
 				fixed := ""
-				if _, other := parse(path, []byte(strings.ReplaceAll(data, secretMark, otherSecret(secret)))); other != nil {
+				if _, other := parse(path, []byte(strings.ReplaceAll(data, secretMark, leakcheck.Other(secret)))); other != nil {
 					fixed = other.Error()
 				}
-				if w := leaked(msg, fixed, secret); w != "" {
+				if w := leakcheck.Leaked(msg, fixed, secret); w != "" {
 					t.Fatalf("the error repeats %q of the secret %q from the file: %v", w, secret, err)
 				}
 			}
@@ -213,7 +194,7 @@ func FuzzParseEnvFile(f *testing.F) {
 		if err != nil {
 			msg := err.Error()
 			assertPrintableLine(t, "the error", msg)
-			if w := leaked(msg, "", secret); strings.Contains(data, secretMark) && w != "" {
+			if w := leakcheck.Leaked(msg, "", secret); strings.Contains(data, secretMark) && w != "" {
 				t.Fatalf("the error repeats %q of the secret %q: %v", w, secret, err)
 			}
 			return
