@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -224,7 +225,7 @@ func Classify(err error) NetKind {
 		return NetTLS
 	case errors.As(err, &dnsErr):
 		return NetDNS
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return NetTimeout
 	case isRefused(err):
 		return NetRefused

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -208,6 +209,7 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	hc, bodyErr := watchBodies(p.opts.HTTP)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	var answered *TokenError // the last answer the endpoint gave
+	var failed *TokenError   // the last failure without an answer
 	for attempt := 1; ; attempt++ {
 		obtained := p.opts.Now()
 		bodyErr.reset()
@@ -232,13 +234,21 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 			err = &url.Error{Op: "Post", URL: p.opts.Key.TokenURL, Err: rerr}
 		}
 		terr, retryIn := p.classify(err)
-		if terr.StatusCode == 0 && ctx.Err() != nil && answered != nil {
+		if terr.StatusCode == 0 && ctx.Err() != nil {
 			// The budget ended during a retry: what the endpoint said
-			// before is the truth, not "deadline exceeded".
-			return nil, answered
+			// before, or why it could not say anything, is the truth,
+			// not "deadline exceeded".
+			if answered != nil {
+				return nil, answered
+			}
+			if failed != nil {
+				return nil, failed
+			}
 		}
 		if terr.StatusCode != 0 {
 			answered = terr
+		} else {
+			failed = terr
 		}
 		if retryIn < 0 {
 			return nil, terr
@@ -302,9 +312,10 @@ func watchBodies(hc *http.Client) (*http.Client, *bodyErr) {
 		next = http.DefaultTransport
 	}
 	c.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		start := time.Now()
 		resp, err := next.RoundTrip(req)
 		if err == nil {
-			resp.Body = &watchedBody{ReadCloser: resp.Body, be: be}
+			resp.Body = &watchedBody{ReadCloser: resp.Body, be: be, start: start, timeout: c.Timeout}
 		}
 		return resp, err
 	})
@@ -317,12 +328,19 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 type watchedBody struct {
 	io.ReadCloser
-	be *bodyErr
+	be      *bodyErr
+	start   time.Time
+	timeout time.Duration // the client's, which ends a stalled body
 }
 
 func (w *watchedBody) Read(p []byte) (int, error) {
 	n, err := w.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
+		if w.timeout > 0 && time.Since(w.start) >= w.timeout {
+			// The transport says "request canceled" when the client's
+			// timeout ends a body that stopped arriving: a timeout.
+			err = fmt.Errorf("no more of it arrived within %s: %w", w.timeout, os.ErrDeadlineExceeded)
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = fmt.Errorf("the answer was cut off (the connection closed before all of it arrived): %w", err)
 		} else {
