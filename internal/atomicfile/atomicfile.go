@@ -23,12 +23,14 @@ const (
 	FileMode os.FileMode = 0o600
 )
 
-// lockWait bounds how long a process waits for another one to finish its
-// update, unless the caller's context sets its own deadline. Updates take milliseconds; a lock held longer than this means the
-// holder is stuck, and failing beats hanging a CI job. The kernel releases
-// flock(2) locks when their holder dies, so a killed process never leaves
-// a stale lock behind.
-const lockWait = 10 * time.Second
+// lockWait bounds how long a process waits for others to finish their
+// updates, unless the caller's context sets its own deadline. An update
+// takes milliseconds, but a queue of them behind slow fsyncs on a busy
+// machine (20 processes at once, say) can take seconds; a lock held
+// longer than this means the holder is stuck, and failing beats hanging a
+// CI job. The kernel releases flock(2) locks when their holder dies, so a
+// killed process never leaves a stale lock behind.
+const lockWait = 30 * time.Second
 
 // Write replaces path with data: it writes a temporary file in the same
 // directory, syncs it and renames it over path. The directory is created
