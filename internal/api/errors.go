@@ -114,7 +114,10 @@ func Excerpt(body []byte, max int) string {
 		} else {
 			text = visible
 		}
-		s = text
+		// A real page's text has &lt; and &gt; for these; literal ones
+		// are tag debris, which would make the excerpt look like HTML
+		// again (found by FuzzExcerpt: "<title><title0</title>>").
+		s = strings.NewReplacer("<", "", ">", "").Replace(text)
 	}
 	return oneLine(s, max)
 }
