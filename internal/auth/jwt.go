@@ -51,7 +51,7 @@ func (j *JWT) Time(claim string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	f, err := n.Float64()
-	if err != nil || f <= 0 || f > 1e11 {
+	if err != nil || f < 1 || f > 1e11 {
 		return time.Time{}, false
 	}
 	sec := int64(f)
