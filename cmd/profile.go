@@ -135,7 +135,11 @@ func runProfileAdd(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 		return err
 	}
 	if m := settings[config.AuthMethod]; m != config.MethodNone && len(secrets) == 0 {
-		fmt.Fprintf(w, "Next: `camctl login -p %s` stores its secret and checks the connection.\n", name)
+		what := "stores its secret and checks the connection"
+		if m == config.MethodOIDC && (settings[config.ClientCert] != "" || settings[config.Keystore] != "") {
+			what = "checks the connection and the client certificate"
+		}
+		fmt.Fprintf(w, "Next: `camctl login -p %s` %s.\n", name, what)
 	}
 	return nil
 }
@@ -270,12 +274,14 @@ func runProfileList(f *Factory) error {
 	if err != nil {
 		return err
 	}
-	current := f.Global.Profile
-	if current == "" {
+	// The profile camctl would use now, by the same rule as every other
+	// command: also a file's own "local" when none is current.
+	current := ""
+	if r, err := f.Resolve(nil); err == nil {
+		current = r.Name
+	} else if current = f.Global.Profile; current == "" {
+		// An unknown -p or $CAMCTL_PROFILE: still list what there is.
 		current = f.Getenv(config.EnvProfile)
-	}
-	if current == "" {
-		current = file.CurrentProfile
 	}
 	rows := make([]profileRow, 0, len(file.Profiles))
 	for _, name := range file.Names() {

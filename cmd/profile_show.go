@@ -27,6 +27,9 @@ type shownSecret struct {
 	// Where is "keyring", "file" or the variable name.
 	Where  string `json:"where,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Optional is set for a client secret that an oidc profile with a
+	// client certificate may do without (tls_client_auth).
+	Optional bool `json:"optional,omitempty"`
 }
 
 type shownProfile struct {
@@ -183,7 +186,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	}
 	var secretRows [][2]string
 	for _, s := range out.Secrets {
-		secretRows = append(secretRows, [2]string{s.Key, describeSecret(s)})
+		secretRows = append(secretRows, [2]string{s.Key, describeSecret(s, out.Name)})
 	}
 	if t := out.Token; t != nil {
 		secretRows = append(secretRows, [2]string{"access token", describeToken(t)})
@@ -234,7 +237,7 @@ func relevantSecrets(r *config.Resolved) []config.Key {
 }
 
 func secretStatus(ctx context.Context, secrets *auth.Secrets, r *config.Resolved, key config.Key) shownSecret {
-	s := shownSecret{Key: string(key)}
+	s := shownSecret{Key: string(key), Optional: key == config.ClientSecret && auth.HasClientCert(r)}
 	if set := r.Get(key); set.IsSet() {
 		s.Status, s.Where = "env", set.Source.Name
 		return s
@@ -272,7 +275,7 @@ func describeToken(t *shownToken) string {
 	return fmt.Sprintf("cached in %s, valid until %s (in %s)", place, exp.Local().Format("2006-01-02 15:04 MST"), time.Until(exp).Round(time.Second))
 }
 
-func describeSecret(s shownSecret) string {
+func describeSecret(s shownSecret, profile string) string {
 	switch s.Status {
 	case "env":
 		return "from env " + s.Where
@@ -282,7 +285,13 @@ func describeSecret(s shownSecret) string {
 		}
 		return "stored in the OS keyring"
 	case "missing":
-		return "not stored (run `camctl login`)"
+		if s.Optional {
+			return "not stored (none needed: the client certificate authenticates)"
+		}
+		if profile == config.EnvProfileName {
+			return "not set"
+		}
+		return fmt.Sprintf("not stored (run `camctl login -p %s`)", profile)
 	}
 	return "unknown: " + s.Detail
 }

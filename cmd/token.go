@@ -54,7 +54,7 @@ The cached token is used while it has more than the refresh margin (30 s, or
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Refresh, "refresh", false, "fetch a new token even if the cached one is still valid")
-	cmd.Flags().BoolVar(&opts.Header, "header", false, "print a complete `Authorization: ...` header line (also for basic auth)")
+	cmd.Flags().BoolVar(&opts.Header, "header", false, "print a complete Authorization header line (also for basic auth)")
 	cmd.Flags().BoolVar(&opts.Decode, "decode", false, "print the JWT header and claims as JSON, with the expiry in human form (no signature check)")
 	return cmd
 }

@@ -189,8 +189,13 @@ func CheckDir(dir string, policy Policy) error {
 			return fmt.Errorf("check directory %s: %w", dir, err)
 		}
 		if worldWritable(fi) && (first || fi.Mode()&os.ModeSticky == 0) {
-			return &UnsafeError{Path: dir, Reason: fmt.Sprintf("%s is writable by every user (mode %04o)", d, uint32(fi.Mode().Perm())),
-				Fix: fmt.Sprintf("use a directory only you can write to, or run chmod o-w %s", d)}
+			fix := "use a directory only you can write to"
+			if _, other := ownedByOther(fi); !other && fi.Mode()&os.ModeSticky == 0 {
+				// Only for a directory of the user's own that is open by
+				// mistake: /tmp and the like are meant to be shared.
+				fix += ", or run chmod o-w " + d
+			}
+			return &UnsafeError{Path: dir, Reason: fmt.Sprintf("%s is writable by every user (mode %04o)", d, uint32(fi.Mode().Perm())), Fix: fix}
 		}
 		if first && policy == Private {
 			if uid, other := ownedByOther(fi); other {
