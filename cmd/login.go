@@ -38,8 +38,8 @@ func NewCmdLogin(f *Factory, runF func(context.Context, *LoginOptions) error) *c
 		Use:   "login",
 		Short: "Store the selected profile's secret after checking it against the cluster",
 		Long: `Make the selected profile ready to use: ask for the secret its auth method
-needs (hidden input on a terminal) or read it from --password-stdin or the
-environment, check it against the cluster with GET /v2/topology, and only
+needs (hidden input on a terminal) or read it from --password-stdin,
+--client-secret-stdin, --token-stdin or the environment, check it against the cluster with GET /v2/topology, and only
 then store it in the OS keyring.
 
 With --address, --auth and the other profile flags it creates or updates the

@@ -15,10 +15,10 @@ func NewCmdLogout(f *Factory, runF func(context.Context, bool) error) *cobra.Com
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "logout",
-		Short: "Delete the selected profile's stored secrets",
+		Short: "Delete the selected profile's stored secrets and cached tokens",
 		Long: `Delete the stored secrets of the selected profile (or of every profile with
---all) from the OS keyring and the plain-text file. The profile itself stays.
-Logging out twice is not an error.`,
+--all) from the OS keyring and the plain-text file, and its cached access
+token. The profile itself stays. Logging out twice is not an error.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {

@@ -42,11 +42,11 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	if isCobraUsageError(err) {
+	var flagErr *FlagError
+	if !errors.As(err, &flagErr) && isCobraUsageError(err) {
 		err = &FlagError{Err: err}
 	}
 	printError(f.IO.ErrOut, err)
-	var flagErr *FlagError
 	if errors.As(err, &flagErr) && cmd != nil {
 		if flagErr.Brief {
 			fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
@@ -123,11 +123,16 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetVersionTemplate(f.Build.String() + "\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if hint := secretFlagHint(err); hint != "" {
+			return &FlagError{Err: fmt.Errorf("%w: %s", err, hint), Brief: true}
+		}
+		return &FlagError{Err: err}
+	})
 
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.Profile, "profile", "p", "", "profile to use (default: $CAMCTL_PROFILE, else the current profile)")
-	pf.StringVar(&g.ConfigPath, "config", "", "config file (default: $CAMCTL_CONFIG, else $XDG_CONFIG_HOME/camctl/config.yaml)")
+	pf.StringVar(&g.ConfigPath, "config", "", "config file (default: $CAMCTL_CONFIG, else $XDG_CONFIG_HOME/camctl/config.yaml, else ~/.config/camctl/config.yaml)")
 	pf.StringVarP(&g.Output, "output", "o", "", "output format: text, json or yaml")
 	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
 	pf.BoolVar(&g.Debug, "debug", false, "log HTTP requests to stderr (credentials redacted)")
@@ -203,4 +208,29 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// secretFlagHint answers a user who tries to pass a secret as a flag
+// (--password, --client-secret=...) with where secrets go instead; the
+// usual wall of usage would not say it.
+func secretFlagHint(err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	name, _, _ = strings.Cut(name, "=")
+	const why = "camctl takes no secret on the command line, where other users of the machine can read it"
+	switch {
+	case strings.Contains(name, "password") && strings.Contains(name, "keystore"):
+		return why + "; login asks for the keystore password, or set CAMUNDA_SSL_CLIENT_KEYSTORE_SECRET"
+	case strings.Contains(name, "passphrase"):
+		return why + "; login asks for the key passphrase, or set CAMUNDA_MTLS_KEY_PASSPHRASE"
+	case strings.Contains(name, "password"):
+		return why + "; use --password-stdin, or set CAMUNDA_BASIC_AUTH_PASSWORD"
+	case strings.Contains(name, "secret"):
+		return why + "; use --client-secret-stdin, or set CAMUNDA_CLIENT_SECRET"
+	case strings.Contains(name, "token") && name != "token-url":
+		return why + "; use --token-stdin, or set CAMUNDA_OAUTH_TOKEN"
+	}
+	return ""
 }

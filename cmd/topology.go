@@ -46,6 +46,11 @@ on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
   camctl topology --wait --wait-timeout 2m   # in CI, after starting a cluster`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("wait-timeout") && !opts.Wait {
+				// Silently ignoring it would make a CI job that meant to
+				// wait check once and go on.
+				return flagErrorf("--wait-timeout goes with --wait")
+			}
 			if opts.WaitTimeout <= 0 {
 				return flagErrorf("invalid --wait-timeout %s: it must be positive", opts.WaitTimeout)
 			}
