@@ -83,6 +83,7 @@ func TestREADME(t *testing.T) {
 	net.Handle("camunda.example.com", selfManaged)
 	net.HandleMTLS("camunda.internal", bearer)
 	net.Handle("bru-2.zeebe.camunda.io", http.StripPrefix("/"+readmeClusterID, bearer))
+	net.Handle("bru-2.api.camunda.io", http.StripPrefix("/"+readmeClusterID, bearer))
 	for _, host := range []string{"login.cloud.camunda.io", "keycloak.example.com", "login.microsoftonline.com"} {
 		net.Handle(host, issuer)
 	}
