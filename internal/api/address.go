@@ -34,10 +34,16 @@ func NormalizeAddress(addr string) (*url.URL, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, &AddressError{Address: shown, Reason: fmt.Sprintf("the scheme %q is not http or https", u.Scheme)}
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, &AddressError{Address: shown, Reason: "it must not have a query or fragment"}
 	}
-	path := strings.TrimRight(u.Path, "/")
+	// "http://h//v2" and "http://h/" are the same cluster: repeated
+	// slashes are collapsed, so normalising is idempotent (FuzzNormalizeAddress).
+	path := u.Path
+	for strings.Contains(path, "//") {
+		path = strings.ReplaceAll(path, "//", "/")
+	}
+	path = strings.TrimRight(path, "/")
 	if !strings.HasSuffix(path, "/v2") {
 		path += "/v2"
 	}

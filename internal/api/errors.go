@@ -101,7 +101,9 @@ var (
 // body. For HTML it prefers the page title and visible text, which is what
 // a user needs to recognise an ingress or proxy page.
 func Excerpt(body []byte, max int) string {
-	s := string(body)
+	// Control characters go before anything looks at the text: dropped
+	// later, "<bo\x12dy" would turn into a tag (found by FuzzExcerpt).
+	s := Printable(spaceRE().ReplaceAllString(strings.ToValidUTF8(string(body), "?"), " "))
 	if looksHTML(s) {
 		text := ""
 		if m := htmlTitleRE().FindStringSubmatch(s); m != nil {
