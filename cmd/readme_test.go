@@ -47,6 +47,7 @@ func TestREADMECommandsAreTested(t *testing.T) {
 	if len(cmds) < 40 {
 		t.Fatalf("found only %d camctl commands in README.md; is the parser broken?", len(cmds))
 	}
+	t.Logf("%d camctl commands in README.md", len(cmds))
 	for _, c := range cmds {
 		words := make([]string, len(c.words))
 		for i, w := range c.words {
