@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,11 +44,8 @@ func TestHelpTopicsDocumentTheTables(t *testing.T) {
 
 // The README's exit-code table is the one `camctl help exit-codes` prints.
 func TestREADMEExitCodesMatchHelp(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := string(readme)[strings.Index(string(readme), "## Exit codes"):]
+	readme := readmeText(t)
+	section := readme[strings.Index(readme, "## Exit codes"):]
 	for _, e := range exitCodes {
 		row := "| " + strconv.Itoa(e.Code) + " | " + e.Meaning + " |"
 		if !strings.Contains(section, row) {

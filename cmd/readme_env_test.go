@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,11 +13,7 @@ import (
 // variables camctl reads (config.Fields and camctl's own), so the table a
 // user reads cannot drift from `camctl help environment`.
 func TestREADMEEnvironmentTable(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
+	readme := readmeText(t)
 	start := strings.Index(readme, "## Environment variables")
 	end := strings.Index(readme[start+1:], "\n## ")
 	if start < 0 || end < 0 {

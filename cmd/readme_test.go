@@ -25,10 +25,7 @@ var readmeLocalAddresses = strings.NewReplacer(
 // of README.md to be run, word for word, by a script in testdata/readme, so
 // a README edit that is not tested fails here.
 func TestREADMECommandsAreTested(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	readme := readmeText(t)
 	tested := map[string]bool{}
 	files, err := filepath.Glob(filepath.Join("..", "testdata", "readme", "*.txtar"))
 	if err != nil || len(files) == 0 {
@@ -43,7 +40,7 @@ func TestREADMECommandsAreTested(t *testing.T) {
 			tested[strings.Join(words, "\x00")] = true
 		}
 	}
-	cmds := readmeCommands(string(readme))
+	cmds := readmeCommands(readme)
 	if len(cmds) < 40 {
 		t.Fatalf("found only %d camctl commands in README.md; is the parser broken?", len(cmds))
 	}
@@ -63,11 +60,7 @@ func TestREADMECommandsAreTested(t *testing.T) {
 // YAML for CI systems must parse, and links within the page must land on a
 // heading.
 func TestREADMEBlocks(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
+	readme := readmeText(t)
 	for _, blk := range codeBlocks(readme) {
 		if blk.lang != "yaml" {
 			continue
@@ -88,6 +81,16 @@ func TestREADMEBlocks(t *testing.T) {
 			t.Errorf("README.md links to #%s, which is no heading", m[1])
 		}
 	}
+}
+
+// readmeText is README.md, which several tests hold to what camctl does.
+func readmeText(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // githubAnchor is the id GitHub gives a heading: lower case, spaces to
