@@ -100,7 +100,8 @@ func ExitCode(err error) int {
 		case !tokenErr.ExpiredAt.IsZero():
 			// No usable token: authentication failed.
 			return ExitAuth
-		case tokenErr.Rejected():
+		case tokenErr.Rejected(), tokenErr.StatusCode < 300 && tokenErr.Code != "":
+			// An OAuth error sent with 200 (RFC 6749 says 400) is a refusal too.
 			return ExitAuth
 		case tokenErr.StatusCode >= 500 || tokenErr.StatusCode == http.StatusTooManyRequests:
 			return ExitServer

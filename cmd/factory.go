@@ -212,21 +212,7 @@ func (f *Factory) authDeps(ctx context.Context, r *config.Resolved, interactive 
 	}
 	// Only oidc caches tokens; other methods must not fail for want of
 	// a cache directory.
-	var tokens *auth.TokenCache
-	if dir, err := config.CacheDir(f.Getenv); err == nil {
-		tokens = auth.NewTokenCache(secrets.Mode, secrets.Keyring, dir)
-		// A cache directory that other users can write to is not used at
-		// all (they could plant links or tokens there). The token cache
-		// would fail quietly on its own; say why instead.
-		if err := checkCacheDir(dir); err != nil {
-			tokens = nil
-			if r.Method() == config.MethodOIDC {
-				fmt.Fprintf(f.IO.ErrOut, "Warning: not caching tokens: %v. Every command fetches a new token.\n", err)
-			}
-		}
-	} else if r.Method() == config.MethodOIDC {
-		fmt.Fprintf(f.IO.ErrOut, "Note: no cache directory (%v); every command fetches a new token. Set %s.\n", err, config.EnvCacheDir)
-	}
+	tokens := auth.NewTokenCache(secrets.Mode, secrets.Keyring, f.tokenCacheDir(r))
 	tlsOpts, err := f.tlsOptions(ctx, r, interactive)
 	if err != nil {
 		return auth.Deps{}, err
@@ -425,4 +411,27 @@ func checkCacheDir(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// tokenCacheDir is the directory for the token file and its locks, or ""
+// when there is none to trust: then tokens are cached in the keyring
+// only (with CAMCTL_KEYRING=none, not at all), and an oidc profile says
+// so. A directory that other users can write to is not used (they could
+// plant links or tokens there).
+func (f *Factory) tokenCacheDir(r *config.Resolved) string {
+	dir, err := config.CacheDir(f.Getenv)
+	if err == nil {
+		err = checkCacheDir(dir)
+	}
+	if err == nil {
+		return dir
+	}
+	if r.Method() == config.MethodOIDC {
+		what := "the file cache is not used"
+		if f.Getenv(config.EnvKeyring) == auth.KeyringNone {
+			what = "every command fetches a new token"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Warning: no token cache directory (%v): %s. Set %s to a directory of your own.\n", err, what, config.EnvCacheDir)
+	}
+	return ""
 }

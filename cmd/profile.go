@@ -280,8 +280,11 @@ func runProfileList(f *Factory) error {
 	if r, err := f.Resolve(nil); err == nil {
 		current = r.Name
 	} else if current = f.Global.Profile; current == "" {
-		// An unknown -p or $CAMCTL_PROFILE: still list what there is.
-		current = f.Getenv(config.EnvProfile)
+		// An unknown -p or $CAMCTL_PROFILE, or a variable that does not
+		// resolve: still list what there is, marking what was chosen.
+		if current = f.Getenv(config.EnvProfile); current == "" {
+			current = file.CurrentProfile
+		}
 	}
 	rows := make([]profileRow, 0, len(file.Profiles))
 	for _, name := range file.Names() {
@@ -461,11 +464,7 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 		warnUnreached(f, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		dir, derr := config.CacheDir(f.Getenv)
-		if derr != nil {
-			dir = ""
-		}
-		found, err := auth.NewTokenCache(secrets.Mode, secrets.Keyring, dir).Delete(ctx, key)
+		found, err := auth.NewTokenCache(secrets.Mode, secrets.Keyring, f.tokenCacheDir(r)).Delete(ctx, key)
 		if found {
 			removed = append(removed, "cached access token")
 		}

@@ -220,16 +220,17 @@ func secretFlagHint(err error) string {
 	}
 	name, _, _ = strings.Cut(name, "=")
 	const why = "camctl takes no secret on the command line, where other users of the machine can read it"
-	switch {
-	case strings.Contains(name, "password") && strings.Contains(name, "keystore"):
+	// Whole names only: a typo such as --token-urll is no secret.
+	switch name {
+	case "keystore-password", "keystore-secret", "keystore-pass":
 		return why + "; login asks for the keystore password, or set CAMUNDA_SSL_CLIENT_KEYSTORE_SECRET"
-	case strings.Contains(name, "passphrase"):
+	case "passphrase", "key-passphrase", "key-password":
 		return why + "; login asks for the key passphrase, or set CAMUNDA_MTLS_KEY_PASSPHRASE"
-	case strings.Contains(name, "password"):
+	case "password", "pass", "pw", "basic-password":
 		return why + "; use --password-stdin, or set CAMUNDA_BASIC_AUTH_PASSWORD"
-	case strings.Contains(name, "secret"):
+	case "secret", "client-secret", "oauth-secret":
 		return why + "; use --client-secret-stdin, or set CAMUNDA_CLIENT_SECRET"
-	case strings.Contains(name, "token") && name != "token-url":
+	case "token", "access-token", "bearer-token", "bearer":
 		return why + "; use --token-stdin, or set CAMUNDA_OAUTH_TOKEN"
 	}
 	return ""

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -266,10 +267,11 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 			return nil, herr
 		}
 		retried++
-		wait := RetryAfter(resp.Header.Get("Retry-After"))
-		if c.opts.Timeout > 0 && wait > c.opts.Timeout {
-			// The server asks for a longer pause than the user gives a
-			// request (--timeout): answer now instead of sitting silent.
+		wait := retryAfter(resp.Header.Get("Retry-After"))
+		if wait > maxRetryAfter || c.opts.Timeout > 0 && wait > c.opts.Timeout {
+			// The server asks for a longer pause than camctl waits (30 s)
+			// or than the user gives a request (--timeout): answer now
+			// instead of sitting silent.
 			return nil, herr
 		}
 		if wait <= 0 {
@@ -327,12 +329,18 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL) (*rawRespons
 		// body then drops the connection rather than draining it).
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		if err != nil && len(body) == 0 {
+			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, ctx.Err()
+			}
 			return nil, bodyError(method, u, resp, body, err)
 		}
 		return &rawResponse{Response: resp, body: body}, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ctx.Err() // Ctrl-C while the answer arrived: not a cut-off answer
+		}
 		return nil, bodyError(method, u, resp, body, err)
 	}
 	if len(body) > maxBody {
@@ -381,20 +389,26 @@ const maxRetryAfter = 30 * time.Second
 // RetryAfter reads a Retry-After header (seconds or an HTTP date),
 // capped at 30 s; 0 when absent or unreadable.
 func RetryAfter(v string) time.Duration {
+	return min(retryAfter(v), maxRetryAfter)
+}
+
+// retryAfter is the pause a Retry-After value asks for, uncapped (a
+// number too large for a Duration saturates).
+func retryAfter(v string) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
 	var d time.Duration
 	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		if err != nil || secs > uint64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
+		if err != nil || secs > uint64(math.MaxInt64/int64(time.Second)) {
+			return math.MaxInt64
 		}
 		d = time.Duration(secs) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = time.Until(t)
 	}
-	return min(max(d, 0), maxRetryAfter)
+	return max(d, 0)
 }
 
 func defaultBackoff(n int) time.Duration {

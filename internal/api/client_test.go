@@ -848,21 +848,61 @@ func TestClientBrokenBodies(t *testing.T) {
 	close(stop)
 }
 
+// Ctrl-C while the body arrives is an interrupt (exit 1), not an answer
+// cut off by the network (exit 4).
+func TestClientInterruptedBody(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := make(chan struct{})
+	defer close(stop)
+	s := newServer(t, false, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		cancel() // the user presses Ctrl-C now
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	})
+	c := newTestClient(t, s.URL, func(o *Options) { o.Timeout = 5 * time.Second })
+	_, err := c.Get(ctx, "topology")
+	var ne *NetError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &ne) {
+		t.Fatalf("err = %v, want context.Canceled and no NetError", err)
+	}
+}
+
 // A Retry-After longer than the request timeout is not waited for.
+// A Retry-After longer than camctl would wait (30 s, or --timeout if
+// shorter) is answered at once, also with the default --timeout of 30 s,
+// where the cap alone used to make 3600 look like a 30 s wait.
 func TestClientRetryAfterBeyondTimeout(t *testing.T) {
-	s := newServer(t, false, status(503, "Retry-After", "3600"), ok200)
-	c := newTestClient(t, s.URL, func(o *Options) { o.Timeout = time.Second })
-	start := time.Now()
-	_, err := c.Get(context.Background(), "topology")
-	var he *HTTPError
-	if !errors.As(err, &he) || he.StatusCode != 503 {
-		t.Fatalf("err = %v, want the 503", err)
+	tests := []struct {
+		retryAfter string
+		timeout    time.Duration
+	}{
+		{"3600", time.Second},
+		{"3600", 30 * time.Second},
+		{"31", time.Minute},
+		{"99999999999999999999", 30 * time.Second},
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v", d)
-	}
-	if s.count() != 1 {
-		t.Errorf("%d requests, want 1", s.count())
+	for _, tt := range tests {
+		t.Run(tt.retryAfter+"/"+tt.timeout.String(), func(t *testing.T) {
+			s := newServer(t, false, status(503, "Retry-After", tt.retryAfter), ok200)
+			c := newTestClient(t, s.URL, func(o *Options) { o.Timeout = tt.timeout })
+			start := time.Now()
+			_, err := c.Get(context.Background(), "topology")
+			var he *HTTPError
+			if !errors.As(err, &he) || he.StatusCode != 503 {
+				t.Fatalf("err = %v, want the 503", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if s.count() != 1 {
+				t.Errorf("%d requests, want 1", s.count())
+			}
+		})
 	}
 }
 

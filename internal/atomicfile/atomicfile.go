@@ -37,8 +37,8 @@ const lockWait = 30 * time.Second
 // with DirMode when missing; an existing directory keeps its mode. A
 // symlink at path is followed (see resolveLink); a directory that other
 // users may write to is refused (see CheckDir).
-// Concurrent writers of one path must hold Lock (Update does): Update
-// removes temporary files it finds while holding the lock as a dead
+// Write takes no lock: concurrent writers use Update, which locks the
+// resolved path and removes temporary files it finds there as a dead
 // writer's.
 func Write(path string, data []byte) error {
 	return write(resolveLink(path), data, Shared)
@@ -190,7 +190,7 @@ func CheckDir(dir string, policy Policy) error {
 		}
 		if worldWritable(fi) && (first || fi.Mode()&os.ModeSticky == 0) {
 			fix := "use a directory only you can write to"
-			if _, other := ownedByOther(fi); !other && fi.Mode()&os.ModeSticky == 0 {
+			if ownedBySelf(fi) && fi.Mode()&os.ModeSticky == 0 {
 				// Only for a directory of the user's own that is open by
 				// mistake: /tmp and the like are meant to be shared.
 				fix += ", or run chmod o-w " + d

@@ -14,3 +14,5 @@ func worldWritable(os.FileInfo) bool { return false }
 func ownedByOther(os.FileInfo) (uint32, bool) { return 0, false }
 
 func ownerText(uint32) string { return "" }
+
+func ownedBySelf(os.FileInfo) bool { return false }

@@ -28,6 +28,13 @@ func ownedByOther(fi os.FileInfo) (uid uint32, other bool) {
 	return st.Uid, true
 }
 
+// ownedBySelf reports whether this user (not merely root) owns fi: only
+// then is "chmod" advice the user can follow.
+func ownedBySelf(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}
+
 func ownerText(uid uint32) string {
 	return fmt.Sprintf("uid %d, not you (uid %d)", uid, os.Geteuid())
 }

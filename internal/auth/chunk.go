@@ -67,6 +67,11 @@ func (s *chunkedStore) Get(ctx context.Context, key string) (string, error) {
 		return head, err
 	}
 	n, sum, err := parseMarker(head)
+	if errors.Is(err, errNewerChunkFormat) {
+		// Not ErrCorrupt, whose hint is to store the secret again: that
+		// would overwrite what a newer camctl stored.
+		return "", fmt.Errorf("%s secret %q: %w", s.raw.Kind(), key, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w: %s secret %q: %w", ErrCorrupt, s.raw.Kind(), key, err)
 	}
@@ -166,10 +171,14 @@ func (s *chunkedStore) deleteParts(ctx context.Context, key string, from, to int
 	return nil
 }
 
+// errNewerChunkFormat is a marker this camctl does not know: a newer one
+// wrote it, and it is not to be overwritten as if damaged.
+var errNewerChunkFormat = errors.New("stored in an unknown chunk format (written by a newer camctl?)")
+
 func parseMarker(marker string) (n int, sum string, err error) {
 	fields := strings.Split(strings.TrimPrefix(marker, chunkPrefix), ":")
 	if len(fields) != 3 || fields[0] != chunkVersion {
-		return 0, "", errors.New("stored in an unknown chunk format (written by a newer camctl?)")
+		return 0, "", errNewerChunkFormat
 	}
 	n, err = strconv.Atoi(fields[1])
 	if err != nil || n < 1 || n > maxParts {

@@ -69,10 +69,17 @@ type TokenCache struct {
 	Dir string
 }
 
-// NewTokenCache returns the cache in dir.
+// NewTokenCache returns the cache in dir. Without a dir (none could be
+// found, or it is not safe to use) it is the keyring alone, without the
+// file and without locks: never a tokens.json relative to the working
+// directory.
 func NewTokenCache(mode string, keyring SecretStore, dir string) *TokenCache {
-	// A damaged tokens.json reads as empty: tokens can be fetched again.
-	return &TokenCache{Mode: mode, Keyring: keyring, File: newCacheFileStore(filepath.Join(dir, "tokens.json")), Dir: dir}
+	c := &TokenCache{Mode: mode, Keyring: keyring, Dir: dir}
+	if dir != "" {
+		// A damaged tokens.json reads as empty: tokens can be fetched again.
+		c.File = newCacheFileStore(filepath.Join(dir, "tokens.json"))
+	}
+	return c
 }
 
 func tokenStoreKey(k TokenKey) string { return "token/" + k.ID() }
@@ -156,6 +163,9 @@ func (c *TokenCache) Delete(ctx context.Context, k TokenKey) (bool, error) {
 // drops the lock of a process that dies, so a killed camctl never blocks
 // the next one.
 func (c *TokenCache) Lock(ctx context.Context, k TokenKey) (func(), error) {
+	if c.Dir == "" {
+		return nil, errors.New("no cache directory to hold token locks")
+	}
 	return atomicfile.Lock(ctx, filepath.Join(c.Dir, "locks", k.ID()))
 }
 
@@ -164,7 +174,7 @@ func (c *TokenCache) stores(context.Context) []namedStore {
 	if c.Mode != KeyringNone && c.Keyring != nil {
 		out = append(out, namedStore{c.Keyring, InKeyring})
 	}
-	if c.Mode != KeyringSystem {
+	if c.Mode != KeyringSystem && c.File != nil {
 		out = append(out, namedStore{c.File, InFile})
 	}
 	return out

@@ -105,6 +105,12 @@ func (n *Net) serveProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodConnect {
+		if h.mtls {
+			// An mTLS ingress has no plain-http side: a test that
+			// reaches it without TLS must fail, as it would for real.
+			http.Error(w, "fakenet: "+r.Host+" speaks only https with a client certificate", http.StatusBadGateway)
+			return
+		}
 		h.handler.ServeHTTP(w, r)
 		return
 	}
