@@ -59,13 +59,25 @@ const (
 )
 
 func write(path string, data []byte, policy Policy) error {
-	dir := filepath.Dir(path)
+	if err := prepareDir(filepath.Dir(path), policy); err != nil {
+		return err
+	}
+	return replace(path, data, policy)
+}
+
+// prepareDir creates dir when it is missing and refuses one that other
+// users could tamper with (CheckDir).
+func prepareDir(dir string, policy Policy) error {
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
-	if err := CheckDir(dir, policy); err != nil {
-		return err
-	}
+	return CheckDir(dir, policy)
+}
+
+// replace writes data to a temporary file in path's directory, which
+// prepareDir has checked, and renames it over path.
+func replace(path string, data []byte, policy Policy) error {
+	dir := filepath.Dir(path)
 	if policy == Private {
 		if err := refuseLink(path); err != nil {
 			return err
@@ -147,7 +159,8 @@ func Update(ctx context.Context, path string, policy Policy, fn func(current []b
 	if next == nil {
 		return nil
 	}
-	return write(path, next, policy)
+	// lock has prepared and checked the directory.
+	return replace(path, next, policy)
 }
 
 // UnsafeError is a file or directory camctl will not use because another
@@ -293,11 +306,7 @@ func Lock(ctx context.Context, path string) (unlock func(), err error) {
 }
 
 func lock(ctx context.Context, path string, policy Policy) (unlock func(), err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, DirMode); err != nil {
-		return nil, fmt.Errorf("create directory %s: %w", dir, err)
-	}
-	if err := CheckDir(dir, policy); err != nil {
+	if err := prepareDir(filepath.Dir(path), policy); err != nil {
 		return nil, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
