@@ -210,9 +210,12 @@ func (f *Factory) authDeps(ctx context.Context, r *config.Resolved, interactive 
 	if err != nil {
 		return auth.Deps{}, err
 	}
-	// Only oidc caches tokens; other methods must not fail for want of
-	// a cache directory.
-	tokens := auth.NewTokenCache(secrets.Mode, secrets.Keyring, f.tokenCacheDir(r))
+	// Only oidc caches tokens: other methods neither look for a cache
+	// directory nor check it, on every run.
+	var tokens *auth.TokenCache
+	if r.Method() == config.MethodOIDC {
+		tokens = f.tokenCache(secrets, r)
+	}
 	tlsOpts, err := f.tlsOptions(ctx, r, interactive)
 	if err != nil {
 		return auth.Deps{}, err
@@ -413,6 +416,11 @@ func checkCacheDir(dir string) error {
 	return nil
 }
 
+// tokenCache is where the access tokens of r's client are cached.
+func (f *Factory) tokenCache(secrets *auth.Secrets, r *config.Resolved) *auth.TokenCache {
+	return auth.NewTokenCache(secrets.Mode, secrets.Keyring, f.tokenCacheDir(r))
+}
+
 // tokenCacheDir is the directory for the token file and its locks, or ""
 // when there is none to trust: then tokens are cached in the keyring
 // only (with CAMCTL_KEYRING=none, not at all), and an oidc profile says
@@ -427,7 +435,7 @@ func (f *Factory) tokenCacheDir(r *config.Resolved) string {
 		return dir
 	}
 	if r.Method() == config.MethodOIDC {
-		what := "the file cache is not used"
+		what := "tokens are cached only in the OS keyring, if one is reachable"
 		if f.Getenv(config.EnvKeyring) == auth.KeyringNone {
 			what = "every command fetches a new token"
 		}

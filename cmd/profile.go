@@ -464,7 +464,7 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 		warnUnreached(f, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		found, err := auth.NewTokenCache(secrets.Mode, secrets.Keyring, f.tokenCacheDir(r)).Delete(ctx, key)
+		found, err := f.tokenCache(secrets, r).Delete(ctx, key)
 		if found {
 			removed = append(removed, "cached access token")
 		}

@@ -139,9 +139,11 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		}
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		if d, err := f.authDeps(ctx, r, false); err == nil {
+		// The cache alone: no HTTP client, CA bundle or certificate is
+		// needed to read it.
+		if secrets, err := f.Secrets(r.ConfigPath, false); err == nil {
 			out.Token = &shownToken{}
-			if t, where, err := d.Tokens.Get(ctx, key); err == nil && t != nil {
+			if t, where, err := f.tokenCache(secrets, r).Get(ctx, key); err == nil && t != nil {
 				out.Token = &shownToken{Cached: true, Where: where, ExpiresAt: t.ExpiresAt.UTC().Format(time.RFC3339), Valid: t.FreshAt(time.Now())}
 			}
 		}
