@@ -159,8 +159,6 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 // expandHome expands a leading ~/ as the shell would: --client-cert=~/x and
 // quoted paths reach camctl unexpanded.
 func expandHome(path string) string {
-	if home, err := os.UserHomeDir(); err == nil && strings.HasPrefix(path, "~/") {
-		return filepath.Join(home, path[2:])
-	}
-	return path
+	home, _ := os.UserHomeDir()
+	return config.ExpandHome(path, home)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // Path returns the configuration file to use and what chose it:
@@ -107,4 +108,14 @@ func userConfigDir(getenv func(string) string) (string, error) {
 		return filepath.Join(home, ".config"), nil
 	}
 	return os.UserConfigDir()
+}
+
+// ExpandHome expands a leading ~/ in path to home, as the shell would:
+// inside a config file, a quoted variable or --flag=~/x it reaches camctl
+// unexpanded. Without a home, path is returned as it is.
+func ExpandHome(path, home string) string {
+	if home == "" || !strings.HasPrefix(path, "~/") {
+		return path
+	}
+	return filepath.Join(home, path[2:])
 }

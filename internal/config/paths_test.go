@@ -101,3 +101,19 @@ func TestSecretNamespace(t *testing.T) {
 		t.Errorf("namespace not stable: %q then %q", a, again)
 	}
 }
+
+func TestExpandHome(t *testing.T) {
+	tests := []struct{ path, home, want string }{
+		{"~/c.pem", "/home/u", "/home/u/c.pem"},
+		{"~/.camctl/client.p12", "/home/u/", "/home/u/.camctl/client.p12"},
+		{"~other/c.pem", "/home/u", "~other/c.pem"},
+		{"/etc/c.pem", "/home/u", "/etc/c.pem"},
+		{"~/c.pem", "", "~/c.pem"},
+		{"", "/home/u", ""},
+	}
+	for _, tt := range tests {
+		if got := config.ExpandHome(tt.path, tt.home); got != filepath.FromSlash(tt.want) && got != tt.want {
+			t.Errorf("ExpandHome(%q, %q) = %q, want %q", tt.path, tt.home, got, tt.want)
+		}
+	}
+}

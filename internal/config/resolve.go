@@ -167,13 +167,10 @@ func Resolve(o Options) (*Resolved, error) {
 	}
 	// Paths may start with ~/ (as in the spec's example); the shell does
 	// not expand it inside a config file or a quoted variable.
-	if home := env("HOME"); home != "" {
-		for _, k := range []Key{CAFile, ClientCert, ClientKey, Keystore} {
-			if s := r.settings[k]; strings.HasPrefix(s.Value, "~/") {
-				s.Value = home + s.Value[1:]
-				r.settings[k] = s
-			}
-		}
+	for _, k := range []Key{CAFile, ClientCert, ClientKey, Keystore} {
+		s := r.settings[k]
+		s.Value = ExpandHome(s.Value, env("HOME"))
+		r.settings[k] = s
 	}
 	if !r.settings[Address].IsSet() {
 		r.settings[Address] = Setting{Value: DefaultAddress, Source: Source{Kind: FromDefault}}
