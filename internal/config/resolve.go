@@ -168,9 +168,10 @@ func Resolve(o Options) (*Resolved, error) {
 	// Paths may start with ~/ (as in the spec's example); the shell does
 	// not expand it inside a config file or a quoted variable.
 	for _, k := range []Key{CAFile, ClientCert, ClientKey, Keystore} {
-		s := r.settings[k]
-		s.Value = ExpandHome(s.Value, env("HOME"))
-		r.settings[k] = s
+		if s, ok := r.settings[k]; ok {
+			s.Value = ExpandHome(s.Value, env("HOME"))
+			r.settings[k] = s
+		}
 	}
 	if !r.settings[Address].IsSet() {
 		r.settings[Address] = Setting{Value: DefaultAddress, Source: Source{Kind: FromDefault}}
