@@ -167,6 +167,10 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 			return withHint(err, "The answer is an HTML page, not Camunda's problem detail: an ingress or proxy in front of the cluster rejected the request. Check its authentication settings, and that the address of profile %s is the REST API.", name)
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone && r.Kind == config.KindEnv:
 			return withHint(err, "The cluster requires authentication, but the CAMUNDA_* variables configure none: set CAMUNDA_BASIC_AUTH_USERNAME and CAMUNDA_BASIC_AUTH_PASSWORD, or CAMUNDA_CLIENT_ID, CAMUNDA_CLIENT_SECRET and CAMUNDA_OAUTH_URL.")
+		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone && credentialsInEnv(r) != "":
+			// CI variables run on a machine with a current profile: the
+			// profile's method wins over what the variables imply.
+			return withHint(err, "The cluster requires authentication, and %s is set, but profile %s uses auth none (%s), which wins over what the variables imply. Set CAMUNDA_AUTH_STRATEGY (OAUTH, BASIC or BEARER) to use them.", credentialsInEnv(r), name, r.Get(config.AuthMethod).Source)
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone:
 			return withHint(err, "The cluster requires authentication, but profile %s uses none. Set it up with `camctl login%s --auth basic --username NAME` (or --auth oidc).", name, sel)
 		case httpErr.StatusCode == http.StatusUnauthorized && secretFromEnv(r) != "":
@@ -339,4 +343,14 @@ func printError(w io.Writer, err error) {
 	if errors.As(err, &h) && h.hint != "" {
 		fmt.Fprintln(w, h.hint)
 	}
+}
+
+// credentialsInEnv names a credential variable that is set, if any.
+func credentialsInEnv(r *config.Resolved) string {
+	for _, k := range []config.Key{config.ClientID, config.Username, config.Token} {
+		if src := r.Get(k).Source; src.Kind == config.FromEnv {
+			return src.Name
+		}
+	}
+	return ""
 }
