@@ -171,7 +171,7 @@ type NoKeyringError struct {
 
 func (e *NoKeyringError) Error() string {
 	return fmt.Sprintf("cannot store the secret: no OS keyring is available: %v.\n"+
-		"Pass --insecure-storage to keep it in a plain-text 0600 file instead, or don't store it and give camctl the secret in the environment (CAMUNDA_* variables) when it runs", e.Err)
+		"Pass --insecure-storage to keep it in a plain-text 0600 file instead, or don't store it and give camctl the secret in the environment (CAMUNDA_* variables) when it runs.", e.Err)
 }
 
 func (e *NoKeyringError) Unwrap() error { return e.Err }
