@@ -270,14 +270,14 @@ func newCmdProfileList(f *Factory) *cobra.Command {
 }
 
 func runProfileList(f *Factory) error {
-	file, _, err := f.LoadConfig()
+	file, path, err := f.LoadConfig()
 	if err != nil {
 		return err
 	}
 	// The profile camctl would use now, by the same rule as every other
 	// command: also a file's own "local" when none is current.
 	current := ""
-	if r, err := f.Resolve(nil); err == nil {
+	if r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: f.Global.Profile, LookupEnv: f.LookupEnv}); err == nil {
 		current = r.Name
 	} else if current = f.Global.Profile; current == "" {
 		// An unknown -p or $CAMCTL_PROFILE, or a variable that does not
