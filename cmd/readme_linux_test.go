@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -50,7 +51,7 @@ func TestREADME(t *testing.T) {
 		return
 	}
 	pki := pkitest.New(t, "")
-	issuer := fakecamunda.NewIssuer()
+	issuer := fakecamunda.NewIssuer(5 * time.Minute)
 	issuer.AddClient("orchestration", "secret")
 	issuer.AddClient(readmeKCClient, readmeKCSecret)
 	issuer.AddClient(readmeCIClient, readmeCISecret)

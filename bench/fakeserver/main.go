@@ -9,13 +9,7 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -57,29 +51,26 @@ func main() {
 		if *ttl < time.Second {
 			log.Fatal("-token-ttl must be at least 1s")
 		}
-		srv.idp = newIssuer(id, secret, *ttl)
-		fake.RequireBearer(srv.idp.verify)
+		srv.idp = fakecamunda.NewIssuer(*ttl)
+		srv.idp.AddClient(id, secret)
+		fake.RequireBearer(srv.idp.Verify)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv.issuerURL = fmt.Sprintf("http://%s", ln.Addr())
 	// The first line of stdout is the base URL; the script reads it.
-	fmt.Println(srv.issuerURL)
+	fmt.Printf("http://%s\n", ln.Addr())
 	os.Stdout.Sync()
 	log.Fatal(http.Serve(ln, srv))
 }
 
 // server routes the token endpoint and the statistics around the fake API.
 type server struct {
-	api       *fakecamunda.Server
-	idp       *issuer // nil without -oauth
-	issuerURL string
+	api *fakecamunda.Server
+	idp *fakecamunda.Issuer // nil without -oauth
 
-	tokenRequests atomic.Int64
-	tokensIssued  atomic.Int64
-	unauthorized  atomic.Int64 // API answers 401: a stale or bad token
+	unauthorized atomic.Int64 // API answers 401: a stale or bad token
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -87,8 +78,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_stats":
 		s.stats(w, r)
 	case r.URL.Path == "/oauth/token" && s.idp != nil:
-		s.tokenRequests.Add(1)
-		s.token(w, r)
+		s.idp.ServeHTTP(w, r)
 	default:
 		sw := &statusWriter{ResponseWriter: w}
 		s.api.ServeHTTP(sw, r)
@@ -107,126 +97,16 @@ func (s *server) stats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	var requests, issued int
+	if s.idp != nil {
+		requests, issued = s.idp.Requests(), s.idp.Issued()
+	}
 	_ = json.NewEncoder(w).Encode(map[string]int64{
-		"token_requests":   s.tokenRequests.Load(),
-		"tokens_issued":    s.tokensIssued.Load(),
+		"token_requests":   int64(requests),
+		"tokens_issued":    int64(issued),
 		"api_requests":     int64(s.api.Requests()),
 		"api_unauthorized": s.unauthorized.Load(),
 	})
-}
-
-// token implements the client-credentials grant as Camunda's IdPs do:
-// client_secret_post (form fields), client_secret_basic also accepted.
-func (s *server) token(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
-		return
-	}
-	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only client_credentials is supported")
-		return
-	}
-	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
-		id, secret = u, p
-	}
-	if !s.idp.client(id, secret) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="fakeserver"`)
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "bad client credentials")
-		return
-	}
-	aud := r.PostForm.Get("audience")
-	if aud == "" {
-		aud = "orchestration-api"
-	}
-	tok, ttl := s.idp.issue(s.issuerURL+"/oauth", aud)
-	s.tokensIssued.Add(1)
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": tok, "token_type": "Bearer", "expires_in": int(ttl / time.Second),
-	})
-}
-
-func oauthError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
-}
-
-// issuer hands out HS256 JWTs signed with a key made at start-up, so a
-// token is valid only for the process that issued it.
-type issuer struct {
-	id, secret string
-	ttl        time.Duration
-	key        []byte
-}
-
-func newIssuer(id, secret string, ttl time.Duration) *issuer {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		log.Fatal(err)
-	}
-	return &issuer{id: id, secret: secret, ttl: ttl, key: key}
-}
-
-func (i *issuer) client(id, secret string) bool {
-	okID := subtle.ConstantTimeCompare([]byte(id), []byte(i.id))
-	okSecret := subtle.ConstantTimeCompare([]byte(secret), []byte(i.secret))
-	return okID&okSecret == 1
-}
-
-var b64 = base64.RawURLEncoding
-
-const jwtHeader = `{"alg":"HS256","typ":"JWT"}`
-
-func (i *issuer) issue(iss, aud string) (string, time.Duration) {
-	now := time.Now()
-	jti := make([]byte, 12)
-	_, _ = rand.Read(jti)
-	claims, _ := json.Marshal(map[string]any{
-		"iss": iss, "sub": i.id, "azp": i.id, "aud": aud,
-		"iat": now.Unix(), "exp": now.Add(i.ttl).Unix(), "jti": b64.EncodeToString(jti),
-	})
-	signed := b64.EncodeToString([]byte(jwtHeader)) + "." + b64.EncodeToString(claims)
-	return signed + "." + b64.EncodeToString(i.sign(signed)), i.ttl
-}
-
-func (i *issuer) sign(s string) []byte {
-	m := hmac.New(sha256.New, i.key)
-	m.Write([]byte(s))
-	return m.Sum(nil)
-}
-
-// verify accepts a token this issuer signed whose exp is still ahead.
-func (i *issuer) verify(token string) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return errors.New("not a JWT")
-	}
-	sig, err := b64.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, i.sign(parts[0]+"."+parts[1])) {
-		return errors.New("bad signature")
-	}
-	raw, err := b64.DecodeString(parts[1])
-	if err != nil {
-		return errors.New("bad claims")
-	}
-	var c struct {
-		Exp int64 `json:"exp"`
-	}
-	if err := json.Unmarshal(raw, &c); err != nil || c.Exp == 0 {
-		return errors.New("no exp claim")
-	}
-	if time.Now().Unix() >= c.Exp {
-		return errors.New("expired")
-	}
-	return nil
 }
 
 // statusWriter remembers the status the fake API answered with.

@@ -15,10 +15,10 @@ import (
 func newOAuthServer(t *testing.T, ttl time.Duration) (*server, *httptest.Server) {
 	t.Helper()
 	fake := fakecamunda.New()
-	s := &server{api: fake, idp: newIssuer("cid", "s3cret", ttl)}
-	fake.RequireBearer(s.idp.verify)
+	s := &server{api: fake, idp: fakecamunda.NewIssuer(ttl)}
+	s.idp.AddClient("cid", "s3cret")
+	fake.RequireBearer(s.idp.Verify)
 	ts := httptest.NewServer(s)
-	s.issuerURL = ts.URL
 	t.Cleanup(ts.Close)
 	return s, ts
 }
@@ -125,10 +125,14 @@ func TestOAuthBasicClientAuthAndGrantType(t *testing.T) {
 }
 
 func TestExpiredTokenRejected(t *testing.T) {
-	s, _ := newOAuthServer(t, time.Minute)
-	s.idp.ttl = -time.Second // issue a token that expired already
-	tok, _ := s.idp.issue("iss", "aud")
-	if err := s.idp.verify(tok); err == nil {
-		t.Fatal("expired token accepted")
+	s, ts := newOAuthServer(t, time.Minute)
+	s.idp.SetTTL(-time.Second) // issue a token that expired already
+	status, body := postToken(t, ts, creds("cid", "s3cret"))
+	tok, _ := body["access_token"].(string)
+	if status != http.StatusOK || tok == "" {
+		t.Fatalf("token: %d %v", status, body)
+	}
+	if got := getTopology(t, ts, tok); got != http.StatusUnauthorized {
+		t.Fatalf("expired token: status %d, want 401", got)
 	}
 }

@@ -1,7 +1,10 @@
 package fakecamunda
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,19 +16,21 @@ import (
 
 // Issuer is a fake OAuth 2.0 token endpoint for the client-credentials
 // grant, as SaaS login, Keycloak and Entra ID answer it, at any path that
-// ends in /token. It authenticates a client by secret or, for clients
-// added with AddCertClient, by the subject of its TLS client certificate
-// (tls_client_auth), and issues JWT-shaped tokens whose audience is the
-// requested audience or scope. Its signatures are random bytes: Verify,
-// not a JWKS, tells a fake cluster which tokens are good. The real
-// OpenID provider of the OIDC tests is internal/oidctest; this one serves
-// the README's many providers at once.
+// ends in /token. It authenticates a client by secret (form fields or
+// HTTP Basic) or, for clients added with AddCertClient, by the subject of
+// its TLS client certificate (tls_client_auth), and issues HS256 JWTs
+// whose audience is the requested audience or scope, signed with a key
+// made at start-up: Verify accepts exactly the unexpired tokens of this
+// issuer. The real OpenID provider of the OIDC tests is internal/oidctest;
+// this one serves the benchmarks and the README's many providers at once.
 type Issuer struct {
+	key []byte
+
 	mu       sync.Mutex
 	clients  map[string]issuerClient
-	issued   map[string]time.Time
+	ttl      time.Duration
 	requests int
-	lifetime time.Duration
+	issued   int
 }
 
 type issuerClient struct {
@@ -33,9 +38,11 @@ type issuerClient struct {
 	subjectDN string
 }
 
-// NewIssuer returns an issuer of tokens valid for five minutes.
-func NewIssuer() *Issuer {
-	return &Issuer{clients: map[string]issuerClient{}, issued: map[string]time.Time{}, lifetime: 5 * time.Minute}
+// NewIssuer returns an issuer of tokens that live for ttl.
+func NewIssuer(ttl time.Duration) *Issuer {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand does not fail on supported platforms
+	return &Issuer{key: key, clients: map[string]issuerClient{}, ttl: ttl}
 }
 
 // AddClient registers a client that authenticates with a secret.
@@ -53,49 +60,49 @@ func (i *Issuer) AddCertClient(id, subjectDN string) {
 	i.clients[id] = issuerClient{subjectDN: subjectDN}
 }
 
-// Requests returns how many token requests arrived.
-func (i *Issuer) Requests() int {
+// SetTTL changes the lifetime of the tokens issued from now on.
+func (i *Issuer) SetTTL(ttl time.Duration) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.requests
+	i.ttl = ttl
 }
 
-// Verify accepts the tokens this issuer handed out that have not expired.
-func (i *Issuer) Verify(token string) error {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	exp, ok := i.issued[token]
-	switch {
-	case !ok:
-		return errors.New("not issued here")
-	case time.Now().After(exp):
-		return errors.New("expired")
-	}
-	return nil
-}
+// Requests returns how many token requests arrived, and Issued how many
+// tokens were handed out.
+func (i *Issuer) Requests() int { i.mu.Lock(); defer i.mu.Unlock(); return i.requests }
+
+// Issued returns how many tokens were handed out.
+func (i *Issuer) Issued() int { i.mu.Lock(); defer i.mu.Unlock(); return i.issued }
 
 // ServeHTTP implements http.Handler.
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i.mu.Lock()
 	i.requests++
 	i.mu.Unlock()
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/token") {
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case !strings.HasSuffix(r.URL.Path, "/token"):
 		oauthError(w, http.StatusNotFound, "invalid_request", "no token endpoint at "+r.URL.Path)
 		return
-	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only client_credentials")
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
 		return
 	}
-	id := r.PostForm.Get("client_id")
-	i.mu.Lock()
-	c, known := i.clients[id]
-	i.mu.Unlock()
-	authenticated := known && c.secret != "" && r.PostForm.Get("client_secret") == c.secret
-	if known && c.subjectDN != "" && r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		authenticated = r.TLS.PeerCertificates[0].Subject.String() == c.subjectDN
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
+		return
 	}
-	if !authenticated {
+	if r.PostForm.Get("grant_type") != "client_credentials" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only client_credentials is supported")
+		return
+	}
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		id, secret = u, p
+	}
+	if !i.authenticate(r, id, secret) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="fakecamunda"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "Invalid client or Invalid client credentials")
 		return
 	}
@@ -103,29 +110,77 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if aud == "" {
 		aud = r.PostForm.Get("scope")
 	}
-	now := time.Now()
-	exp := now.Add(i.lifetime)
-	token := jwt(map[string]any{
-		"iss": "https://" + r.Host, "sub": id, "azp": id, "aud": aud,
-		"iat": now.Unix(), "exp": exp.Unix(),
-	})
-	i.mu.Lock()
-	i.issued[token] = exp
-	i.mu.Unlock()
+	token, ttl := i.issue("https://"+r.Host, id, aud)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": token, "token_type": "Bearer", "expires_in": int(i.lifetime.Seconds()),
+		"access_token": token, "token_type": "Bearer", "expires_in": int(ttl / time.Second),
 	})
 }
 
-func jwt(claims map[string]any) string {
-	enc := base64.RawURLEncoding
-	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "fakecamunda"})
-	body, _ := json.Marshal(claims)
-	sig := make([]byte, 32)
-	_, _ = rand.Read(sig)
-	return enc.EncodeToString(header) + "." + enc.EncodeToString(body) + "." + enc.EncodeToString(sig)
+func (i *Issuer) authenticate(r *http.Request, id, secret string) bool {
+	i.mu.Lock()
+	c, known := i.clients[id]
+	i.mu.Unlock()
+	switch {
+	case !known:
+		return false
+	case c.subjectDN != "":
+		return r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && r.TLS.PeerCertificates[0].Subject.String() == c.subjectDN
+	default:
+		return subtle.ConstantTimeCompare([]byte(secret), []byte(c.secret)) == 1
+	}
+}
+
+var b64 = base64.RawURLEncoding
+
+const jwtHeader = `{"alg":"HS256","typ":"JWT"}`
+
+func (i *Issuer) issue(iss, client, aud string) (string, time.Duration) {
+	i.mu.Lock()
+	i.issued++
+	ttl := i.ttl
+	i.mu.Unlock()
+	now := time.Now()
+	jti := make([]byte, 12)
+	_, _ = rand.Read(jti)
+	claims, _ := json.Marshal(map[string]any{
+		"iss": iss, "sub": client, "azp": client, "aud": aud,
+		"iat": now.Unix(), "exp": now.Add(ttl).Unix(), "jti": b64.EncodeToString(jti),
+	})
+	signed := b64.EncodeToString([]byte(jwtHeader)) + "." + b64.EncodeToString(claims)
+	return signed + "." + b64.EncodeToString(i.sign(signed)), ttl
+}
+
+func (i *Issuer) sign(s string) []byte {
+	m := hmac.New(sha256.New, i.key)
+	m.Write([]byte(s))
+	return m.Sum(nil)
+}
+
+// Verify accepts a token this issuer signed whose exp is still ahead.
+func (i *Issuer) Verify(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errors.New("not a JWT")
+	}
+	sig, err := b64.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sig, i.sign(parts[0]+"."+parts[1])) {
+		return errors.New("bad signature")
+	}
+	raw, err := b64.DecodeString(parts[1])
+	if err != nil {
+		return errors.New("bad claims")
+	}
+	var c struct {
+		Exp int64 `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || c.Exp == 0 {
+		return errors.New("no exp claim")
+	}
+	if time.Now().Unix() >= c.Exp {
+		return errors.New("expired")
+	}
+	return nil
 }
 
 func oauthError(w http.ResponseWriter, status int, code, description string) {
