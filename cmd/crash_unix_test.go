@@ -199,7 +199,7 @@ func TestConcurrentProfileAndTokenRuns(t *testing.T) {
 	// The second client's cached token has expired: its processes must
 	// replace it, once.
 	expired := time.Now().Add(-time.Minute)
-	otherKey := auth.TokenKey{TokenURL: proxy.TokenURL(), ClientID: oidcClients[1].ID, Audience: "orchestration-api"}
+	otherKey := auth.TokenKey{TokenURL: proxy.TokenURL(), ClientID: oidcClients[1].ID, Audience: "orchestration-api", API: "http://127.0.0.1:3/v2"}
 	if _, err := auth.NewTokenCache(auth.KeyringNone, nil, s.cache).Put(t.Context(), otherKey,
 		&auth.Token{AccessToken: "expired-token", TokenType: "Bearer", ObtainedAt: expired.Add(-5 * time.Minute), ExpiresAt: expired}); err != nil {
 		t.Fatal(err)
@@ -341,12 +341,17 @@ func TestConcurrentProfileAndTokenRuns(t *testing.T) {
 	// The cache holds the token the processes printed, for both keys.
 	cache := auth.NewTokenCache(auth.KeyringNone, nil, s.cache)
 	for _, c := range oidcClients {
-		k := auth.TokenKey{TokenURL: proxy.TokenURL(), ClientID: c.ID, Audience: "orchestration-api"}
+		k := auth.TokenKey{TokenURL: proxy.TokenURL(), ClientID: c.ID, Audience: "orchestration-api", API: "http://127.0.0.1:3/v2"}
 		tok, _, err := cache.Get(t.Context(), k)
 		if err != nil || tok == nil || !tokens[c.ID][tok.AccessToken] {
 			t.Errorf("cached token of %s: %v, %v; want the one the processes printed", c.ID, tok, err)
 		}
 	}
+}
+
+// withoutIDs replaces the random profile ids of a config file by "ID".
+func withoutIDs(b []byte) []byte {
+	return []byte(profileIDLine.ReplaceAllString(string(b), "${1}id: ID"))
 }
 
 // killDelays spreads n kill delays over [0, typical): one random moment
@@ -510,12 +515,15 @@ func TestKillDuringConfigWrite(t *testing.T) {
 		if err != nil {
 			t.Fatalf("iteration %d (kill %s): read the config: %v", i, when, err)
 		}
+		// A profile add gives the new profile a random id: the reference
+		// run's differs, and is not what is being compared.
+		got, after = withoutIDs(got), withoutIDs(after)
 		switch {
 		case r.code == 0 && bytes.Equal(got, after):
 			outcomes["finished before the kill"]++
 		case r.killed && bytes.Equal(got, after):
 			outcomes["killed after the rename"]++
-		case r.killed && bytes.Equal(got, before):
+		case r.killed && bytes.Equal(got, withoutIDs(before)):
 			outcomes["killed before the rename"]++
 		default:
 			t.Fatalf("iteration %d (kill %s): %v\nthe config is neither the old nor the new file:\n%s\n--- old:\n%s\n--- new:\n%s", i, when, r, got, before, after)
@@ -562,7 +570,7 @@ func TestKillDuringTokenRefresh(t *testing.T) {
 		"CAMUNDA_REST_ADDRESS=http://127.0.0.1:1", "CAMUNDA_CLIENT_ID=" + c.ID, "CAMUNDA_CLIENT_SECRET=" + c.Secret,
 		"CAMUNDA_OAUTH_URL=" + proxy.TokenURL(), "CAMUNDA_TOKEN_AUDIENCE=orchestration-api",
 	}
-	key := auth.TokenKey{TokenURL: proxy.TokenURL(), ClientID: c.ID, Audience: "orchestration-api"}
+	key := auth.TokenKey{TokenURL: proxy.TokenURL(), ClientID: c.ID, Audience: "orchestration-api", API: "http://127.0.0.1:1/v2"}
 	tokensFile := filepath.Join(s.cache, "tokens.json")
 
 	typical := typicalRun(t, 5, func(int) procResult { return s.camctl(env, "token", "--refresh", "--timeout", "10s") })

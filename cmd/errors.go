@@ -79,6 +79,7 @@ func ExitCode(err error) int {
 		readErr    *auth.SecretReadError
 		unexpected *api.UnexpectedBodyError
 		unsafe     *atomicfile.UnsafeError
+		bindErr    *auth.BindingError
 	)
 	switch {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
@@ -86,7 +87,7 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &waitErr):
 		return ExitWaitTimeout
-	case errors.As(err, &missing), errors.As(err, &readErr):
+	case errors.As(err, &missing), errors.As(err, &readErr), errors.As(err, &bindErr):
 		return ExitAuth
 	case errors.As(err, &certErr):
 		if certErr.Kind == api.CertWrongPassphrase {
@@ -168,8 +169,10 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone && r.Kind == config.KindEnv:
 			return withHint(err, "The cluster requires authentication, but the CAMUNDA_* variables configure none: set CAMUNDA_BASIC_AUTH_USERNAME and CAMUNDA_BASIC_AUTH_PASSWORD, or CAMUNDA_CLIENT_ID, CAMUNDA_CLIENT_SECRET and CAMUNDA_OAUTH_URL.")
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone && credentialsInEnv(r) != "":
-			// CI variables run on a machine with a current profile: the
-			// profile's method wins over what the variables imply.
+			// CI variables under a profile named with -p or CAMCTL_PROFILE
+			// (without one the environment is the profile, spec §3):
+			// they override single fields, and the profile's method wins
+			// over what the variables imply.
 			return withHint(err, "The cluster requires authentication, and %s is set, but profile %s uses auth none (%s), which wins over what the variables imply. Set CAMUNDA_AUTH_STRATEGY (OAUTH, BASIC or BEARER) to use them.", credentialsInEnv(r), name, r.Get(config.AuthMethod).Source)
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone:
 			return withHint(err, "The cluster requires authentication, but profile %s uses none. Set it up with `camctl login%s --auth basic --username NAME` (or --auth oidc).", name, sel)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/camctl/camctl/internal/api"
@@ -38,6 +39,12 @@ type Factory struct {
 	warned warned
 	// keyringNoted: the unreachable-keyring note was printed this run.
 	keyringNoted bool
+	// envNoted: the note that the environment outvoted the current
+	// profile was printed this run.
+	envNoted bool
+	// inLogin: login runs, which binds secrets anew; a stored passphrase
+	// bound elsewhere is asked for again instead of refused.
+	inLogin bool
 	// certs holds the client certificate of each profile once loaded.
 	certs map[string]*loadedCert
 	// secrets holds the stores built this run, so that every lookup
@@ -154,7 +161,7 @@ func (f *Factory) resolveProfile(name, from string, flags map[config.Key]string)
 			return nil, err
 		}
 	}
-	return config.Resolve(config.Options{
+	r, err := config.Resolve(config.Options{
 		ConfigPath:  path,
 		File:        file,
 		Profile:     name,
@@ -162,6 +169,23 @@ func (f *Factory) resolveProfile(name, from string, flags map[config.Key]string)
 		Flags:       flags,
 		LookupEnv:   f.LookupEnv,
 	})
+	if err != nil {
+		return nil, err
+	}
+	f.noteEnvProfile(r)
+	return r, nil
+}
+
+// noteEnvProfile says, once per run, that connection variables made the
+// environment the profile instead of the current one (spec §3): the user
+// may have forgotten an export, or meant the profile.
+func (f *Factory) noteEnvProfile(r *config.Resolved) {
+	if r.Kind != config.KindEnv || r.Outvoted == "" || f.envNoted {
+		return
+	}
+	f.envNoted = true
+	fmt.Fprintf(f.IO.ErrOut, "Note: using the CAMUNDA_* environment (%s) instead of current profile %s; pass -p %s to use the profile.\n",
+		strings.Join(r.EnvVars, ", "), r.Outvoted, r.Outvoted)
 }
 
 // keyringInteractiveTimeout replaces auth.DefaultKeyringTimeout when a
@@ -296,6 +320,12 @@ func (f *Factory) certSecret(ctx context.Context, r *config.Resolved, key config
 			return v, nil
 		}
 		v, _, err := f.secretsOrNil(r, interactive).Resolve(ctx, r, key)
+		var bound *auth.BindingError
+		if f.inLogin && errors.As(err, &bound) {
+			// Bound to where the profile pointed before: login verifies
+			// it anew, so it must be given again.
+			v, err = "", nil
+		}
 		if err != nil || v != "" {
 			return v, err
 		}

@@ -89,3 +89,18 @@ func run(t *testing.T, f *Factory, args ...string) int {
 	defer cancel()
 	return Run(ctx, f, args)
 }
+
+// profileID returns the id that the config file at path gives profile
+// name (its stored secrets are keyed by it).
+func profileID(t *testing.T, path, name string) string {
+	t.Helper()
+	file, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := file.Profiles[name].ID
+	if id == "" {
+		t.Fatalf("profile %s has no id in %s", name, path)
+	}
+	return id
+}

@@ -63,10 +63,10 @@ func (k *faultyKeyring) hang(string) (string, error) {
 // request without credentials, and leaves the config file byte for byte
 // as it was.
 func TestKeyringFaults(t *testing.T) {
-	const (
-		timeout = 100 * time.Millisecond
-		pwKey   = "profile/prod/auth.password"
-	)
+	const timeout = 100 * time.Millisecond
+	// The password item is keyed by the profile's id, which profile add
+	// gives it; the tests write it before their keyring function runs.
+	var pwKey string
 	tests := []struct {
 		name     string
 		mode     string
@@ -157,7 +157,9 @@ func TestKeyringFaults(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			k := &faultyKeyring{items: map[string]string{pwKey: "s3cret"}, release: make(chan struct{})}
+			pwKey = "id/" + profileID(t, h.config, "prod") + "/auth.password"
+			stored := `{"camctl":1,"bound":["` + srv.URL + `"],"value":"s3cret"}`
+			k := &faultyKeyring{items: map[string]string{pwKey: stored}, release: make(chan struct{})}
 			t.Cleanup(func() { close(k.release) })
 			tt.keyring(k)
 			store := auth.NewKeyringStore(auth.KeyringOptions{
@@ -213,7 +215,7 @@ func TestKeyringSecretDeletedAfterLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.keyring.Delete(t.Context(), "profile/prod/auth.password"); err != nil {
+	if err := h.keyring.Delete(t.Context(), "id/"+profileID(t, h.config, "prod")+"/auth.password"); err != nil {
 		t.Fatal(err)
 	}
 	errOut.Reset()

@@ -77,6 +77,7 @@ logging in is usually simpler.`,
 
 func runLogin(ctx context.Context, opts *LoginOptions) error {
 	f := opts.f
+	f.inLogin = true
 	if _, ok := opts.Settings[config.AuthMethod]; !ok {
 		// For a profile this login creates, the stdin flag says the method.
 		switch {
@@ -139,9 +140,10 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		}
 		cs := ""
 		if certOnly && r.Storable() {
-			// A secret stored by an earlier login still goes along.
-			if v, _, err := secrets.Lookup(ctx, r.Name, config.ClientSecret); err == nil && v != "" {
-				cs = v
+			// A secret stored by an earlier login still goes along, but
+			// only to the token endpoint it was verified with.
+			if st, err := secrets.Lookup(ctx, r, config.ClientSecret); err == nil && st.Value != "" && auth.CheckBinding(r, config.ClientSecret, st) == nil {
+				cs = st.Value
 			}
 		}
 		if !certOnly {
@@ -193,24 +195,51 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		return explain(err, r, f.Global.Timeout.String())
 	}
 
-	var where string
-	if secretKey != "" {
-		if where, err = secrets.Save(ctx, r.Name, secretKey, secret, opts.InsecureStorage); err != nil {
-			return err
-		}
-	}
 	// Passphrases of the client certificate, asked for now or given in
 	// the environment, are kept like the other secrets.
-	storedPassphrase := false
+	type certSecret struct {
+		key   config.Key
+		value string
+	}
+	var passphrases []certSecret
 	for _, k := range []config.Key{config.KeyPassphrase, config.KeystorePassword} {
 		v, asked := f.certSecrets[k]
 		if !asked && r.Get(k).Source.Kind == config.FromEnv {
 			v = r.Value(k)
 		}
-		if v == "" || !r.Storable() {
-			continue
+		if v != "" && r.Storable() {
+			passphrases = append(passphrases, certSecret{k, v})
 		}
-		w, err := secrets.Save(ctx, r.Name, k, v, opts.InsecureStorage)
+	}
+	// Crash-safe order: the profile with its id is in the config file
+	// before anything is stored under that id, so a crash at any point
+	// leaves at most an item under an id that no profile has.
+	needID := secretKey != "" || len(passphrases) > 0
+	if needID && r.ID == "" {
+		// Items stored under the profile's name by an older camctl move
+		// to its id first, bound to where the file pointed.
+		if err := secrets.MigrateProfile(ctx, r); err != nil {
+			return fmt.Errorf("login failed, nothing was stored: %w", err)
+		}
+	}
+	if needID || len(opts.Settings) > 0 || created {
+		id, err := saveLoginProfile(ctx, f, r, opts.Settings, needID)
+		if err != nil {
+			return fmt.Errorf("login failed, nothing was stored: profile %s could not be saved: %w", r.Name, err)
+		}
+		r.ID = id
+	}
+
+	var where string
+	if secretKey != "" {
+		if where, err = secrets.Save(ctx, r, secretKey, secret, opts.InsecureStorage); err != nil {
+			return err
+		}
+	}
+	storedPassphrase := false
+	for _, p := range passphrases {
+		k, v := p.key, p.value
+		w, err := secrets.Save(ctx, r, k, v, opts.InsecureStorage)
 		var noKeyring *auth.NoKeyringError
 		if errors.As(err, &noKeyring) {
 			// The cluster accepted the certificate; not being able to
@@ -236,12 +265,6 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			fmt.Fprintf(f.IO.ErrOut, "Warning: the token could not be cached (%v); the next command fetches a new one.\n", err)
 		}
 	}
-	if len(opts.Settings) > 0 || created {
-		if err := saveLoginProfile(ctx, f, r, opts.Settings); err != nil {
-			return fmt.Errorf("the secret is stored, but profile %s could not be saved: %w", r.Name, err)
-		}
-	}
-
 	w := f.IO.ErrOut
 	who := "without authentication"
 	if provider.Method() != config.MethodNone {
@@ -320,10 +343,17 @@ func resolveForLogin(f *Factory, settings map[config.Key]string, impliedMethod s
 		}
 		file, created = &clone, true
 	}
-	if name == "" && file.CurrentProfile == "" {
-		if config.EnvDefinesConnection(f.LookupEnv) {
-			return nil, false, &config.UsageError{Msg: "no profile is selected and CAMUNDA_* variables define the connection; camctl uses them as they are, without login. To store credentials in a profile, name it: `camctl login -p NAME`"}
+	if vars := config.ConnectionVars(f.LookupEnv); name == "" && len(vars) > 0 {
+		// The environment profile is selected (spec §3): it has no name
+		// to store anything under, and the current profile is not the
+		// one in use.
+		if file.CurrentProfile != "" {
+			return nil, false, &config.UsageError{Msg: fmt.Sprintf("the CAMUNDA_* environment (%s) is selected instead of current profile %s, and camctl uses it as it is, without login. To log in to the profile (with these variables applied to it), name it: `camctl login -p %s`",
+				strings.Join(vars, ", "), file.CurrentProfile, file.CurrentProfile)}
 		}
+		return nil, false, &config.UsageError{Msg: "no profile is selected and CAMUNDA_* variables define the connection; camctl uses them as they are, without login. To store credentials in a profile, name it: `camctl login -p NAME`"}
+	}
+	if name == "" && file.CurrentProfile == "" {
 		// Nothing selected: login works on the local profile, which
 		// becomes a real one if flags change it.
 		name = config.BuiltinLocalName
@@ -405,9 +435,11 @@ func loginCancelled(err error) error {
 }
 
 // saveLoginProfile writes the login flags into the profile, creating it
-// (and making it current when it is the first) if needed.
-func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, settings map[config.Key]string) error {
-	return config.Edit(ctx, r.ConfigPath, func(doc *config.Document) error {
+// (and making it current when it is the first) if needed, and with
+// needID gives it an id if it has none. It returns the profile's id.
+func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, settings map[config.Key]string, needID bool) (string, error) {
+	id := ""
+	err := config.Edit(ctx, r.ConfigPath, func(doc *config.Document) error {
 		if !doc.HasProfile(r.Name) {
 			// Only what the command line says, never what came from the
 			// environment: the file must not pick up a CI job's variables.
@@ -416,9 +448,19 @@ func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, setti
 					settings[k] = r.Value(k)
 				}
 			}
-			_, err := doc.CreateProfile(r.Name, settings, true)
+			if _, err := doc.CreateProfile(r.Name, settings, true); err != nil {
+				return err
+			}
+		} else if err := setAll(doc, r.Name, settings); err != nil {
 			return err
 		}
-		return setAll(doc, r.Name, settings)
+		id = doc.ProfileID(r.Name)
+		if needID {
+			var err error
+			id, err = doc.EnsureProfileID(r.Name, r.ID)
+			return err
+		}
+		return nil
 	})
+	return id, err
 }

@@ -212,7 +212,8 @@ func TestLoginInterruptedDuringVerification(t *testing.T) {
 	srv.fake.Script(fakecamunda.Reply{Hang: true})
 	cfg, env := basicProfileConfig(t, srv.URL)
 
-	s := startPTY(t, append(env, "CAMUNDA_BASIC_AUTH_PASSWORD=s3cret"), "login", "--insecure-storage")
+	// -p: without it the variable would make up the environment profile.
+	s := startPTY(t, append(env, "CAMUNDA_BASIC_AUTH_PASSWORD=s3cret"), "login", "-p", "helm", "--insecure-storage")
 	select {
 	case <-srv.fake.Arrived():
 	case <-time.After(10 * time.Second):

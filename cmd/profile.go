@@ -162,14 +162,33 @@ func secretsForImport(ctx context.Context, f *Factory, configPath string, secret
 	return store, nil
 }
 
-// storeImported keeps imported secrets in the secret store.
+// storeImported keeps imported secrets in the secret store, bound to
+// the origins the profile's config file gives (nobody verified them, so
+// only where the user configured them to go).
 func storeImported(ctx context.Context, f *Factory, store *auth.Secrets, name string, secrets map[config.Key]string, insecure bool) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	path, err := f.ConfigPath()
+	if err != nil {
+		return err
+	}
+	if err := config.Edit(ctx, path, func(doc *config.Document) error {
+		_, err := doc.EnsureProfileID(name, "")
+		return err
+	}); err != nil {
+		return fmt.Errorf("profile %s is saved, but its secrets could not be stored: %w", name, err)
+	}
+	r, err := fileProfile(path, name)
+	if err != nil {
+		return fmt.Errorf("profile %s is saved, but its secrets could not be stored: %w", name, err)
+	}
 	for _, fld := range config.Fields {
 		v, ok := secrets[fld.Key]
 		if !ok {
 			continue
 		}
-		where, err := store.Save(ctx, name, fld.Key, v, insecure)
+		where, err := store.Save(ctx, r, fld.Key, v, insecure)
 		if err != nil {
 			return fmt.Errorf("profile %s is saved, but its %s could not be stored: %w", name, auth.SecretName(fld.Key), err)
 		}
@@ -180,6 +199,17 @@ func storeImported(ctx context.Context, f *Factory, store *auth.Secrets, name st
 		fmt.Fprintf(f.IO.ErrOut, "Stored the %s %s.\n", auth.SecretName(fld.Key), place)
 	}
 	return nil
+}
+
+// fileProfile resolves profile name from the config file at path alone:
+// no flags, no environment. It is what the profile says about itself,
+// which names the items to delete or move and the origins of a binding.
+func fileProfile(path, name string) (*config.Resolved, error) {
+	file, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name})
 }
 
 // setAll writes settings in the order of config.Fields, so files look alike.
@@ -221,6 +251,23 @@ func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 	if err != nil {
 		return err
 	}
+	_, moves := settings[config.Address]
+	if _, ok := settings[config.TokenURL]; ok {
+		moves = true
+	}
+	var before *config.Resolved
+	if moves {
+		// Secrets stored under the name by an older camctl were verified
+		// with the address the file has now: they are moved to an id and
+		// bound to it before the edit changes it.
+		if before, err = fileProfile(path, name); err == nil {
+			if s, serr := f.Secrets(path, false); serr == nil {
+				if err := s.MigrateProfile(ctx, before); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	err = config.Edit(ctx, path, func(doc *config.Document) error {
 		if !doc.HasProfile(name) {
 			if name != config.BuiltinLocalName {
@@ -246,7 +293,42 @@ func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 	if len(keys) > 0 {
 		fmt.Fprintf(f.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
 	}
-	return storeImported(ctx, f, store, name, secrets, insecure)
+	if err := storeImported(ctx, f, store, name, secrets, insecure); err != nil {
+		return err
+	}
+	if moves && before != nil && before.ID != "" {
+		noteRebind(ctx, f, path, name, secrets)
+	}
+	return nil
+}
+
+// noteRebind says in one line that a stored secret of profile name is
+// bound to where the profile pointed before this edit, so camctl will
+// not send it until a login verifies it at the new place. Secrets just
+// imported by the same command are bound to the new place already.
+func noteRebind(ctx context.Context, f *Factory, path, name string, imported map[config.Key]string) {
+	r, err := fileProfile(path, name)
+	if err != nil {
+		return
+	}
+	store, err := f.Secrets(path, false)
+	if err != nil {
+		return
+	}
+	for _, key := range auth.SecretKeys() {
+		if _, ok := imported[key]; ok {
+			continue
+		}
+		st, err := store.Lookup(ctx, r, key)
+		if err != nil || st.Where == "" {
+			continue
+		}
+		var be *auth.BindingError
+		if errors.As(auth.CheckBinding(r, key, st), &be) {
+			fmt.Fprintf(f.IO.ErrOut, "Note: the stored %s of profile %s is bound to %s; run `camctl login -p %s` before camctl sends it to %s.\n", be.What, name, be.Bound, name, be.Now)
+			return
+		}
+	}
 }
 
 type profileRow struct {
@@ -279,6 +361,7 @@ func runProfileList(f *Factory) error {
 	current := ""
 	if r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: f.Global.Profile, LookupEnv: f.LookupEnv}); err == nil {
 		current = r.Name
+		f.noteEnvProfile(r)
 	} else if current = f.Global.Profile; current == "" {
 		// An unknown -p or $CAMCTL_PROFILE, or a variable that does not
 		// resolve: still list what there is, marking what was chosen.
@@ -398,17 +481,23 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 		return err
 	}
 	// What the profile says in the file (not what the environment makes
-	// of it) names the token to forget. Secrets go first: a profile
-	// removed before its secrets would leave them to a namesake.
-	if _, ok := file.Profiles[name]; !ok {
-		// Not in the file: let Edit report it, with nothing deleted.
-	} else if r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name}); err == nil {
-		if _, err := forget(ctx, f, r); err != nil {
-			return fmt.Errorf("profile %s was not removed: %w", name, err)
+	// of it) names the items and the token to forget.
+	var r *config.Resolved
+	if _, ok := file.Profiles[name]; ok {
+		if r, err = config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name}); err != nil {
+			return err
 		}
 	}
+	// Crash-safe order: the profile leaves the config file first, then
+	// its items are deleted by id. A crash (or a hung keyring) in between
+	// leaves items under an id no profile has: a namesake gets a new id.
 	wasCurrent := false
 	err = config.Edit(ctx, path, func(doc *config.Document) error {
+		if r != nil && doc.ProfileID(name) != r.ID {
+			// Changed since it was read (another camctl gave it an id):
+			// forget by the id it has now.
+			r.ID = doc.ProfileID(name)
+		}
 		if !doc.RemoveProfile(name) {
 			if name == config.BuiltinLocalName {
 				return &config.UsageError{Msg: fmt.Sprintf("%q is the built-in profile and is not in the config file; there is nothing to remove", name)}
@@ -427,6 +516,11 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 	fmt.Fprintf(f.IO.ErrOut, "Removed profile %q.\n", name)
 	if wasCurrent {
 		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; now none is, so camctl falls back to the local profile (select another with `camctl profile use NAME`).\n")
+	}
+	if r != nil {
+		if _, err := forget(ctx, f, r); err != nil {
+			return fmt.Errorf("profile %s is removed; what could not be deleted is under an id that no profile has now, so no profile will use it: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -456,7 +550,7 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 	var removed []string
 	var errs []error
 	if r.Storable() {
-		gone, unreached, err := secrets.DeleteProfile(ctx, r.Name)
+		gone, unreached, err := secrets.DeleteProfile(ctx, r.ID, r.Name)
 		removed = append(removed, gone...)
 		if err != nil {
 			errs = append(errs, err)
@@ -484,7 +578,7 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 func newCmdProfileRename(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:               "rename OLD NEW",
-		Short:             "Rename a profile, moving its stored secrets",
+		Short:             "Rename a profile; its stored secrets stay with it",
 		Args:              exactArgs(2, "OLD and NEW profile names"),
 		ValidArgsFunction: profileArg(f, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -498,6 +592,19 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Stored items are keyed by the profile's id, which the rename
+			// keeps: nothing in the keyring moves. Items that an older
+			// camctl stored under the old name move to an id first, so a
+			// crash never leaves them under a name for a namesake.
+			if r, err := fileProfile(path, old); err == nil && r.Kind == config.KindFile && r.ID == "" {
+				secrets, err := f.Secrets(path, false)
+				if err != nil {
+					return err
+				}
+				if err := secrets.MigrateProfile(cmd.Context(), r); err != nil {
+					return fmt.Errorf("profile %s was not renamed: %w", old, err)
+				}
+			}
 			if err := config.Edit(cmd.Context(), path, func(doc *config.Document) error {
 				if !doc.HasProfile(old) {
 					return config.UnknownProfileError(old, "", doc.ProfileNames())
@@ -506,15 +613,6 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 			}); err != nil {
 				return err
 			}
-			secrets, err := f.Secrets(path, false)
-			if err != nil {
-				return err
-			}
-			unreached, err := secrets.MoveProfile(cmd.Context(), old, new)
-			if err != nil {
-				return fmt.Errorf("renamed %q to %q, but its secrets could not be moved (run `camctl login -p %s`): %w", old, new, new, err)
-			}
-			warnUnreached(f, unreached, "moved")
 			fmt.Fprintf(f.IO.ErrOut, "Renamed profile %q to %q.\n", old, new)
 			return nil
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -30,6 +31,20 @@ type shownSecret struct {
 	// Optional is set for a client secret that an oidc profile with a
 	// client certificate may do without (tls_client_auth).
 	Optional bool `json:"optional,omitempty"`
+	// Bound are the origins a stored secret was verified with and is
+	// sent to (spec §5).
+	Bound []string `json:"bound,omitempty"`
+	// Refused says why this run would not send the stored secret: the
+	// profile now points elsewhere.
+	Refused string `json:"refused,omitempty"`
+}
+
+// settingName is how a setting that points somewhere is called.
+func settingName(k config.Key) string {
+	if k == config.TokenURL {
+		return "token URL"
+	}
+	return "address"
 }
 
 type shownProfile struct {
@@ -248,16 +263,20 @@ func secretStatus(ctx context.Context, secrets *auth.Secrets, r *config.Resolved
 		s.Status = "missing"
 		return s
 	}
-	_, where, err := secrets.Lookup(ctx, r.Name, key)
+	st, err := secrets.Lookup(ctx, r, key)
 	switch {
 	case err != nil && errors.Is(err, auth.ErrUnavailable):
 		s.Status, s.Detail = "unknown", "the OS keyring could not be asked: "+err.Error()
 	case err != nil:
 		s.Status, s.Detail = "unknown", err.Error()
-	case where == "":
+	case st.Where == "":
 		s.Status = "missing"
 	default:
-		s.Status, s.Where = "stored", where
+		s.Status, s.Where, s.Bound = "stored", st.Where, st.Bound
+		var be *auth.BindingError
+		if errors.As(auth.CheckBinding(r, key, st), &be) {
+			s.Refused = fmt.Sprintf("not sent to %s (%s from %s): run `camctl login -p %s` to bind it there", be.Now, settingName(be.Setting), be.Source, r.Name)
+		}
 	}
 	return s
 }
@@ -282,10 +301,17 @@ func describeSecret(s shownSecret, profile string) string {
 	case "env":
 		return "from env " + s.Where
 	case "stored":
+		where := "stored in the OS keyring"
 		if s.Where == auth.InFile {
-			return "stored in a plain-text file (--insecure-storage)"
+			where = "stored in a plain-text file (--insecure-storage)"
 		}
-		return "stored in the OS keyring"
+		if len(s.Bound) > 0 {
+			where += ", bound to " + strings.Join(s.Bound, " and ")
+		}
+		if s.Refused != "" {
+			where += "; " + s.Refused
+		}
+		return where
 	case "missing":
 		if s.Optional {
 			return "not stored (none needed: the client certificate authenticates)"

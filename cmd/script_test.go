@@ -8,11 +8,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/fakecamunda"
 )
 
@@ -82,6 +85,11 @@ func scriptParams(dir string) testscript.Params {
 			"fake":  cmdFake,
 			"exits": cmdExits,
 			"mode":  cmdMode,
+			// cmpconfig FILE WANT: cmpenv, with each profile id in FILE
+			// (random, see config.NewProfileID) shown as "id: ID".
+			"cmpconfig": cmdCmpConfig,
+			// profileid NAME VAR: set $VAR to the id of profile NAME in $CONFIG.
+			"profileid": cmdProfileID,
 		},
 	}
 }
@@ -139,6 +147,57 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
 	}
+}
+
+var profileIDLine = regexp.MustCompile(`(?m)^(\s*)id: [0-9a-f]{16}$`)
+
+// cmpconfig FILE WANT compares like cmpenv, but reads every random
+// profile id in FILE as the word ID: a script states that a profile has
+// an id and where, not which one.
+func cmdCmpConfig(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cmpconfig FILE WANT")
+	}
+	got := profileIDLine.ReplaceAllString(ts.ReadFile(args[0]), "${1}id: ID")
+	want := os.Expand(ts.ReadFile(args[1]), ts.Getenv)
+	if got != want {
+		ts.Logf("[diff -%s +%s]\n%s", args[0], args[1], diffLines(got, want))
+		ts.Fatalf("%s and %s differ", args[0], args[1])
+	}
+}
+
+// profileid NAME VAR sets VAR to the id $CONFIG gives profile NAME: the
+// key of its items in the keyring ("id/$VAR/auth.password").
+func cmdProfileID(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: profileid NAME VAR")
+	}
+	file, err := config.Load(ts.Getenv("CONFIG"))
+	ts.Check(err)
+	id := file.Profiles[args[0]].ID
+	if id == "" {
+		ts.Fatalf("profile %s has no id in %s", args[0], ts.Getenv("CONFIG"))
+	}
+	ts.Setenv(args[1], id)
+}
+
+// diffLines is a small line diff for cmpconfig's failure message.
+func diffLines(a, b string) string {
+	var out strings.Builder
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			fmt.Fprintf(&out, "%d: -%q\n%d: +%q\n", i+1, x, i+1, y)
+		}
+	}
+	return out.String()
 }
 
 // mode FILE PERM requires FILE to have permission bits PERM (octal).

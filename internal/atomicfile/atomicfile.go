@@ -356,3 +356,22 @@ func CheckShared(path string) error {
 	}
 	return nil
 }
+
+// Tidy removes, under path's lock, the temporary files that writers of
+// path killed mid-write left behind (see removeDeadTemps), without
+// writing path. logout and profile remove call it for the secrets file:
+// such a file holds a copy of secrets that nothing else would delete.
+// A directory that does not exist is left alone (nothing to tidy, and
+// nothing is created).
+func Tidy(ctx context.Context, path string) error {
+	if _, err := os.Lstat(filepath.Dir(path)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	unlock, err := lock(ctx, path, Private)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	removeDeadTemps(path)
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/camctl/camctl/internal/atomicfile"
 )
@@ -55,6 +56,9 @@ func (f *fileStore) Get(ctx context.Context, key string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read secrets file: %w", err)
 	}
+	if err := f.checkPrivate(); err != nil {
+		return "", err
+	}
 	secrets, _, err := f.decode(data)
 	if err != nil {
 		return "", err
@@ -64,6 +68,31 @@ func (f *fileStore) Get(ctx context.Context, key string) (string, error) {
 		return "", ErrNotFound
 	}
 	return v, nil
+}
+
+// checkPrivate refuses a secrets file that the group or other users may
+// read, as ssh refuses such a key: its secrets may already be known to
+// others. (A write replaces the file with mode 0600, so logging in again
+// fixes it too.) The token cache is not refused: its tokens expire, and
+// it is rewritten 0600 on the next token.
+func (f *fileStore) checkPrivate() error {
+	if f.discardDamaged || runtime.GOOS == "windows" {
+		return nil
+	}
+	fi, err := os.Lstat(f.path)
+	if err != nil {
+		return fmt.Errorf("read secrets file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return &atomicfile.UnsafeError{Path: f.path, Reason: fmt.Sprintf("other users may read it (mode %04o), so its secrets may be known to them", uint32(perm)),
+			Fix: fmt.Sprintf("run chmod 600 %s if you trust it, or log in again (`camctl login -p NAME --insecure-storage` rewrites it 0600)", f.path)}
+	}
+	return nil
+}
+
+// Tidy removes temporary copies of the file that a killed camctl left.
+func (f *fileStore) Tidy(ctx context.Context) error {
+	return atomicfile.Tidy(ctx, f.path)
 }
 
 func (f *fileStore) Set(ctx context.Context, key, value string) error {

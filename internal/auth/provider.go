@@ -134,6 +134,7 @@ func OIDCKey(r *config.Resolved) (TokenKey, error) {
 		Audience: r.Value(config.Audience),
 		Scope:    r.Value(config.Scope),
 		Resource: r.Value(config.Resource),
+		API:      apiBase(r),
 	}, nil
 }
 

@@ -8,9 +8,10 @@ import (
 )
 
 // The store keys of profile secrets never collide: not between profiles
-// (profile "a" with a setting cannot spell profile "a/b"'s key, since
-// names hold no '/'), not between config files, not with cached tokens,
-// and not with the "#n" parts of a chunked value.
+// (profile id "a" with a setting cannot spell id "a/b"'s key, since ids
+// hold no '/'), not between config files, not with the name-keyed items
+// of earlier versions, not with cached tokens, and not with the "#n"
+// parts of a chunked value.
 func TestSecretKeysCannotCollide(t *testing.T) {
 	names := []string{"a", "b", "ab", "a-b", "a_b", "profile", "config", "token", "auth", "0", strings.Repeat("z", 63)}
 	namespaces := []string{"", config.SecretNamespace("/elsewhere/camctl.yaml", func(string) string { return "" })}
@@ -28,11 +29,16 @@ func TestSecretKeysCannotCollide(t *testing.T) {
 					t.Errorf("%s and %s share the store key %q", prev, who, k)
 				}
 				seen[k] = who
+				legacy := s.legacyKey(name, key)
+				if prev, dup := seen[legacy]; dup {
+					t.Errorf("%s and the name-keyed item of %s share the store key %q", prev, who, legacy)
+				}
+				seen[legacy] = "name-keyed " + who
 				if err := checkKey(k); err != nil {
 					t.Errorf("%s: %v", who, err)
 				}
 				// The key splits back into exactly its parts.
-				rest, ok := strings.CutPrefix(k, ns+"profile/")
+				rest, ok := strings.CutPrefix(k, ns+"id/")
 				gotName, gotKey, _ := strings.Cut(rest, "/")
 				if !ok || gotName != name || gotKey != string(key) {
 					t.Errorf("key %q does not split back into %q and %q", k, name, key)

@@ -47,11 +47,19 @@ type Secrets struct {
 	File SecretStore
 }
 
-// key is the store key of a profile's secret, e.g.
-// "profile/helm/auth.password", or "config/<id>/profile/helm/auth.password"
-// for a config file other than the default. Profile names are validated,
-// so one profile's key can never be spelt through another's.
-func (s *Secrets) key(profile string, key config.Key) string {
+// key is the store key of a profile's secret: by the profile's id, e.g.
+// "id/7f3c9a0b12d4e5f6/auth.password", or
+// "config/<hash>/id/7f3c9a0b12d4e5f6/auth.password" for a config file
+// other than the default (a copy of a config file keeps the ids, not the
+// secrets). Ids are validated, so one profile's key can never be spelt
+// through another's.
+func (s *Secrets) key(id string, key config.Key) string {
+	return s.Namespace + "id/" + id + "/" + string(key)
+}
+
+// legacyKey is where camctl stored a profile's secret before profiles
+// had ids: by its name. Such items are read once and moved (migrate).
+func (s *Secrets) legacyKey(profile string, key config.Key) string {
 	return s.Namespace + "profile/" + profile + "/" + string(key)
 }
 
@@ -62,9 +70,21 @@ const (
 	InFile    = "file"
 )
 
+// Stored is a secret found in a store.
+type Stored struct {
+	Value string
+	// Bound are the origins it was verified against and may be sent to.
+	Bound []string
+	// Where is InKeyring or InFile ("" when nothing is stored).
+	Where string
+}
+
 // Resolve returns a secret setting of r: the environment (already in r)
 // wins, then the keyring, then the file store. It returns "" when no
-// secret is available, and where it found one.
+// secret is available, and where it found one. A stored secret is
+// returned only when r would send it where it is bound to; otherwise
+// the error is a *BindingError and nothing may be sent. A secret from
+// the environment is the user's choice for this run and is not bound.
 func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Key) (value, where string, err error) {
 	if set := r.Get(key); set.IsSet() {
 		return set.Value, InEnv + " " + set.Source.Name, nil
@@ -72,7 +92,7 @@ func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Ke
 	if !r.Storable() {
 		return "", "", nil
 	}
-	v, where, err := s.Lookup(ctx, r.Name, key)
+	st, err := s.Lookup(ctx, r, key)
 	var sre *SecretReadError
 	if errors.Is(err, ErrUnavailable) && !errors.As(err, &sre) {
 		// auto mode: a keyring that cannot be reached holds nothing
@@ -81,14 +101,54 @@ func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Ke
 		// camctl login" would not help while the keyring is locked.)
 		return "", "", nil
 	}
-	return v, where, err
+	if err != nil || st.Where == "" {
+		return "", "", err
+	}
+	if err := checkBinding(r, key, st.Bound); err != nil {
+		return "", "", err
+	}
+	return st.Value, st.Where, nil
 }
 
-// Lookup returns a stored secret of profile and the store it came from.
-// When nothing is found and the keyring could not be asked (auto mode),
-// the error wraps ErrUnavailable: "not stored" would be a guess.
-func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (value, where string, err error) {
-	k := s.key(profile, key)
+// CheckBinding reports whether r would send st where it is bound to
+// (nil), or a *BindingError.
+func CheckBinding(r *config.Resolved, key config.Key, st Stored) error {
+	return checkBinding(r, key, st.Bound)
+}
+
+// Lookup returns a stored secret of profile r, with the origins it is
+// bound to, without checking them. A profile without an id has its
+// items under its name from before ids: they are moved to a new id on
+// the way (migrate). When nothing is found and the keyring could not be
+// asked (auto mode), the error wraps ErrUnavailable: "not stored" would
+// be a guess.
+func (s *Secrets) Lookup(ctx context.Context, r *config.Resolved, key config.Key) (Stored, error) {
+	if !r.Storable() || r.Kind != config.KindFile && r.ID == "" {
+		// The environment profile has nothing stored; the built-in one
+		// has no id until login writes it into the file.
+		return Stored{}, nil
+	}
+	if r.ID == "" {
+		if err := s.migrate(ctx, r, key); err != nil || r.ID == "" {
+			return Stored{}, err
+		}
+	}
+	raw, where, err := s.get(ctx, s.key(r.ID, key), r.Name, key)
+	if err != nil || where == "" {
+		return Stored{}, err
+	}
+	v, bound, err := decodeEnvelope(raw)
+	if err != nil {
+		if where == InKeyring {
+			return Stored{}, &SecretReadError{Profile: r.Name, What: SecretName(key), System: s.Mode == KeyringSystem, Err: err}
+		}
+		return Stored{}, fmt.Errorf("read %s of profile %s from the secrets file: %w; run `camctl login -p %s` to store it again", SecretName(key), r.Name, err, r.Name)
+	}
+	return Stored{Value: v, Bound: bound, Where: where}, nil
+}
+
+// get reads the item k from the keyring, else the file store.
+func (s *Secrets) get(ctx context.Context, k, profile string, key config.Key) (value, where string, err error) {
 	var unreachable error
 	if s.Mode != KeyringNone && s.Keyring != nil {
 		v, err := s.Keyring.Get(ctx, k)
@@ -112,6 +172,105 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 		}
 	}
 	return "", "", unreachable
+}
+
+// migrate moves the items that profile r (which has no id) has under its
+// name to a new id, if it has any: each is written under the id first,
+// bound to the origins the profile's config file gives it now (the
+// environment and flags of this run do not count); then the id goes into
+// the config file; then the old items are deleted. A crash in between
+// leaves either items under an id no profile has, or old items that the
+// profile, now with its id, no longer reads: never a secret for the wrong
+// profile. It sets r.ID when it moved anything.
+func (s *Secrets) migrate(ctx context.Context, r *config.Resolved, want config.Key) error {
+	// One round trip when there is nothing to move, as before ids.
+	if _, where, err := s.get(ctx, s.legacyKey(r.Name, want), r.Name, want); err != nil || where == "" {
+		return err
+	}
+	file, err := config.Load(r.ConfigPath)
+	if err != nil {
+		return err
+	}
+	own, err := config.Resolve(config.Options{ConfigPath: r.ConfigPath, File: file, Profile: r.Name})
+	if err != nil {
+		return err
+	}
+	type moved struct {
+		st  namedStore
+		key config.Key
+	}
+	var done []moved
+	id := config.NewProfileID()
+	for _, key := range SecretKeys() {
+		for _, st := range s.stores() {
+			v, err := st.store.Get(ctx, s.legacyKey(r.Name, key))
+			switch {
+			case errors.Is(err, ErrNotFound):
+				continue
+			case err != nil && st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
+				continue
+			case err != nil:
+				return fmt.Errorf("move the %s of profile %s to its id: %w", SecretName(key), r.Name, err)
+			}
+			bound, err := BoundOrigins(own, key)
+			if err != nil {
+				return fmt.Errorf("move the %s of profile %s to its id: %w", SecretName(key), r.Name, err)
+			}
+			env, err := encodeEnvelope(v, bound)
+			if err != nil {
+				return err
+			}
+			if err := st.store.Set(ctx, s.key(id, key), env); err != nil {
+				return fmt.Errorf("move the %s of profile %s to its id: %w", SecretName(key), r.Name, err)
+			}
+			done = append(done, moved{st, key})
+		}
+	}
+	got := id
+	if err := config.Edit(ctx, r.ConfigPath, func(doc *config.Document) (err error) {
+		got, err = doc.EnsureProfileID(r.Name, id)
+		return err
+	}); err != nil {
+		return fmt.Errorf("give profile %s an id for its stored secrets: %w", r.Name, err)
+	}
+	if got != id {
+		// Another camctl gave the profile an id meanwhile; its items are
+		// the ones the profile reads. Ours are dropped.
+		for _, d := range done {
+			_ = d.st.store.Delete(ctx, s.key(id, d.key))
+		}
+		r.ID = got
+		return nil
+	}
+	r.ID = id
+	for _, d := range done {
+		if err := d.st.store.Delete(ctx, s.legacyKey(r.Name, d.key)); err != nil {
+			return fmt.Errorf("delete the %s of profile %s under its old name: %w", SecretName(d.key), r.Name, err)
+		}
+	}
+	return nil
+}
+
+// MigrateProfile moves what profile r has stored under its name to an id
+// (see migrate) before a rename would leave those items behind. It does
+// nothing for a profile that has an id.
+func (s *Secrets) MigrateProfile(ctx context.Context, r *config.Resolved) error {
+	if r.ID != "" || r.Kind != config.KindFile {
+		return nil
+	}
+	for _, key := range SecretKeys() {
+		if err := s.migrate(ctx, r, key); err != nil {
+			var sre *SecretReadError
+			if errors.Is(err, ErrUnavailable) && !errors.As(err, &sre) {
+				continue
+			}
+			return err
+		}
+		if r.ID != "" {
+			return nil
+		}
+	}
+	return nil
 }
 
 // SecretReadError is a stored secret that the OS keyring holds but could
@@ -176,13 +335,26 @@ func (e *NoKeyringError) Error() string {
 
 func (e *NoKeyringError) Unwrap() error { return e.Err }
 
-// Save stores a secret of profile: in the OS keyring, or, with insecure,
-// in the plain-text file. It returns where it went.
-func (s *Secrets) Save(ctx context.Context, profile string, key config.Key, value string, insecure bool) (string, error) {
-	k := s.key(profile, key)
+// Save stores a secret of profile r, which must have an id: in the OS
+// keyring, or, with insecure, in the plain-text file. It is bound to
+// the origins r sends it to (the ones login has just verified). It
+// returns where it went.
+func (s *Secrets) Save(ctx context.Context, r *config.Resolved, key config.Key, value string, insecure bool) (string, error) {
+	if r.ID == "" {
+		return "", fmt.Errorf("store %s of profile %s: the profile has no id yet", SecretName(key), r.Name)
+	}
+	bound, err := BoundOrigins(r, key)
+	if err != nil {
+		return "", err
+	}
+	env, err := encodeEnvelope(value, bound)
+	if err != nil {
+		return "", err
+	}
+	k := s.key(r.ID, key)
 	if insecure {
-		if err := s.File.Set(ctx, k, value); err != nil {
-			return "", fmt.Errorf("store %s of profile %s: %w", SecretName(key), profile, err)
+		if err := s.File.Set(ctx, k, env); err != nil {
+			return "", fmt.Errorf("store %s of profile %s: %w", SecretName(key), r.Name, err)
 		}
 		// A stale copy in the keyring would win over the new one.
 		if s.Mode != KeyringNone && s.Keyring != nil {
@@ -193,11 +365,11 @@ func (s *Secrets) Save(ctx context.Context, profile string, key config.Key, valu
 	if s.Mode == KeyringNone || s.Keyring == nil {
 		return "", &NoKeyringError{Err: fmt.Errorf("%s=none", config.EnvKeyring)}
 	}
-	if err := s.Keyring.Set(ctx, k, value); err != nil {
+	if err := s.Keyring.Set(ctx, k, env); err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			return "", &NoKeyringError{Err: err}
 		}
-		return "", fmt.Errorf("store %s of profile %s in the keyring: %w", SecretName(key), profile, err)
+		return "", fmt.Errorf("store %s of profile %s in the keyring: %w", SecretName(key), r.Name, err)
 	}
 	if s.File != nil {
 		_ = s.File.Delete(ctx, k)
@@ -216,14 +388,33 @@ func SecretKeys() []config.Key {
 	return keys
 }
 
-// DeleteProfile removes every stored secret of profile from both stores
-// and reports what it removed. Deleting what is not there is not an
-// error. A keyring that cannot be reached in auto mode is reported as
-// unreached, so the caller can say that secrets may be left there.
-func (s *Secrets) DeleteProfile(ctx context.Context, profile string) (removed []string, unreached, err error) {
+// DeleteProfile removes every stored secret of the profile with id and
+// name from both stores: its items under the id, and any it still has
+// under its name from before ids (so a namesake cannot find them). It
+// reports what it removed; deleting what is not there is not an error. A
+// keyring that cannot be reached in auto mode is reported as unreached,
+// so the caller can say that secrets may be left there. Temporary copies
+// of the secrets file that a killed camctl left are removed too.
+func (s *Secrets) DeleteProfile(ctx context.Context, id, name string) (removed []string, unreached, err error) {
 	var errs []error
+	if t, ok := s.File.(interface{ Tidy(context.Context) error }); ok {
+		if err := t.Tidy(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	type item struct {
+		k   string
+		key config.Key
+	}
+	var items []item
 	for _, key := range SecretKeys() {
-		k := s.key(profile, key)
+		if id != "" {
+			items = append(items, item{s.key(id, key), key})
+		}
+		items = append(items, item{s.legacyKey(name, key), key})
+	}
+	for _, it := range items {
+		k, key := it.k, it.key
 		for _, st := range s.stores() {
 			if _, err := st.store.Get(ctx, k); err != nil {
 				switch {
@@ -257,34 +448,6 @@ func joinUnique(errs []error) error {
 		}
 	}
 	return errors.Join(out...)
-}
-
-// MoveProfile moves every stored secret of old to new, in the store it
-// is in. Like DeleteProfile it reports an unreachable keyring separately.
-func (s *Secrets) MoveProfile(ctx context.Context, old, new string) (unreached, err error) {
-	for _, key := range SecretKeys() {
-		from, to := s.key(old, key), s.key(new, key)
-		for _, st := range s.stores() {
-			v, err := st.store.Get(ctx, from)
-			if err != nil {
-				if errors.Is(err, ErrNotFound) {
-					continue
-				}
-				if st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable) {
-					unreached = err
-					continue
-				}
-				return unreached, fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
-			}
-			if err := st.store.Set(ctx, to, v); err != nil {
-				return unreached, fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
-			}
-			if err := st.store.Delete(ctx, from); err != nil {
-				return unreached, fmt.Errorf("move %s of profile %s: %w", SecretName(key), old, err)
-			}
-		}
-	}
-	return unreached, nil
 }
 
 type namedStore struct {

@@ -39,21 +39,31 @@ func (t *Token) FreshAt(now time.Time) bool {
 	return t != nil && t.AccessToken != "" && !t.ExpiresAt.IsZero() && !now.After(t.ExpiresAt.Add(-t.refreshMargin()))
 }
 
-// TokenKey identifies the token a client gets from a token endpoint.
-// Profiles (and the environment) with the same key share a token; two
-// client ids never do.
+// TokenKey identifies the token a client gets from a token endpoint for
+// one cluster. Profiles (and the environment) with the same key share a
+// token; two client ids never do, and neither do two clusters: API is
+// part of the key, so a token fetched for one address is never sent to
+// another (spec §5), even when both use one client of one token endpoint.
 type TokenKey struct {
 	TokenURL string
 	ClientID string
 	Audience string
 	Scope    string
 	Resource string
+	// API is the normalised REST base URL the token is sent to.
+	API string
 }
 
 // ID is the key's name in the stores: a hash, because the parts can be
 // long and contain characters a keyring account or file name should not.
 func (k TokenKey) ID() string {
-	b, _ := json.Marshal([]string{k.TokenURL, k.ClientID, k.Audience, k.Scope, k.Resource})
+	parts := []string{k.TokenURL, k.ClientID, k.Audience, k.Scope, k.Resource}
+	if k.API != "" {
+		parts = append(parts, k.API)
+	}
+	// Without API this is the id of camctl versions before API was part
+	// of the key, which logout uses to delete those tokens too.
+	b, _ := json.Marshal(parts)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }

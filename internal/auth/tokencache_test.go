@@ -67,6 +67,7 @@ func TestTokenKeyID(t *testing.T) {
 		Audience: "zeebe.camunda.io",
 		Scope:    "read write",
 		Resource: "https://api.example",
+		API:      "https://bru-2.zeebe.camunda.io/0a1b/v2",
 	}
 	id := base.ID()
 	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
@@ -78,7 +79,8 @@ func TestTokenKeyID(t *testing.T) {
 	}
 	// The ID names entries written by earlier camctl runs: if it changed
 	// between versions, every user would refetch and leave the old
-	// entries behind in the keyring. Pin it.
+	// entries behind in the keyring. Pin it. (Keys of versions before API
+	// was part of the key keep their id, so that logout can find them.)
 	saas := TokenKey{TokenURL: "https://login.cloud.camunda.io/oauth/token", ClientID: "camctl-ci", Audience: "zeebe.camunda.io"}
 	if got, want := saas.ID(), "189449cf09b3407f650157b5e5aa5daa"; got != want {
 		t.Errorf("ID() of %+v = %s, want %s (cached tokens of earlier versions would be orphaned)", saas, got, want)
@@ -98,6 +100,8 @@ func TestTokenKeyID(t *testing.T) {
 		{"no scope", func() TokenKey { k := base; k.Scope = ""; return k }()},
 		{"resource", func() TokenKey { k := base; k.Resource = "https://other.example"; return k }()},
 		{"no resource", func() TokenKey { k := base; k.Resource = ""; return k }()},
+		{"API address", func() TokenKey { k := base; k.API = "https://bru-2.zeebe.camunda.io/9f8e/v2"; return k }()},
+		{"API host", func() TokenKey { k := base; k.API = "https://other.example/v2"; return k }()},
 		// Parts that run into each other must not collide.
 		{"client id moved into audience", func() TokenKey { k := base; k.ClientID, k.Audience = "camctl-cizeebe", ".camunda.io"; return k }()},
 		{"audience and scope swapped", func() TokenKey { k := base; k.Audience, k.Scope = k.Scope, k.Audience; return k }()},

@@ -103,10 +103,47 @@ func (d *Document) AddProfile(name string) error {
 		return &UsageError{Msg: fmt.Sprintf("profile %q already exists: change it with `camctl profile set %s`", name, name)}
 	}
 	profiles := d.profiles(true)
+	// Every new profile gets a new id, so a namesake of a removed
+	// profile never reaches the secrets stored for it.
 	profiles.Content = append(profiles.Content,
 		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: name},
-		&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"})
+		&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: idNodes(NewProfileID())})
 	return nil
+}
+
+func idNodes(id string) []*yaml.Node {
+	return []*yaml.Node{
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: IDKey},
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: id},
+	}
+}
+
+// ProfileID returns the id of profile name ("" when it has none or does
+// not exist).
+func (d *Document) ProfileID(name string) string {
+	if n := mappingValue(d.profile(name), IDKey); n != nil && n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	return ""
+}
+
+// EnsureProfileID returns the id of profile name, giving it id (or, when
+// id is "", a new one) first if it has none. The id goes first in the
+// profile, where a reader sees that it belongs to camctl.
+func (d *Document) EnsureProfileID(name, id string) (string, error) {
+	p := d.profile(name)
+	if p == nil {
+		return "", &UsageError{Msg: fmt.Sprintf("profile %q does not exist", name)}
+	}
+	if have := d.ProfileID(name); have != "" {
+		return have, nil
+	}
+	if id == "" {
+		id = NewProfileID()
+	}
+	deleteKey(p, IDKey) // a non-scalar id, which validation already refused
+	p.Content = append(idNodes(id), p.Content...)
+	return id, nil
 }
 
 // CreateProfile adds profile name with settings (in the order of

@@ -26,6 +26,9 @@ type File struct {
 
 // Profile is one named cluster connection.
 type Profile struct {
+	// ID is the profile's stable id (see NewProfileID); "" for a profile
+	// that camctl has not yet had to store anything for.
+	ID      string     `mapstructure:"id" yaml:"id"`
 	Address string     `mapstructure:"address" yaml:"address"`
 	Auth    AuthConfig `mapstructure:"auth" yaml:"auth"`
 	TLS     TLSConfig  `mapstructure:"tls" yaml:"tls"`
@@ -272,10 +275,22 @@ func validate(path string, data []byte, f *File) error {
 	if profiles == nil || profiles.Kind != yaml.MappingNode {
 		return nil
 	}
+	ids := map[string]string{}
 	for i := 0; i < len(profiles.Content); i += 2 {
 		k := profiles.Content[i]
 		if err := ValidateName(k.Value); err != nil {
 			return &FileError{Path: path, Line: k.Line, Err: err}
+		}
+		if id := mappingValue(profiles.Content[i+1], IDKey); id != nil {
+			if !validID(id.Value) {
+				return &FileError{Path: path, Line: id.Line, Err: invalidIDError(k.Value)}
+			}
+			// Two profiles with one id (a block copied with its id) would
+			// share, and delete, each other's stored secrets.
+			if other, dup := ids[id.Value]; dup {
+				return &FileError{Path: path, Line: id.Line, Err: fmt.Errorf("profiles %q and %q have the same id; remove the id line of %q (camctl assigns a new one; then run `camctl login -p %s`)", other, k.Value, k.Value, k.Value)}
+			}
+			ids[id.Value] = k.Value
 		}
 		if a := mappingValue(profiles.Content[i+1], "address"); a != nil && hasUserinfo(a.Value) {
 			return &FileError{Path: path, Line: a.Line, Err: fmt.Errorf("the address of profile %q contains credentials; remove them and store the password with `camctl login`", k.Value)}

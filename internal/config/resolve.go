@@ -91,11 +91,21 @@ type Options struct {
 // Resolved is the selected profile with every setting resolved.
 type Resolved struct {
 	// Name is the profile's name (EnvProfileName for the implicit one).
-	Name       string
+	Name string
+	// ID is the profile's id in the config file: what its stored
+	// secrets are keyed by. "" for a profile that has none yet (the
+	// built-in one, or one written before profiles had ids).
+	ID         string
 	Kind       ProfileKind
 	Selection  Source
 	ConfigPath string
-	settings   map[Key]Setting
+	// EnvVars names the connection variables that are set, for the
+	// note that the environment profile outvoted a current profile.
+	EnvVars []string
+	// Outvoted is the current-profile that the environment profile was
+	// selected instead of ("" when it was not).
+	Outvoted string
+	settings map[Key]Setting
 }
 
 // Get returns the resolved setting for key.
@@ -111,10 +121,49 @@ func (r *Resolved) Method() string { return r.settings[AuthMethod].Value }
 // implicit environment profile has no name to store them under).
 func (r *Resolved) Storable() bool { return r.Kind != KindEnv }
 
+// connectionKeys are the settings whose variables make up the
+// environment profile (spec §3): any one of them set outvotes the
+// current profile. TLS paths, audience or scope alone do not: they are
+// often exported for every cluster a machine talks to.
+var connectionKeys = []Key{Address, AuthMethod, ClientID, ClientSecret, TokenURL, Username, Password, Token, ClusterID}
+
+// connectionVarsOther are connection variables of spec §4 that no
+// setting reads yet; they select the environment profile all the same,
+// so that the selection does not change when camctl starts to read them.
+var connectionVarsOther = []string{"CAMUNDA_ISSUER_URL"}
+
+// ConnectionVars returns the connection variables that are set, in the
+// order of Fields.
+func ConnectionVars(lookup func(string) (string, bool)) []string {
+	env := func(name string) string {
+		if lookup == nil {
+			return ""
+		}
+		v, _ := lookup(name)
+		return v
+	}
+	var names []string
+	for _, k := range connectionKeys {
+		f, _ := FieldFor(k)
+		if name, v := firstEnv(f.Env, env); v != "" {
+			names = append(names, name)
+		}
+	}
+	for _, name := range connectionVarsOther {
+		if env(name) != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // Resolve selects the profile — --profile, else $CAMCTL_PROFILE, else
-// current-profile, else the environment alone, else the built-in local
-// profile — and resolves each of its settings separately from, highest
-// first, flag, environment, profile and default.
+// the environment profile when any connection variable is set, else
+// current-profile, else the built-in local profile (spec §3) — and
+// resolves each of its settings separately from, highest first, flag,
+// environment, profile and default. The environment as a whole wins over
+// an implicit current profile: taking single fields of it would send
+// that profile's stored secret to the environment's address.
 func Resolve(o Options) (*Resolved, error) {
 	if o.File == nil {
 		o.File = &File{}
@@ -127,15 +176,16 @@ func Resolve(o Options) (*Resolved, error) {
 		return v
 	}
 	r := &Resolved{ConfigPath: o.ConfigPath, settings: map[Key]Setting{}}
-	switch {
+	switch vars := ConnectionVars(o.LookupEnv); {
 	case o.Profile != "":
 		r.Name, r.Selection = o.Profile, Source{Kind: FromFlag, Name: "profile"}
 	case env(EnvProfile) != "":
 		r.Name, r.Selection = env(EnvProfile), Source{Kind: FromEnv, Name: EnvProfile}
+	case len(vars) > 0:
+		r.Name, r.Kind, r.Selection = EnvProfileName, KindEnv, Source{Kind: FromEnv, Name: "CAMUNDA_* variables"}
+		r.EnvVars, r.Outvoted = vars, o.File.CurrentProfile
 	case o.File.CurrentProfile != "":
 		r.Name, r.Selection = o.File.CurrentProfile, Source{Kind: FromFile, Name: "current-profile"}
-	case anyFieldEnv(env):
-		r.Name, r.Kind, r.Selection = EnvProfileName, KindEnv, Source{Kind: FromEnv, Name: "CAMUNDA_* variables"}
 	default:
 		// "local" from the file if the user saved one, else built in.
 		r.Name, r.Selection = BuiltinLocalName, Source{Kind: FromDefault}
@@ -147,6 +197,7 @@ func Resolve(o Options) (*Resolved, error) {
 		switch {
 		case ok:
 			profile = p
+			r.ID = p.ID
 		case r.Name == BuiltinLocalName:
 			r.Kind = KindBuiltin
 		default:
@@ -303,18 +354,9 @@ func firstEnv(names []string, env func(string) string) (string, string) {
 }
 
 // EnvDefinesConnection reports whether CAMUNDA_* (or ZEEBE_*) variables
-// are set that would make up the implicit environment profile.
+// are set that make up the implicit environment profile.
 func EnvDefinesConnection(lookup func(string) (string, bool)) bool {
-	return anyFieldEnv(func(n string) string { v, _ := lookup(n); return v })
-}
-
-func anyFieldEnv(env func(string) string) bool {
-	for _, f := range Fields {
-		if _, v := firstEnv(f.Env, env); v != "" {
-			return true
-		}
-	}
-	return false
+	return len(ConnectionVars(lookup)) > 0
 }
 
 func unknownProfile(r *Resolved, o Options) error {

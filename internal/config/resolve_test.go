@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -254,6 +255,9 @@ func TestResolveProfileSelection(t *testing.T) {
 		wantSelName string
 		wantSel     string
 		wantAddress string
+		// The note's facts: which current profile was outvoted, by what.
+		wantOutvoted string
+		wantVars     []string
 	}{
 		{name: "--profile beats everything", profile: "prod",
 			env:      env{"CAMCTL_PROFILE": "bare", "CAMUNDA_CLIENT_ID": "x"},
@@ -267,10 +271,30 @@ func TestResolveProfileSelection(t *testing.T) {
 			env:      env{"CAMCTL_PROFILE": ""},
 			wantName: "helm", wantKind: config.KindFile, wantSelKind: config.FromFile, wantSelName: "current-profile",
 			wantSel: "config file", wantAddress: "https://camunda.example.com"},
-		{name: "current-profile beats the environment profile",
+		// Spec §3: the environment as a whole outvotes an implicit
+		// current profile; its fields are not mixed into the profile.
+		{name: "the environment profile beats current-profile",
 			env:      env{"CAMUNDA_REST_ADDRESS": "http://env:8080", "CAMUNDA_CLIENT_ID": "x"},
+			wantName: config.EnvProfileName, wantKind: config.KindEnv, wantSelKind: config.FromEnv,
+			wantSelName: "CAMUNDA_* variables", wantSel: "env CAMUNDA_* variables", wantAddress: "http://env:8080",
+			wantOutvoted: "helm", wantVars: []string{"CAMUNDA_REST_ADDRESS", "CAMUNDA_CLIENT_ID"}},
+		{name: "a secret variable alone beats current-profile",
+			env:      env{"CAMUNDA_CLIENT_SECRET": "s"},
+			wantName: config.EnvProfileName, wantKind: config.KindEnv, wantSelKind: config.FromEnv,
+			wantSelName: "CAMUNDA_* variables", wantSel: "env CAMUNDA_* variables", wantAddress: config.DefaultAddress,
+			wantOutvoted: "helm", wantVars: []string{"CAMUNDA_CLIENT_SECRET"}},
+		{name: "with CAMCTL_PROFILE the environment overrides single fields",
+			env:      env{"CAMCTL_PROFILE": "helm", "CAMUNDA_REST_ADDRESS": "http://env:8080"},
+			wantName: "helm", wantKind: config.KindFile, wantSelKind: config.FromEnv, wantSelName: "CAMCTL_PROFILE",
+			wantSel: "env CAMCTL_PROFILE", wantAddress: "http://env:8080"},
+		{name: "with --profile the environment overrides single fields", profile: "helm",
+			env:      env{"CAMUNDA_REST_ADDRESS": "http://env:8080"},
+			wantName: "helm", wantKind: config.KindFile, wantSelKind: config.FromFlag, wantSelName: "profile",
+			wantSel: "flag --profile", wantAddress: "http://env:8080"},
+		{name: "a TLS or token variable alone does not outvote current-profile",
+			env:      env{"CAMUNDA_CA_CERTIFICATE_PATH": "/ca.pem", "CAMUNDA_TOKEN_AUDIENCE": "a"},
 			wantName: "helm", wantKind: config.KindFile, wantSelKind: config.FromFile, wantSelName: "current-profile",
-			wantSel: "config file", wantAddress: "http://env:8080"},
+			wantSel: "config file", wantAddress: "https://camunda.example.com"},
 		{name: "implicit environment profile", file: noCurrent,
 			env:      env{"CAMUNDA_REST_ADDRESS": "http://env:8080"},
 			wantName: config.EnvProfileName, wantKind: config.KindEnv, wantSelKind: config.FromEnv,
@@ -315,6 +339,9 @@ func TestResolveProfileSelection(t *testing.T) {
 			}
 			if want := tt.wantKind != config.KindEnv; r.Storable() != want {
 				t.Errorf("Storable() = %v, want %v", r.Storable(), want)
+			}
+			if r.Outvoted != tt.wantOutvoted || !slices.Equal(r.EnvVars, tt.wantVars) && tt.wantVars != nil {
+				t.Errorf("Outvoted %q by %v, want %q by %v", r.Outvoted, r.EnvVars, tt.wantOutvoted, tt.wantVars)
 			}
 		})
 	}
@@ -482,7 +509,13 @@ func TestResolveMethodInference(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := resolve(t, config.Options{File: tt.file, Flags: tt.flags, LookupEnv: tt.env.lookup})
+			// A file profile is named, as with -p: only then does the
+			// environment override its fields one by one.
+			profile := ""
+			if tt.file != nil {
+				profile = tt.file.CurrentProfile
+			}
+			r := resolve(t, config.Options{File: tt.file, Profile: profile, Flags: tt.flags, LookupEnv: tt.env.lookup})
 			got := r.Get(config.AuthMethod)
 			if got.Value != tt.want || got.Source.String() != tt.wantSrc {
 				t.Errorf("method = %q from %q, want %q from %q", got.Value, got.Source, tt.want, tt.wantSrc)
@@ -511,8 +544,14 @@ func TestResolveEveryEnvName(t *testing.T) {
 				if got.Value != want || got.Source.String() != "env "+name {
 					t.Errorf("%s=%q: Get(%s) = %q from %q, want %q from env %s", name, value, f.Key, got.Value, got.Source, want, name)
 				}
-				if r.Kind != config.KindEnv {
-					t.Errorf("%s alone: profile kind = %d, want the implicit environment profile", name, r.Kind)
+				// Only connection variables make up the environment
+				// profile (spec §3); others apply to the built-in one.
+				wantKind := config.KindBuiltin
+				if slices.Contains(config.ConnectionVars(env{name: value}.lookup), name) {
+					wantKind = config.KindEnv
+				}
+				if r.Kind != wantKind {
+					t.Errorf("%s alone: profile kind = %d, want %d", name, r.Kind, wantKind)
 				}
 			})
 		}
