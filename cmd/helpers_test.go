@@ -37,7 +37,6 @@ func testFactory(t *testing.T, env map[string]string) (*Factory, *bytes.Buffer, 
 
 func newHarness(t *testing.T, env map[string]string) (*Factory, *testHarness, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
-	streams, in, out, errOut := TestIO()
 	h := &testHarness{keyring: auth.NewMemoryStore(), env: maps.Clone(env)}
 	if h.env == nil {
 		h.env = map[string]string{}
@@ -46,13 +45,22 @@ func newHarness(t *testing.T, env map[string]string) (*Factory, *testHarness, *b
 		h.env[config.EnvConfig] = filepath.Join(t.TempDir(), "config.yaml")
 	}
 	h.config = h.env[config.EnvConfig]
+	f, in, out, errOut := h.factory(t)
+	return f, h, in, out, errOut
+}
+
+// factory returns a new Factory on the harness's keyring, environment and
+// config file: what the next camctl process would start with.
+func (h *testHarness) factory(t *testing.T) (*Factory, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	streams, in, out, errOut := TestIO()
 	f := &Factory{
 		IO:        streams,
 		LookupEnv: envMap(h.env),
 		Build:     build.Info{Version: "test"},
 		Global:    &GlobalOptions{},
 		Secrets: func(path string, _ bool) (*auth.Secrets, error) {
-			return &auth.Secrets{Mode: auth.KeyringAuto, Keyring: h.keyring, File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json"))}, nil
+			return &auth.Secrets{Mode: auth.KeyringAuto, Keyring: h.keyring, Namespace: config.SecretNamespace(path, func(k string) string { return h.env[k] }),
+				File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json"))}, nil
 		},
 		Prompt: func(context.Context, string) (string, error) {
 			t.Fatal("unexpected prompt")
@@ -63,7 +71,7 @@ func newHarness(t *testing.T, env map[string]string) (*Factory, *testHarness, *b
 			return "", nil
 		},
 	}
-	return f, h, in, out, errOut
+	return f, in, out, errOut
 }
 
 type fakeServer struct {
@@ -103,4 +111,11 @@ func profileID(t *testing.T, path, name string) string {
 		t.Fatalf("profile %s has no id in %s", name, path)
 	}
 	return id
+}
+
+// itemKey is the keyring key of setting of profile name in the
+// harness's config file.
+func (h *testHarness) itemKey(t *testing.T, name string, setting config.Key) string {
+	t.Helper()
+	return config.SecretNamespace(h.config, func(k string) string { return h.env[k] }) + "id/" + profileID(t, h.config, name) + "/" + string(setting)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/config"
 )
 
 // faultyKeyring is an OS keyring backend that fails in a chosen way. Its
@@ -215,7 +216,7 @@ func TestKeyringSecretDeletedAfterLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.keyring.Delete(t.Context(), "id/"+profileID(t, h.config, "prod")+"/auth.password"); err != nil {
+	if err := h.keyring.Delete(t.Context(), h.itemKey(t, "prod", config.Password)); err != nil {
 		t.Fatal(err)
 	}
 	errOut.Reset()

@@ -102,3 +102,54 @@ func TestFileStoreConcurrentSet(t *testing.T) {
 		}
 	}
 }
+
+// A secrets file that the group or other users may read is refused, as
+// ssh refuses such a key; a new write makes it 0600 again.
+func TestFileStoreRefusesReadableFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "camctl", "secrets.json")
+	s := NewFileStore(path)
+	if err := s.Set(t.Context(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Get(t.Context(), "k")
+		if err == nil || !strings.Contains(err.Error(), "chmod 600 "+path) || !strings.Contains(err.Error(), "log in again") {
+			t.Errorf("mode %#o: Get = %v, want a refusal that says chmod 600 or log in again", mode, err)
+		}
+	}
+	if err := s.Set(t.Context(), "k", "v2"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Get(t.Context(), "k"); err != nil || v != "v2" {
+		t.Errorf("after a new write: %q, %v", v, err)
+	}
+}
+
+// Tidy removes the plaintext temporary copies a killed writer left, and
+// creates nothing where there is no directory.
+func TestFileStoreTidy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "camctl")
+	s := NewFileStore(filepath.Join(dir, "secrets.json")).(*fileStore)
+	if err := s.Tidy(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Tidy created %s", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, ".secrets.json.tmp-12345")
+	if err := os.WriteFile(stale, []byte(`{"k":"plaintext"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tidy(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale temporary file is still there (%v)", err)
+	}
+}
