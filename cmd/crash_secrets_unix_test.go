@@ -96,8 +96,7 @@ func (s *sandbox) reachable(name string) bool {
 	return false
 }
 
-// noNameKeyedItems fails if secrets.json holds an item keyed by a profile
-// name: every item camctl writes now is keyed by an id.
+// storedKeys lists the keys of the items in secrets.json.
 func (s *sandbox) storedKeys() []string {
 	s.t.Helper()
 	data, err := os.ReadFile(s.secretsFile())

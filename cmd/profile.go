@@ -173,6 +173,13 @@ func storeImported(ctx context.Context, f *Factory, store *auth.Secrets, name st
 	if err != nil {
 		return err
 	}
+	// A profile from before ids first moves what it has stored under its
+	// name, so that giving it an id does not strand those items.
+	if r, err := fileProfile(path, name); err == nil && r.ID == "" {
+		if err := store.MigrateProfile(ctx, r); err != nil {
+			return fmt.Errorf("profile %s is saved, but its secrets could not be stored: %w", name, err)
+		}
+	}
 	if err := config.Edit(ctx, path, func(doc *config.Document) error {
 		_, err := doc.EnsureProfileID(name, "")
 		return err
@@ -440,9 +447,9 @@ func newCmdProfileCurrent(f *Factory) *cobra.Command {
 		Use:   "current",
 		Short: "Print the name of the profile camctl would use now",
 		Long: `Print the name of the profile camctl would use now, and nothing else:
---profile, else $CAMCTL_PROFILE, else the current profile of the config file,
-else "(environment)" when CAMUNDA_* variables alone define the connection,
-else the built-in "local".`,
+--profile, else $CAMCTL_PROFILE, else "(environment)" when CAMUNDA_* connection
+variables are set (they then outvote the current profile, and a note on
+stderr says so), else the current profile of the config file, else "local".`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := f.Resolve(nil)
@@ -558,11 +565,16 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 		warnUnreached(f, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		found, err := f.tokenCache(secrets, r).Delete(ctx, key)
-		if found {
+		cache := f.tokenCache(secrets, r)
+		found, err := cache.Delete(ctx, key)
+		// A token cached by a camctl from before the API address was part
+		// of the key goes too.
+		key.API = ""
+		old, oldErr := cache.Delete(ctx, key)
+		if found || old {
 			removed = append(removed, "cached access token")
 		}
-		if err != nil {
+		if err = errors.Join(err, oldErr); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -131,7 +131,7 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	})
 
 	pf := root.PersistentFlags()
-	pf.StringVarP(&g.Profile, "profile", "p", "", "profile to use (default: $CAMCTL_PROFILE, else the current profile)")
+	pf.StringVarP(&g.Profile, "profile", "p", "", "profile to use (default: $CAMCTL_PROFILE, else the CAMUNDA_* environment if set, else the current profile)")
 	pf.StringVar(&g.ConfigPath, "config", "", "config file (default: $CAMCTL_CONFIG, else $XDG_CONFIG_HOME/camctl/config.yaml, else ~/.config/camctl/config.yaml)")
 	pf.StringVarP(&g.Output, "output", "o", "", "output format: text, json or yaml")
 	pf.DurationVar(&g.Timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
