@@ -255,6 +255,7 @@ func TestStoredCredentialsStayWhereVerified(t *testing.T) {
 			w := newBindWorld(t)
 			args := tt.attack(w)
 			code, errOut := w.camctl("", args...)
+			t.Logf("camctl %s:\n%s", strings.Join(args, " "), errOut)
 			if code != ExitAuth {
 				t.Errorf("camctl %s: exit %d, want %d:\n%s", strings.Join(args, " "), code, ExitAuth, errOut)
 			}

@@ -215,7 +215,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	// before anything is stored under that id, so a crash at any point
 	// leaves at most an item under an id that no profile has.
 	needID := secretKey != "" || len(passphrases) > 0
-	if needID && r.ID == "" {
+	if needID && r.ID == "" && !created {
 		// Items stored under the profile's name by an older camctl move
 		// to its id first, bound to where the file pointed.
 		if err := secrets.MigrateProfile(ctx, r); err != nil {

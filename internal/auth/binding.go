@@ -127,7 +127,7 @@ func (e *BindingError) Error() string {
 	if e.Setting == config.TokenURL {
 		what = "token URL"
 	}
-	return fmt.Sprintf("profile %s: the stored %s is bound to %s, where `camctl login` verified it, but the %s now points to %s (from %s); nothing was sent. Run `camctl login -p %s` to verify it there and bind it to the new %s",
+	return fmt.Sprintf("profile %s: the stored %s is bound to %s, where `camctl login` verified it, but the %s now points to %s (from %s); nothing was sent. Run `camctl login -p %s` to verify it there and bind it to the new %s.",
 		e.Profile, e.What, e.Bound, what, e.Now, e.Source, e.Profile, what)
 }
 

@@ -107,6 +107,26 @@ func TestMigrateNameKeyedItems(t *testing.T) {
 		}
 	})
 
+	t.Run("a profile that login is about to create takes nothing", func(t *testing.T) {
+		s, path := setup(t)
+		if err := s.Keyring.Set(t.Context(), s.legacyKey("fresh", config.Password), "namesake-pw"); err != nil {
+			t.Fatal(err)
+		}
+		file, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As login resolves a profile it creates: in a copy of the file.
+		file.Profiles["fresh"] = config.Profile{Address: "https://fresh.example.com", Auth: config.AuthConfig{Method: "basic", Username: "u"}}
+		r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: "fresh"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _, err := s.Resolve(t.Context(), r, config.Password); err != nil || v != "" || r.ID != "" {
+			t.Errorf("Resolve = %q, %v (id %q); want nothing: the item is a removed namesake's", v, err, r.ID)
+		}
+	})
+
 	t.Run("nothing stored: the config file is not touched", func(t *testing.T) {
 		_, path := setup(t)
 		s := &Secrets{Mode: KeyringAuto, Keyring: NewMemoryStore(), File: NewFileStore(filepath.Join(t.TempDir(), "secrets.json"))}

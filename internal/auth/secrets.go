@@ -191,6 +191,16 @@ func (s *Secrets) migrate(ctx context.Context, r *config.Resolved, want config.K
 	if err != nil {
 		return err
 	}
+	switch p, ok := file.Profiles[r.Name]; {
+	case !ok:
+		// A profile that login is about to create: what its name holds
+		// belongs to a removed namesake, never to it.
+		return nil
+	case p.ID != "":
+		// Given an id since r was resolved (another camctl moved them).
+		r.ID = p.ID
+		return nil
+	}
 	own, err := config.Resolve(config.Options{ConfigPath: r.ConfigPath, File: file, Profile: r.Name})
 	if err != nil {
 		return err
