@@ -616,6 +616,11 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 				if err := secrets.MigrateProfile(cmd.Context(), r); err != nil {
 					return fmt.Errorf("profile %s was not renamed: %w", old, err)
 				}
+				if r.ID == "" && secrets.Mode == auth.KeyringAuto {
+					// Nothing moved; a keyring that could not be asked may
+					// hold items under the old name, which stay there.
+					warnUnreached(f, secrets.KeyringStatus(cmd.Context()), "moved")
+				}
 			}
 			if err := config.Edit(cmd.Context(), path, func(doc *config.Document) error {
 				if !doc.HasProfile(old) {
