@@ -436,6 +436,13 @@ func newCmdProfileUse(f *Factory) *cobra.Command {
 			fmt.Fprintf(f.IO.ErrOut, "Switched to profile %q.\n", name)
 			if env := f.Getenv(config.EnvProfile); env != "" && env != name {
 				fmt.Fprintf(f.IO.ErrOut, "Note: %s=%s is set and takes precedence in this shell.\n", config.EnvProfile, env)
+			} else if vars := config.ConnectionVars(f.LookupEnv); env == "" && len(vars) > 0 {
+				// The environment profile outvotes the current one (spec §3).
+				verb := "are"
+				if len(vars) == 1 {
+					verb = "is"
+				}
+				fmt.Fprintf(f.IO.ErrOut, "Note: %s %s set in this shell, so commands use the CAMUNDA_* environment instead, unless given -p %s.\n", strings.Join(vars, ", "), verb, name)
 			}
 			return nil
 		},
