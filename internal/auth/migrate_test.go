@@ -180,3 +180,28 @@ func TestOrigin(t *testing.T) {
 		}
 	}
 }
+
+// A stored secret with its origin is still one value to the store: one
+// over MaxItemSize (a large static JWT) is split and read back whole, on
+// the memory store that refuses items over the limit as Windows does.
+func TestSaveLargeBoundSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("profiles:\n  big:\n    id: 0123456789abcdef\n    address: https://camunda.example.com\n    auth:\n      method: bearer\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file, _ := config.Load(path)
+	r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Secrets{Mode: KeyringAuto, Keyring: NewMemoryStore(), File: NewFileStore(filepath.Join(t.TempDir(), "secrets.json"))}
+	token := strings.Repeat("eyJhbGciOi.", 1000) // 11 kB, with characters JSON escapes none of
+	token += `"\quoted"`
+	if where, err := s.Save(t.Context(), r, config.Token, token, false); err != nil || where != InKeyring {
+		t.Fatalf("Save = %q, %v", where, err)
+	}
+	got, _, err := s.Resolve(t.Context(), r, config.Token)
+	if err != nil || got != token {
+		t.Errorf("Resolve = %d bytes, %v; want the %d-byte token back", len(got), err, len(token))
+	}
+}
