@@ -1,0 +1,251 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	dbus "github.com/godbus/dbus/v5"
+
+	"github.com/camctl/camctl/internal/secretservicetest"
+)
+
+// newRun emulates what a camctl process starts with: no session bus
+// connection yet (godbus keeps one per process; closing it makes the
+// next call connect again, with Hello) and a new store.
+func newRun(t *testing.T, backend KeyringBackend) SecretStore {
+	t.Helper()
+	if conn, err := dbus.SessionBus(); err == nil {
+		conn.Close()
+	}
+	return NewKeyringStore(KeyringOptions{Service: testService, Backend: backend})
+}
+
+// The D-Bus method calls of a read, counted on the wire by a proxy in
+// front of the bus, against a real gnome-keyring.
+func TestSecretServiceCalls(t *testing.T) {
+	if !secretservicetest.Inside() {
+		secretservicetest.Run(t, "TestSecretServiceCalls", secretservicetest.Unlock)
+		return
+	}
+	proxy := secretservicetest.StartBusProxy(t)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", proxy.Address)
+	ctx := t.Context()
+
+	const password, token, big = "profile/calls/auth.password", "token/calls", "token/big"
+	bigValue := secretOfSize(6000)
+	seed := newRun(t, nil)
+	for k, v := range map[string]string{password: "pw", token: "tok", big: bigValue} {
+		if err := seed.Set(ctx, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// calls runs f as a fresh run and returns the calls it made.
+	const closed = "Close" + secretservicetest.NoReply
+	// flush returns the calls since the first n, including any sent
+	// without waiting for an answer: the proxy records calls in order, so
+	// once a Ping behind them is answered they are all recorded.
+	flush := func(n int) []string {
+		t.Helper()
+		conn, err := dbus.SessionBus()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.BusObject().Call("org.freedesktop.DBus.Peer.Ping", 0).Err; err != nil {
+			t.Fatal(err)
+		}
+		// Pings (this one and earlier flushes) are the test's own calls.
+		return slices.DeleteFunc(proxy.Since(n), func(c string) bool { return c == "Ping" })
+	}
+	calls := func(name string, backend KeyringBackend, f func(SecretStore) error) []string {
+		t.Helper()
+		s := newRun(t, backend)
+		n := len(proxy.Calls())
+		if err := f(s); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := flush(n)
+		t.Logf("%-34s %d calls, %d round trips: %v", name, len(got), secretservicetest.RoundTrips(got), got)
+		return got
+	}
+	get := func(key, want string) func(SecretStore) error {
+		return func(s SecretStore) error {
+			v, err := s.Get(ctx, key)
+			if err == nil && v != want {
+				err = fmt.Errorf("Get %s = %d bytes, want %d", key, len(v), len(want))
+			}
+			return err
+		}
+	}
+	before := calls("go-keyring Get (before)", goKeyring{}, get(password, "pw"))
+	calls("go-keyring Get 6000 bytes (before)", goKeyring{}, get(big, bigValue))
+
+	tests := []struct {
+		name string
+		f    func(SecretStore) error
+		want []string
+	}{
+		{"warm Basic read: one secret", get(password, "pw"),
+			[]string{"Hello", "SearchItems", "OpenSession", "GetSecrets", closed}},
+		{"two secrets in one GetMany", func(s SecretStore) error {
+			got, err := s.GetMany(ctx, []string{password, token})
+			if err == nil && (got[password] != "pw" || got[token] != "tok") {
+				err = fmt.Errorf("GetMany = %v", got)
+			}
+			return err
+		}, []string{"Hello", "SearchItems", "SearchItems", "OpenSession", "GetSecrets", closed}},
+		{"second read of the run", func(s SecretStore) error {
+			if err := get(password, "pw")(s); err != nil {
+				return err
+			}
+			flush(0)
+			n := len(proxy.Calls())
+			if err := get(token, "tok")(s); err != nil {
+				return err
+			}
+			if got := flush(n); !slices.Equal(got, []string{"SearchItems", "OpenSession", "GetSecrets", closed}) {
+				return fmt.Errorf("second read made %v; want no Hello and no collection check (same connection)", got)
+			}
+			return nil
+		}, []string{"Hello", "SearchItems", "OpenSession", "GetSecrets", closed, "SearchItems", "OpenSession", "GetSecrets", closed}},
+		{"6000 bytes in 3 parts", get(big, bigValue),
+			[]string{"Hello", "SearchItems", "OpenSession", "GetSecrets", closed, "SearchItems", "SearchItems", "SearchItems", "OpenSession", "GetSecrets", closed}},
+	}
+	for _, tt := range tests {
+		if got := calls(tt.name, nil, tt.f); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: calls %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if n := secretservicetest.RoundTrips(calls("warm Basic read", nil, get(password, "pw"))); n > 4 || n >= secretservicetest.RoundTrips(before) {
+		t.Errorf("a warm Basic run waits for %d answers of the Secret Service; want at most 4 (go-keyring: %d)", n, secretservicetest.RoundTrips(before))
+	}
+
+	// A miss asks whether the keyring could have had it at all (a locked or
+	// missing login collection must not read as "not stored").
+	miss := calls("miss", nil, func(s SecretStore) error {
+		if _, err := s.Get(ctx, "nothing/here"); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("Get of a missing key: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	if i, j := slices.Index(miss, "SearchItems"), slices.Index(miss, "Unlock"); i < 0 || j < i {
+		t.Errorf("miss made %v; want SearchItems, then the collection check", miss)
+	}
+}
+
+// Thousands of reads back to back, each on a new connection as a camctl
+// run makes it, and reads from parallel processes and goroutines (a
+// tenth of them with -short): the
+// pattern under which gnome-keyring 42.1 aborted when OpenSession came
+// before SearchItems. The daemon must still be the one that started.
+func TestSecretServiceStress(t *testing.T) {
+	const small, big = "profile/stress/auth.password", "token/stress"
+	sequential, processes, perProcess, goroutines, perGoroutine := 2000, 8, 25, 8, 100
+	if testing.Short() {
+		sequential, perProcess, perGoroutine = 200, 3, 10
+	}
+	bigValue := secretOfSize(6000)
+	if os.Getenv("CAMCTL_STRESS_CHILD") == "1" {
+		perProcess, _ = strconv.Atoi(os.Getenv("CAMCTL_STRESS_RUNS"))
+		for i := range perProcess {
+			readBoth(t, newRun(t, nil), small, big, bigValue, i)
+		}
+		return
+	}
+	if !secretservicetest.Inside() {
+		secretservicetest.Run(t, "TestSecretServiceStress", secretservicetest.Unlock)
+		return
+	}
+	ctx := t.Context()
+	owner := secretsOwner(t)
+	seed := newRun(t, nil)
+	if err := seed.Set(ctx, small, "stress-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Set(ctx, big, bigValue); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	// The warm Basic run: one small secret per run.
+	for i := range sequential {
+		v, err := newRun(t, nil).Get(ctx, small)
+		if err != nil || v != "stress-pw" {
+			t.Fatalf("sequential run %d: %q, %v", i, v, err)
+		}
+	}
+
+	t.Logf("%d sequential runs: %v", sequential, time.Since(start))
+	start = time.Now()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, processes+goroutines)
+	for p := range processes {
+		wg.Go(func() {
+			cmd := exec.CommandContext(ctx, self, "-test.run=^TestSecretServiceStress$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "CAMCTL_STRESS_CHILD=1", "CAMCTL_STRESS_RUNS="+strconv.Itoa(perProcess))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("process %d: %v\n%s", p, err, out)
+			}
+		})
+	}
+	shared := newRun(t, nil)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range perGoroutine {
+				got, err := shared.GetMany(ctx, []string{small, big})
+				if err != nil || got[small] != "stress-pw" || got[big] != bigValue {
+					errs <- fmt.Errorf("goroutine %d read %d: %v (%d, %d bytes)", g, i, err, len(got[small]), len(got[big]))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("parallel: %v", time.Since(start))
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if now := secretsOwner(t); now != owner {
+		t.Errorf("org.freedesktop.secrets is now owned by %s, was %s: the keyring daemon died and was replaced", now, owner)
+	}
+	t.Logf("%d sequential runs, %d processes x %d runs, %d goroutines x %d reads: all values right, same daemon %s",
+		sequential, processes, perProcess, goroutines, perGoroutine, owner)
+}
+
+func readBoth(t *testing.T, s SecretStore, small, big, bigValue string, i int) {
+	t.Helper()
+	got, err := s.GetMany(t.Context(), []string{small, big})
+	if err != nil {
+		t.Fatalf("read %d: %v", i, err)
+	}
+	if got[small] != "stress-pw" || got[big] != bigValue {
+		t.Fatalf("read %d: got %d and %d bytes, want %d and %d", i, len(got[small]), len(got[big]), len("stress-pw"), len(bigValue))
+	}
+}
+
+// secretsOwner is the unique bus name of the Secret Service daemon.
+func secretsOwner(t *testing.T) string {
+	t.Helper()
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var owner string
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, "org.freedesktop.secrets").Store(&owner); err != nil {
+		t.Fatal(err)
+	}
+	return owner
+}
