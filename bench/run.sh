@@ -118,6 +118,14 @@ peak() { # max RSS in KB over 20 runs
   echo "$max"
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k/1024 }'; }
+# D-Bus method calls of one warm Basic run: the messages of type 1
+# (little-endian header "l\1") written to the bus socket.
+dbus_calls=n/a
+if command -v strace >/dev/null; then
+  strace -f -qq -e trace=write,sendmsg -s 4 -o "$out/strace.txt" "$camctl" -p basic topology -o json >/dev/null
+  dbus_calls=$(grep -c '"l\\1' "$out/strace.txt" || true)
+fi
+echo "--- D-Bus method calls, one warm Basic run: $dbus_calls"
 echo "--- peak RSS (max of 20 runs)"
 rss_curl=$(peak curl -s "$none_url/v2/topology")
 rss_none=$(peak "$camctl" -p none topology -o json)
@@ -212,6 +220,7 @@ for k in "$rss_basic" "$rss_oidc" "$rss_token" "$rss_version"; do [ "$k" -gt "$m
   printf '%-36s %d from an empty cache (target 1; batch %d ms)  %s\n' "token requests, 20 parallel:" \
     "$par_tokens" "$par_ms" "$(verdict "$(is "$par_tokens" 1)")"
   printf '%-36s %s MB (static, stripped, -trimpath)\n' "binary size:" "$size"
+  printf '%-36s %s (go-keyring made 8; target 5, one sent without waiting)\n' "D-Bus calls, warm Basic run:" "$dbus_calls"
 } >"$out/summary.txt"
 missed=$(grep -c ' FAIL$' "$out/summary.txt" || true)
 if [ "$missed" -eq 0 ]; then echo "all targets met"; else echo "$missed target(s) missed"; fi >>"$out/summary.txt"

@@ -38,11 +38,13 @@ func newOSKeyring() KeyringBackend { return &secretService{} }
 //	Service.GetSecrets for all the items found
 //	Session.Close, sent without waiting for an answer
 //
-// so a run that reads one secret waits for four answers, Hello included.
+// so a run that reads one secret makes five calls and waits four times.
 // Service.SearchItems tells locked items from unlocked ones, so Unlock is
-// called only for a locked item. SearchItems comes before OpenSession on
-// purpose: with OpenSession first, gnome-keyring 42.1 aborted under
-// back-to-back and parallel reads (issue 11).
+// called only for a locked item. OpenSession waits for the answers of the
+// searches on purpose: with OpenSession first, gnome-keyring 42.1 aborted
+// under back-to-back and parallel reads (issue 11), and with OpenSession
+// sent right behind SearchItems, before its answer, it died in one of
+// three runs of TestSecretServiceStress.
 //
 // Set and Delete are rare (login, logout, a new token) and stay with
 // go-keyring, on the same shared session bus connection.

@@ -29,6 +29,16 @@ type BusProxy struct {
 	upstream string // "unix" dial address of the real bus
 	mu       sync.Mutex
 	calls    []string
+	// waits counts calls sent while no earlier call of the same
+	// connection awaited its answer: each starts a round trip, while a
+	// call sent behind another shares that one's.
+	waits int
+}
+
+// conn is what the proxy knows of one client connection.
+type conn struct {
+	mu          sync.Mutex
+	outstanding map[uint32]bool // serials of calls awaiting an answer
 }
 
 // StartBusProxy listens on a socket of its own and forwards every
@@ -62,17 +72,6 @@ func StartBusProxy(t *testing.T) *BusProxy {
 // NoReply marks a call sent without waiting for an answer: "Close" + NoReply.
 const NoReply = " (no reply)"
 
-// RoundTrips counts the calls that wait for an answer.
-func RoundTrips(calls []string) int {
-	n := 0
-	for _, c := range calls {
-		if !strings.HasSuffix(c, NoReply) {
-			n++
-		}
-	}
-	return n
-}
-
 // Calls returns the member names of the method calls sent so far
 // ("Hello", "SearchItems", "Close (no reply)", ...).
 func (p *BusProxy) Calls() []string {
@@ -92,11 +91,12 @@ func (p *BusProxy) serve(t *testing.T, client net.Conn) {
 		return
 	}
 	defer server.Close()
+	c := &conn{outstanding: map[uint32]bool{}}
 	go func() {
-		_, _ = io.Copy(client, server)
+		_ = c.backward(bufio.NewReader(server), client)
 		client.Close()
 	}()
-	if err := p.forward(bufio.NewReader(client), server); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.ECONNRESET) {
+	if err := p.forward(c, bufio.NewReader(client), server); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.ECONNRESET) {
 		t.Logf("bus proxy: %v", err)
 	}
 }
@@ -104,7 +104,7 @@ func (p *BusProxy) serve(t *testing.T, client net.Conn) {
 // forward copies the client's side: the SASL lines up to BEGIN, then one
 // message at a time, recording each method call before passing it on.
 // A call is thus recorded before its reply can exist.
-func (p *BusProxy) forward(r *bufio.Reader, w io.Writer) error {
+func (p *BusProxy) forward(c *conn, r *bufio.Reader, w io.Writer) error {
 	nul, err := r.ReadByte()
 	if err != nil {
 		return err
@@ -131,17 +131,72 @@ func (p *BusProxy) forward(r *bufio.Reader, w io.Writer) error {
 		}
 		if msg[1] == 1 { // METHOD_CALL
 			name := member(msg)
-			if msg[2]&1 != 0 { // NO_REPLY_EXPECTED
+			noReply := msg[2]&1 != 0 // NO_REPLY_EXPECTED
+			if noReply {
 				name += NoReply
 			}
+			c.mu.Lock()
+			idle := len(c.outstanding) == 0
+			if !noReply {
+				c.outstanding[order(msg).Uint32(msg[8:12])] = true
+			}
+			c.mu.Unlock()
 			p.mu.Lock()
 			p.calls = append(p.calls, name)
+			if idle && !noReply {
+				p.waits++
+			}
 			p.mu.Unlock()
 		}
 		if _, err := w.Write(msg); err != nil {
 			return err
 		}
 	}
+}
+
+// backward copies the bus's side: SASL lines (none starts with the 'l'
+// or 'B' of a message), then messages, noting which calls got answers.
+func (c *conn) backward(r *bufio.Reader, w io.Writer) error {
+	for {
+		b, err := r.Peek(1)
+		if err != nil {
+			return err
+		}
+		if b[0] == 'l' || b[0] == 'B' {
+			break
+		}
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, line); err != nil {
+			return err
+		}
+	}
+	for {
+		msg, err := readMessage(r)
+		if err != nil {
+			return err
+		}
+		if msg[1] == 2 || msg[1] == 3 { // METHOD_RETURN, ERROR
+			if serial, ok := field(msg, 5); ok { // REPLY_SERIAL
+				c.mu.Lock()
+				delete(c.outstanding, serial)
+				c.mu.Unlock()
+			}
+		}
+		if _, err := w.Write(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// Waits is the number of round trips so far: calls sent while none of
+// their connection's earlier calls awaited an answer.
+func (p *BusProxy) Waits() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waits
 }
 
 func order(msg []byte) binary.ByteOrder {
@@ -168,6 +223,35 @@ func readMessage(r *bufio.Reader) ([]byte, error) {
 	copy(msg, head)
 	_, err := io.ReadFull(r, msg[16:])
 	return msg, err
+}
+
+// field returns the uint32 header field code of a message.
+func field(msg []byte, want byte) (uint32, bool) {
+	bo := order(msg)
+	end := 16 + int(bo.Uint32(msg[12:16]))
+	for i := 16; i < end; {
+		i = align(i, 8)
+		code := msg[i]
+		sigLen := int(msg[i+1])
+		sig := string(msg[i+2 : i+2+sigLen])
+		i += 3 + sigLen
+		switch sig {
+		case "s", "o":
+			i = align(i, 4)
+			i += 4 + int(bo.Uint32(msg[i:i+4])) + 1
+		case "g":
+			i += 1 + int(msg[i]) + 1
+		case "u":
+			i = align(i, 4)
+			if code == want {
+				return bo.Uint32(msg[i : i+4]), true
+			}
+			i += 4
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
 }
 
 // member returns the MEMBER header field (code 3) of a message.
