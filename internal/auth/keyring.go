@@ -38,7 +38,7 @@ type KeyringOptions struct {
 	// Backend replaces the OS keyring, so that tests outside this package
 	// can run the store (timeouts included) on a keyring that hangs,
 	// is locked or answers garbage; nil means the OS keyring (on Linux
-	// reads go straight to the Secret Service, see keyring_linux.go;
+	// reads go straight to the Secret Service, see secretservice_linux.go;
 	// everything else goes through go-keyring).
 	Backend KeyringBackend
 }
@@ -128,6 +128,9 @@ func (k *keyringItems) Get(ctx context.Context, key string) (string, error) {
 
 // GetMany reads all keys in one keyring call (one Timeout).
 func (k *keyringItems) GetMany(ctx context.Context, keys []string) (map[string]string, error) {
+	if len(keys) == 0 {
+		return map[string]string{}, nil
+	}
 	label := strings.Join(keys, `", "`)
 	return keyringCall(ctx, k, "get", label, func() (map[string]string, error) {
 		if mg, ok := k.backend.(manyGetter); ok {

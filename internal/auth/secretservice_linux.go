@@ -106,7 +106,7 @@ func (s *secretService) GetMany(service string, users []string) (map[string]stri
 		// Rare: gnome-keyring unlocks the login collection at log-in.
 		// Unlock may prompt; the caller's timeout bounds the wait.
 		if err := s.svc.Unlock(item); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("the keyring holding it is locked: %w", err)
 		}
 	}
 	out := make(map[string]string, len(items))

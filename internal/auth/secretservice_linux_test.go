@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -258,4 +259,56 @@ func secretsOwner(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return owner
+}
+
+// A login keyring that is locked: the item is found among the locked ones
+// and must be unlocked, which asks for a password nobody can type here
+// (no display). The store must give up within its timeout, and at once
+// on the next call, rather than wait forever for the prompt.
+func TestSecretServiceLocked(t *testing.T) {
+	if !secretservicetest.Inside() {
+		// A login keyring with a password, so that locking it means
+		// something (an empty one would unlock without asking).
+		setup := strings.Replace(secretservicetest.Unlock, `echo ""`, `printf camctl-test-pw`, 1)
+		if setup == secretservicetest.Unlock {
+			t.Fatal("secretservicetest.Unlock changed: cannot set a keyring password")
+		}
+		secretservicetest.Run(t, "TestSecretServiceLocked", setup)
+		return
+	}
+	ctx := t.Context()
+	const key = "profile/locked/auth.password"
+	if err := newRun(t, nil).Set(ctx, key, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := conn.Object(ssBusName, ssPath).Call(ssInterface+".Lock", 0,
+		[]dbus.ObjectPath{"/org/freedesktop/secrets/collection/login"}).Store(&locked, &prompt); err != nil {
+		t.Fatalf("lock the login keyring: %v", err)
+	}
+	if len(locked) != 1 || prompt != "/" {
+		t.Fatalf("Lock = %v, prompt %s; want the login collection locked at once", locked, prompt)
+	}
+
+	const timeout = time.Second
+	s := NewKeyringStore(KeyringOptions{Service: testService, Timeout: timeout})
+	start := time.Now()
+	_, err = s.Get(ctx, key)
+	elapsed := time.Since(start)
+	t.Logf("Get from a locked keyring: %v after %v", err, elapsed)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Get: %v, want ErrUnavailable", err)
+	}
+	if elapsed > timeout+time.Second {
+		t.Fatalf("Get took %v; the %v timeout did not hold", elapsed, timeout)
+	}
+	start = time.Now()
+	if _, err := s.Get(ctx, key); !errors.Is(err, ErrUnavailable) || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("second Get: %v after %v; want ErrUnavailable at once", err, time.Since(start))
+	}
 }
