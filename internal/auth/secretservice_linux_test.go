@@ -94,10 +94,13 @@ func TestSecretServiceCalls(t *testing.T) {
 	_, _ = calls("go-keyring Get 6000 bytes (before)", goKeyring{}, get(big, bigValue))
 
 	tests := []struct {
-		name      string
-		f         func(SecretStore) error
-		want      []string
-		wantWaits int
+		name string
+		f    func(SecretStore) error
+		want []string
+		// maxWaits bounds the round trips. Searches sent together share
+		// one unless an answer comes back before the next is sent, so
+		// with several keys the count depends on timing.
+		maxWaits int
 	}{
 		{"warm Basic read: one secret", get(password, "pw"),
 			[]string{"Hello", "SearchItems", "OpenSession", "GetSecrets", closed}, 4},
@@ -107,7 +110,7 @@ func TestSecretServiceCalls(t *testing.T) {
 				err = fmt.Errorf("GetMany = %v", got)
 			}
 			return err
-		}, []string{"Hello", "SearchItems", "SearchItems", "OpenSession", "GetSecrets", closed}, 4},
+		}, []string{"Hello", "SearchItems", "SearchItems", "OpenSession", "GetSecrets", closed}, 5},
 		{"second read of the run", func(s SecretStore) error {
 			if err := get(password, "pw")(s); err != nil {
 				return err
@@ -123,15 +126,15 @@ func TestSecretServiceCalls(t *testing.T) {
 			return nil
 		}, []string{"Hello", "SearchItems", "OpenSession", "GetSecrets", closed, "SearchItems", "OpenSession", "GetSecrets", closed}, 7},
 		{"6000 bytes in 3 parts", get(big, bigValue),
-			[]string{"Hello", "SearchItems", "OpenSession", "GetSecrets", closed, "SearchItems", "SearchItems", "SearchItems", "OpenSession", "GetSecrets", closed}, 7},
+			[]string{"Hello", "SearchItems", "OpenSession", "GetSecrets", closed, "SearchItems", "SearchItems", "SearchItems", "OpenSession", "GetSecrets", closed}, 9},
 	}
 	for _, tt := range tests {
 		got, waits := calls(tt.name, nil, tt.f)
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s: calls %v, want %v", tt.name, got, tt.want)
 		}
-		if waits != tt.wantWaits {
-			t.Errorf("%s: %d round trips, want %d", tt.name, waits, tt.wantWaits)
+		if waits > tt.maxWaits {
+			t.Errorf("%s: %d round trips, want at most %d", tt.name, waits, tt.maxWaits)
 		}
 	}
 	if before <= 3 {
