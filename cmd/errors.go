@@ -73,6 +73,7 @@ func ExitCode(err error) int {
 		httpErr    *api.HTTPError
 		netErr     *api.NetError
 		waitErr    *waitTimeoutError
+		unhealthy  *unhealthyError
 		tokenErr   *auth.TokenError
 		certErr    *api.CertError
 		noKeyring  *auth.NoKeyringError
@@ -85,7 +86,7 @@ func ExitCode(err error) int {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
 		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe):
 		return ExitUsage
-	case errors.As(err, &waitErr):
+	case errors.As(err, &waitErr), errors.As(err, &unhealthy):
 		return ExitWaitTimeout
 	case errors.As(err, &missing), errors.As(err, &readErr), errors.As(err, &bindErr):
 		return ExitAuth

@@ -23,6 +23,8 @@ type TopologyOptions struct {
 	f           *Factory
 	Wait        bool
 	WaitTimeout time.Duration
+	// Check makes any state but OK exit with 6.
+	Check bool
 	// PollInterval is the pause between --wait polls.
 	PollInterval time.Duration
 }
@@ -39,11 +41,17 @@ for every partition its leader and health.
 -o json prints the API's JSON body unchanged (every field, including ones
 camctl does not know); -o yaml the same as YAML.
 
+Health is OK when every replica is healthy, DEGRADED when every partition
+has a healthy leader but some replica is not healthy (it says which, on
+which broker), and UNAVAILABLE when a partition has no healthy leader.
+--check exits with 6 unless it is OK (with -o json after printing the body).
+
 --wait polls until every partition has a healthy leader, showing progress
 on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
 		Example: `  camctl topology
   camctl topology -p helm -o json | jq '.brokers[].host'
-  camctl topology --wait --wait-timeout 2m   # in CI, after starting a cluster`,
+  camctl topology --wait --wait-timeout 2m   # in CI, after starting a cluster
+  camctl topology --check -o json > topology.json   # exit 6 unless OK`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("wait-timeout") && !opts.Wait {
@@ -62,6 +70,7 @@ on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
 	}
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every partition has a healthy leader")
 	cmd.Flags().DurationVar(&opts.WaitTimeout, "wait-timeout", 5*time.Minute, "how long --wait waits")
+	cmd.Flags().BoolVar(&opts.Check, "check", false, "exit with 6 unless the health is OK (every replica healthy)")
 	return cmd
 }
 
@@ -93,11 +102,20 @@ func runTopology(ctx context.Context, opts *TopologyOptions) error {
 	}
 	switch f.Global.Output {
 	case OutputJSON:
-		return writeJSONBody(f.IO.Out, raw)
+		err = writeJSONBody(f.IO.Out, raw)
 	case OutputYAML:
-		return writeJSONAsYAML(f.IO.Out, raw)
+		err = writeJSONAsYAML(f.IO.Out, raw)
+	default:
+		err = renderTopology(f.IO.Out, f.Colors(), client.BaseURL().String(), r.Name, topo)
 	}
-	return renderTopology(f.IO.Out, f.Colors(), client.BaseURL().String(), r.Name, topo)
+	if err != nil {
+		return err
+	}
+	// After the output: a script that checks still gets the body.
+	if state := topo.Health().State(); opts.Check && state != api.HealthOK {
+		return &unhealthyError{state: state}
+	}
+	return nil
 }
 
 // waitHealthy polls until every partition has a healthy leader. While the
@@ -187,16 +205,7 @@ func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api
 	row("Cluster size", strconv.Itoa(t.ClusterSize))
 	row("Partitions", strconv.Itoa(t.PartitionsCount))
 	row("Replication factor", strconv.Itoa(t.ReplicationFactor))
-	switch unled := h.Unled(); {
-	case h.Healthy() && len(h.Partitions) == 1:
-		row("Health", cs.Green("OK: the partition has a healthy leader"))
-	case h.Healthy():
-		row("Health", cs.Green(fmt.Sprintf("OK: all %d partitions have a healthy leader", len(h.Partitions))))
-	case len(h.Partitions) == 0:
-		row("Health", cs.Red("DEGRADED: no partitions reported"))
-	default:
-		row("Health", cs.Red(fmt.Sprintf("DEGRADED: %s without a healthy leader", plural(len(unled), "partition", joinInts(unled)))))
-	}
+	row("Health", healthLine(cs, h))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -219,6 +228,52 @@ func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.ID(), hostPort(b.Host, b.Port), b.Version, partitionsCell(cs, b.Partitions))
 	}
 	return tw.Flush()
+}
+
+// healthLine is the summary of spec §2: OK, DEGRADED with the replicas
+// that are not healthy, or UNAVAILABLE with the partitions that have no
+// healthy leader.
+func healthLine(cs ColorScheme, h api.Health) string {
+	switch h.State() {
+	case api.HealthOK:
+		if len(h.Partitions) == 1 {
+			return cs.Green("OK: the partition has a healthy leader")
+		}
+		return cs.Green(fmt.Sprintf("OK: all %d partitions have a healthy leader", len(h.Partitions)))
+	case api.HealthDegraded:
+		var where []string
+		for _, r := range h.Unhealthy {
+			health := r.Health
+			if health == "" {
+				health = "health unknown"
+			}
+			where = append(where, fmt.Sprintf("partition %d on broker %s (%s)", r.Partition, r.Broker, health))
+		}
+		for _, p := range h.Partitions {
+			if n := h.Missing[p]; n > 0 {
+				where = append(where, fmt.Sprintf("partition %d: %d not reported", p, n))
+			}
+		}
+		// A large cluster with a broker down would list hundreds.
+		const shown = 5
+		if len(where) > shown {
+			where = append(where[:shown], fmt.Sprintf("and %d more", len(where)-shown))
+		}
+		bad := len(h.Unhealthy) + h.MissingCount()
+		return cs.Yellow(fmt.Sprintf("DEGRADED: %d of %d replicas not healthy: %s", bad, h.Replicas, strings.Join(where, ", ")))
+	}
+	if len(h.Partitions) == 0 {
+		return cs.Red("UNAVAILABLE: no partitions reported")
+	}
+	unled := h.Unled()
+	return cs.Red(fmt.Sprintf("UNAVAILABLE: %s without a healthy leader", plural(len(unled), "partition", joinInts(unled))))
+}
+
+// unhealthyError is `topology --check` finding the cluster not OK.
+type unhealthyError struct{ state string }
+
+func (e *unhealthyError) Error() string {
+	return fmt.Sprintf("the cluster is %s (topology --check wants OK: every replica healthy)", e.state)
 }
 
 // printableTopology is a copy of t whose server-sent text cannot carry

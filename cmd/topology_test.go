@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,7 +37,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestRenderTopologyGolden(t *testing.T) {
-	for _, fixture := range []string{"healthy", "degraded", "c8run", "future", "empty"} {
+	for _, fixture := range []string{"healthy", "follower_unhealthy", "degraded", "c8run", "future", "empty"} {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "topology", fixture+".json"))
 		if err != nil {
 			t.Fatal(err)
@@ -101,5 +102,53 @@ func TestTopologyJSONIsLossless(t *testing.T) {
 		if !strings.Contains(out.String(), field) {
 			t.Errorf("field %s lost in -o json", field)
 		}
+	}
+}
+
+// --check exits 6 unless every replica is healthy, after printing the
+// view or the body; without it the exit code stays 0.
+func TestTopologyCheck(t *testing.T) {
+	tests := []struct {
+		fixture, state string
+		want           int
+	}{
+		{"healthy", "OK", ExitOK},
+		{"c8run", "OK", ExitOK},
+		{"follower_unhealthy", "DEGRADED", ExitWaitTimeout},
+		{"future", "DEGRADED", ExitWaitTimeout},
+		{"degraded", "UNAVAILABLE", ExitWaitTimeout},
+		{"empty", "UNAVAILABLE", ExitWaitTimeout},
+	}
+	for _, tt := range tests {
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "topology", tt.fixture+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(tt.fixture, func(t *testing.T) {
+			srv := newFakeServer(t)
+			srv.fake.SetTopology(raw)
+			for _, args := range [][]string{{"topology", "--check"}, {"topology", "--check", "-o", "json"}, {"topology"}} {
+				f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL})
+				want := tt.want
+				if len(args) == 1 {
+					want = ExitOK
+				}
+				if code := Run(t.Context(), f, args); code != want {
+					t.Fatalf("%v: exit %d, want %d; stderr: %s", args, code, want, errOut)
+				}
+				var got, body bytes.Buffer
+				_ = json.Compact(&got, out.Bytes())
+				_ = json.Compact(&body, raw)
+				if slices.Contains(args, "json") && !bytes.Equal(got.Bytes(), body.Bytes()) {
+					t.Errorf("%v: stdout is not the body:\n%s", args, out)
+				}
+				if !slices.Contains(args, "json") && !strings.Contains(out.String(), "Health:             "+tt.state) {
+					t.Errorf("%v: no %s health line in\n%s", args, tt.state, out)
+				}
+				if want != ExitOK && !strings.Contains(errOut.String(), "the cluster is "+tt.state) {
+					t.Errorf("%v: stderr %q does not name the state %s", args, errOut, tt.state)
+				}
+			}
+		})
 	}
 }

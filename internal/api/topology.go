@@ -74,16 +74,68 @@ func (b Broker) ID() string {
 	return strconv.Itoa(b.NodeID)
 }
 
-// Health answers "is every partition led by a healthy leader?".
+// Health is the cluster's health as spec §2 defines it (see State).
 type Health struct {
 	// Partitions is every partition id known, sorted.
 	Partitions []int
 	// Led are partitions with a healthy leader.
 	Led map[int]bool
+	// Replicas counts the replicas expected: partitions times the
+	// replication factor, or those reported if that is more (or the
+	// factor is unknown).
+	Replicas int
+	// Unhealthy are the replicas reported with a health other than
+	// "healthy", by broker and partition.
+	Unhealthy []Replica
+	// Missing counts, by partition, the replicas the replication factor
+	// promises but no broker reports (a broker that is down).
+	Missing map[int]int
+}
+
+// Replica is one broker's copy of a partition.
+type Replica struct {
+	Broker    string // Broker.ID()
+	Partition int
+	Role      string
+	Health    string
+}
+
+// Health states (spec §2).
+const (
+	// HealthOK: every replica is healthy.
+	HealthOK = "OK"
+	// HealthDegraded: every partition has a healthy leader, but some
+	// replica is not healthy (or missing).
+	HealthDegraded = "DEGRADED"
+	// HealthUnavailable: a partition has no healthy leader (or no
+	// partition is reported at all).
+	HealthUnavailable = "UNAVAILABLE"
+)
+
+// State is HealthOK, HealthDegraded or HealthUnavailable. A health value
+// camctl does not know (a newer server's) counts as not healthy, and a
+// role it does not know as not leader: OK must never be a guess.
+func (h Health) State() string {
+	switch {
+	case !h.Healthy():
+		return HealthUnavailable
+	case len(h.Unhealthy) > 0 || h.MissingCount() > 0:
+		return HealthDegraded
+	}
+	return HealthOK
+}
+
+// MissingCount is the number of replicas no broker reports.
+func (h Health) MissingCount() int {
+	n := 0
+	for _, m := range h.Missing {
+		n += m
+	}
+	return n
 }
 
 // Healthy reports whether every partition has a healthy leader (and there
-// is at least one partition).
+// is at least one partition): what `topology --wait` waits for.
 func (h Health) Healthy() bool {
 	if len(h.Partitions) == 0 {
 		return false
@@ -117,23 +169,40 @@ const maxPartitions = 8192
 // expected even when no broker reports them (a broker that is down takes
 // its partitions with it).
 func (t *Topology) Health() Health {
-	h := Health{Led: map[int]bool{}}
+	h := Health{Led: map[int]bool{}, Missing: map[int]int{}}
 	seen := map[int]bool{}
 	for i := 1; i <= min(t.PartitionsCount, maxPartitions); i++ {
 		seen[i] = true
 	}
+	replicas := map[int]int{}
+	reported := 0
 	for _, b := range t.Brokers {
 		for _, p := range b.Partitions {
 			seen[p.PartitionID] = true
-			if p.Role == "leader" && p.Health == "healthy" {
+			replicas[p.PartitionID]++
+			reported++
+			if p.Health != "healthy" {
+				h.Unhealthy = append(h.Unhealthy, Replica{Broker: b.ID(), Partition: p.PartitionID, Role: p.Role, Health: p.Health})
+			} else if p.Role == "leader" {
 				h.Led[p.PartitionID] = true
 			}
 		}
 	}
 	for p := range seen {
 		h.Partitions = append(h.Partitions, p)
+		if n := t.ReplicationFactor - replicas[p]; t.ReplicationFactor <= maxPartitions && n > 0 {
+			h.Missing[p] = n
+		}
 	}
 	sort.Ints(h.Partitions)
+	sort.SliceStable(h.Unhealthy, func(i, j int) bool {
+		a, b := h.Unhealthy[i], h.Unhealthy[j]
+		if a.Partition != b.Partition {
+			return a.Partition < b.Partition
+		}
+		return a.Broker < b.Broker
+	})
+	h.Replicas = reported + h.MissingCount()
 	return h
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -211,5 +212,66 @@ func TestTopologyHealthBounded(t *testing.T) {
 	h := top.Health()
 	if len(h.Partitions) != maxPartitions || h.Healthy() {
 		t.Errorf("Health() has %d partitions, healthy %v; want %d, false", len(h.Partitions), h.Healthy(), maxPartitions)
+	}
+}
+
+// The three states of spec §2, with what DEGRADED names.
+func TestTopologyHealthState(t *testing.T) {
+	p := func(id int, role, health string) Partition {
+		return Partition{PartitionID: id, Role: role, Health: health}
+	}
+	all := func(health3 string) []Broker {
+		return []Broker{
+			{NodeID: 0, Partitions: []Partition{p(1, "leader", "healthy"), p(2, "follower", "healthy")}},
+			{NodeID: 1, Partitions: []Partition{p(1, "follower", "healthy"), p(2, "leader", "healthy")}},
+			{NodeID: 2, Partitions: []Partition{p(1, "follower", health3), p(2, "follower", "healthy")}},
+		}
+	}
+	tests := []struct {
+		name          string
+		top           Topology
+		want          string
+		wantUnhealthy []Replica
+		wantMissing   map[int]int
+		wantReplicas  int
+	}{
+		{"every replica healthy", Topology{PartitionsCount: 2, ReplicationFactor: 3, Brokers: all("healthy")},
+			HealthOK, nil, map[int]int{}, 6},
+		{"one follower unhealthy", Topology{PartitionsCount: 2, ReplicationFactor: 3, Brokers: all("unhealthy")},
+			HealthDegraded, []Replica{{"2", 1, "follower", "unhealthy"}}, map[int]int{}, 6},
+		{"unknown new health value", Topology{PartitionsCount: 2, ReplicationFactor: 3, Brokers: all("recovering")},
+			HealthDegraded, []Replica{{"2", 1, "follower", "recovering"}}, map[int]int{}, 6},
+		{"health missing", Topology{PartitionsCount: 2, ReplicationFactor: 3, Brokers: all("")},
+			HealthDegraded, []Replica{{"2", 1, "follower", ""}}, map[int]int{}, 6},
+		{"a broker down: its replicas missing", Topology{PartitionsCount: 2, ReplicationFactor: 3, Brokers: all("healthy")[:2]},
+			HealthDegraded, nil, map[int]int{1: 1, 2: 1}, 6},
+		{"a partition without a leader", Topology{PartitionsCount: 2, ReplicationFactor: 2, Brokers: []Broker{
+			{NodeID: 0, Partitions: []Partition{p(1, "leader", "healthy"), p(2, "follower", "healthy")}},
+			{NodeID: 1, Partitions: []Partition{p(1, "follower", "healthy"), p(2, "follower", "healthy")}},
+		}}, HealthUnavailable, nil, map[int]int{}, 4},
+		{"unknown new role is not a leader", Topology{PartitionsCount: 1, ReplicationFactor: 1, Brokers: []Broker{
+			{NodeID: 0, Partitions: []Partition{p(1, "primary", "healthy")}},
+		}}, HealthUnavailable, nil, map[int]int{}, 1},
+		{"the leader unhealthy", Topology{PartitionsCount: 1, ReplicationFactor: 1, Brokers: []Broker{
+			{NodeID: 0, Partitions: []Partition{p(1, "leader", "unhealthy")}},
+		}}, HealthUnavailable, []Replica{{"0", 1, "leader", "unhealthy"}}, map[int]int{}, 1},
+		{"nothing reported", Topology{}, HealthUnavailable, nil, map[int]int{}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.top.Health()
+			if got := h.State(); got != tt.want {
+				t.Errorf("State() = %s, want %s", got, tt.want)
+			}
+			if !slices.Equal(h.Unhealthy, tt.wantUnhealthy) {
+				t.Errorf("Unhealthy = %+v, want %+v", h.Unhealthy, tt.wantUnhealthy)
+			}
+			if !maps.Equal(h.Missing, tt.wantMissing) {
+				t.Errorf("Missing = %v, want %v", h.Missing, tt.wantMissing)
+			}
+			if h.Replicas != tt.wantReplicas {
+				t.Errorf("Replicas = %d, want %d", h.Replicas, tt.wantReplicas)
+			}
+		})
 	}
 }

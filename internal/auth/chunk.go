@@ -59,42 +59,88 @@ func newChunkedStore(raw SecretStore) SecretStore {
 func (s *chunkedStore) Kind() string { return s.raw.Kind() }
 
 func (s *chunkedStore) Get(ctx context.Context, key string) (string, error) {
-	if err := checkKey(key); err != nil {
+	got, err := s.GetMany(ctx, []string{key})
+	if err != nil {
 		return "", err
 	}
-	head, err := s.raw.Get(ctx, key)
-	if err != nil || !strings.HasPrefix(head, chunkPrefix) {
-		return head, err
+	v, ok := got[key]
+	if !ok {
+		return "", ErrNotFound
 	}
-	n, sum, err := parseMarker(head)
-	if errors.Is(err, errNewerChunkFormat) {
-		// Not ErrCorrupt, whose hint is to store the secret again: that
-		// would overwrite what a newer camctl stored.
-		return "", fmt.Errorf("%s secret %q: %w", s.raw.Kind(), key, err)
+	return v, nil
+}
+
+// GetMany reads the keys' items in one raw read, then the parts of every
+// chunked value among them in a second one: a value split over n items
+// costs two reads, not n+1.
+func (s *chunkedStore) GetMany(ctx context.Context, keys []string) (map[string]string, error) {
+	for _, key := range keys {
+		if err := checkKey(key); err != nil {
+			return nil, err
+		}
 	}
+	heads, err := s.raw.GetMany(ctx, keys)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s secret %q: %w", ErrCorrupt, s.raw.Kind(), key, err)
+		return nil, err
 	}
-	var b strings.Builder
-	for i := 1; i <= n; i++ {
-		part, err := s.raw.Get(ctx, partKey(key, i))
-		if errors.Is(err, ErrNotFound) {
-			// Not ErrNotFound: the secret exists but is damaged, and
-			// callers must not treat it as "never stored".
-			return "", fmt.Errorf("%w: %s secret %q is split over %d items but item %q is missing",
-				ErrCorrupt, s.raw.Kind(), key, n, partKey(key, i))
+	type split struct {
+		key string
+		n   int
+		sum string
+	}
+	out := make(map[string]string, len(keys))
+	var splits []split
+	var parts []string
+	for _, key := range keys {
+		head, ok := heads[key]
+		if !ok {
+			continue
+		}
+		if !strings.HasPrefix(head, chunkPrefix) {
+			out[key] = head
+			continue
+		}
+		n, sum, err := parseMarker(head)
+		if errors.Is(err, errNewerChunkFormat) {
+			// Not ErrCorrupt, whose hint is to store the secret again: that
+			// would overwrite what a newer camctl stored.
+			return nil, fmt.Errorf("%s secret %q: %w", s.raw.Kind(), key, err)
 		}
 		if err != nil {
-			return "", err
+			return nil, fmt.Errorf("%w: %s secret %q: %w", ErrCorrupt, s.raw.Kind(), key, err)
 		}
-		b.WriteString(part)
+		splits = append(splits, split{key, n, sum})
+		for i := 1; i <= n; i++ {
+			parts = append(parts, partKey(key, i))
+		}
 	}
-	value := b.String()
-	if checksum(value) != sum {
-		return "", fmt.Errorf("%w: %s secret %q: its %d parts do not match their checksum (written by two processes at once?)",
-			ErrCorrupt, s.raw.Kind(), key, n)
+	if len(splits) == 0 {
+		return out, nil
 	}
-	return value, nil
+	got, err := s.raw.GetMany(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	for _, sp := range splits {
+		var b strings.Builder
+		for i := 1; i <= sp.n; i++ {
+			part, ok := got[partKey(sp.key, i)]
+			if !ok {
+				// Not ErrNotFound: the secret exists but is damaged, and
+				// callers must not treat it as "never stored".
+				return nil, fmt.Errorf("%w: %s secret %q is split over %d items but item %q is missing",
+					ErrCorrupt, s.raw.Kind(), sp.key, sp.n, partKey(sp.key, i))
+			}
+			b.WriteString(part)
+		}
+		value := b.String()
+		if checksum(value) != sp.sum {
+			return nil, fmt.Errorf("%w: %s secret %q: its %d parts do not match their checksum (written by two processes at once?)",
+				ErrCorrupt, s.raw.Kind(), sp.key, sp.n)
+		}
+		out[sp.key] = value
+	}
+	return out, nil
 }
 
 func (s *chunkedStore) Set(ctx context.Context, key, value string) error {

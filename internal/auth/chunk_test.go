@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,5 +118,46 @@ func TestChunkTooLarge(t *testing.T) {
 	}
 	if err := s.Set(t.Context(), "k", secretOfSize(maxParts*MaxItemSize)); err != nil {
 		t.Fatalf("Set of the largest allowed value: %v", err)
+	}
+}
+
+// countingRaw counts the reads that reach the raw store below chunking,
+// each of which is at least one round trip to a keyring.
+type countingRaw struct {
+	*memItems
+	reads [][]string
+}
+
+func (c *countingRaw) GetMany(ctx context.Context, keys []string) (map[string]string, error) {
+	c.reads = append(c.reads, keys)
+	return c.memItems.GetMany(ctx, keys)
+}
+
+func TestChunkedReadsTogether(t *testing.T) {
+	ctx := t.Context()
+	raw := &countingRaw{memItems: &memItems{items: map[string]string{}}}
+	s := newChunkedStore(raw)
+	values := map[string]string{"a": "small", "b": secretOfSize(3 * MaxItemSize), "c": secretOfSize(MaxItemSize + 1)}
+	for k, v := range values {
+		if err := s.Set(ctx, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.reads = nil
+	got, err := s.GetMany(ctx, []string{"a", "b", "c", "none"})
+	if err != nil || !maps.Equal(got, values) {
+		t.Fatalf("GetMany: %d values, %v", len(got), err)
+	}
+	want := [][]string{{"a", "b", "c", "none"}, {"b#1", "b#2", "b#3", "c#1", "c#2"}}
+	if !slices.EqualFunc(raw.reads, want, slices.Equal) {
+		t.Errorf("raw reads %q, want %q: the keys, then every part of every chunked value at once", raw.reads, want)
+	}
+
+	raw.reads = nil
+	if v, err := s.Get(ctx, "a"); err != nil || v != "small" {
+		t.Fatalf("Get a = %q, %v", v, err)
+	}
+	if len(raw.reads) != 1 {
+		t.Errorf("Get of a plain value made %d raw reads, want 1", len(raw.reads))
 	}
 }

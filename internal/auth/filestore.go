@@ -40,34 +40,51 @@ type fileStore struct {
 func (f *fileStore) Kind() string { return "file" }
 
 func (f *fileStore) Get(ctx context.Context, key string) (string, error) {
-	if err := checkKey(key); err != nil {
+	got, err := f.GetMany(ctx, []string{key})
+	if err != nil {
 		return "", err
+	}
+	v, ok := got[key]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return v, nil
+}
+
+// GetMany reads the file once for all keys.
+func (f *fileStore) GetMany(ctx context.Context, keys []string) (map[string]string, error) {
+	for _, key := range keys {
+		if err := checkKey(key); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return nil, err
 	}
+	out := make(map[string]string, len(keys))
 	// No lock: writers replace the file by rename, so a reader always
 	// sees one complete version. ReadPrivate refuses a symlink or a file
 	// another user planted.
 	data, err := atomicfile.ReadPrivate(f.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", ErrNotFound
+		return out, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read secrets file: %w", err)
+		return nil, fmt.Errorf("read secrets file: %w", err)
 	}
 	if err := f.checkPrivate(); err != nil {
 		return "", err
 	}
 	secrets, _, err := f.decode(data)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	v, ok := secrets[key]
-	if !ok {
-		return "", ErrNotFound
+	for _, key := range keys {
+		if v, ok := secrets[key]; ok {
+			out[key] = v
+		}
 	}
-	return v, nil
+	return out, nil
 }
 
 // checkPrivate refuses a secrets file that the group or other users may

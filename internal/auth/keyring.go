@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,16 +27,19 @@ type KeyringOptions struct {
 	// default "camctl". Tests use their own name so they never touch a
 	// developer's real secrets.
 	Service string
-	// Timeout bounds every single keyring call; default 3 s. A value over
-	// MaxItemSize takes several calls (one per part, see chunk.go).
+	// Timeout bounds every single keyring call; default 3 s. A read of
+	// several keys at once (GetMany) is one call; a value over
+	// MaxItemSize takes two (its marker, then all its parts, see chunk.go).
 	Timeout time.Duration
 	// Getenv looks up the environment for the session bus check; default
 	// os.Getenv. Tests inject their own. go-keyring itself always reads
 	// the real environment.
 	Getenv func(string) string
-	// Backend replaces go-keyring, so that tests outside this package
+	// Backend replaces the OS keyring, so that tests outside this package
 	// can run the store (timeouts included) on a keyring that hangs,
-	// is locked or answers garbage; nil means go-keyring.
+	// is locked or answers garbage; nil means the OS keyring (on Linux
+	// reads go straight to the Secret Service, see secretservice_linux.go;
+	// everything else goes through go-keyring).
 	Backend KeyringBackend
 }
 
@@ -53,7 +57,7 @@ type KeyringOptions struct {
 // no way to cancel it, and makes later calls on the same store fail at once.
 func NewKeyringStore(opts KeyringOptions) SecretStore {
 	if opts.Backend == nil {
-		return newKeyringStore(opts, goKeyring{})
+		return newKeyringStore(opts, newOSKeyring())
 	}
 	return newKeyringStore(opts, opts.Backend)
 }
@@ -64,6 +68,14 @@ type KeyringBackend interface {
 	Get(service, user string) (string, error)
 	Set(service, user, password string) error
 	Delete(service, user string) error
+}
+
+// manyGetter is a backend that reads several items in fewer round trips
+// than one Get each. Backends without it are asked one key at a time.
+type manyGetter interface {
+	// GetMany returns the values of the users' items; users without an
+	// item are absent.
+	GetMany(service string, users []string) (map[string]string, error)
 }
 
 type goKeyring struct{}
@@ -103,8 +115,39 @@ type keyringItems struct {
 func (k *keyringItems) Kind() string { return "keyring" }
 
 func (k *keyringItems) Get(ctx context.Context, key string) (string, error) {
-	return keyringCall(ctx, k, "get", key, func() (string, error) {
-		return k.backend.Get(k.opts.Service, key)
+	got, err := k.GetMany(ctx, []string{key})
+	if err != nil {
+		return "", err
+	}
+	v, ok := got[key]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return v, nil
+}
+
+// GetMany reads all keys in one keyring call (one Timeout).
+func (k *keyringItems) GetMany(ctx context.Context, keys []string) (map[string]string, error) {
+	if len(keys) == 0 {
+		return map[string]string{}, nil
+	}
+	label := strings.Join(keys, `", "`)
+	return keyringCall(ctx, k, "get", label, func() (map[string]string, error) {
+		if mg, ok := k.backend.(manyGetter); ok {
+			return mg.GetMany(k.opts.Service, keys)
+		}
+		out := make(map[string]string, len(keys))
+		for _, key := range keys {
+			v, err := k.backend.Get(k.opts.Service, key)
+			switch {
+			case errors.Is(err, keyring.ErrNotFound):
+			case err != nil:
+				return nil, err
+			default:
+				out[key] = v
+			}
+		}
+		return out, nil
 	})
 }
 
@@ -175,7 +218,7 @@ func keyringCall[T any](ctx context.Context, k *keyringItems, op, key string, fn
 		default:
 			// Keep go-keyring's text: "failed to unlock correct
 			// collection ..." tells the user what is wrong.
-			return zero, fmt.Errorf("%w: keyring %s %q: %w", ErrUnavailable, op, key, r.err)
+			return zero, fmt.Errorf("%w: keyring %s \"%s\": %w", ErrUnavailable, op, key, r.err)
 		}
 	case <-ctx.Done():
 		err := context.Cause(ctx)

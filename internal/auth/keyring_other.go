@@ -9,3 +9,7 @@ func checkSessionBus(getenv func(string) string, uidRuntimeDir string) error {
 }
 
 func uidRuntimeDir() string { return "" }
+
+// newOSKeyring is go-keyring itself: the Keychain and Credential Manager
+// answer each call in-process, with no round trips worth saving.
+func newOSKeyring() KeyringBackend { return goKeyring{} }

@@ -45,6 +45,21 @@ func (m *memItems) Get(ctx context.Context, key string) (string, error) {
 	return v, nil
 }
 
+func (m *memItems) GetMany(ctx context.Context, keys []string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]string, len(keys))
+	for _, key := range keys {
+		if v, ok := m.items[key]; ok {
+			out[key] = v
+		}
+	}
+	return out, nil
+}
+
 func (m *memItems) Set(ctx context.Context, key, value string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -72,5 +87,8 @@ type failingStore struct{ err error }
 
 func (f failingStore) Kind() string                                { return "memory" }
 func (f failingStore) Get(context.Context, string) (string, error) { return "", f.err }
-func (f failingStore) Set(context.Context, string, string) error   { return f.err }
-func (f failingStore) Delete(context.Context, string) error        { return f.err }
+func (f failingStore) GetMany(context.Context, []string) (map[string]string, error) {
+	return nil, f.err
+}
+func (f failingStore) Set(context.Context, string, string) error { return f.err }
+func (f failingStore) Delete(context.Context, string) error      { return f.err }

@@ -12,6 +12,12 @@ import (
 type SecretStore interface {
 	// Get returns ErrNotFound when nothing is stored under key.
 	Get(ctx context.Context, key string) (string, error)
+	// GetMany reads several keys together, in as few round trips as the
+	// store allows (one file read; for the Secret Service one search per
+	// key and one GetSecrets for all). Keys with nothing stored are
+	// absent from the map. Any other error fails the whole read: a run
+	// that needs the secrets cannot go on with part of them.
+	GetMany(ctx context.Context, keys []string) (map[string]string, error)
 	Set(ctx context.Context, key, value string) error
 	// Delete succeeds when nothing is stored under key.
 	Delete(ctx context.Context, key string) error

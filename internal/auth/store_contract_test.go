@@ -166,6 +166,29 @@ func TestStoreContract(t *testing.T) {
 				}
 			})
 
+			t.Run("GetMany", func(t *testing.T) {
+				sut := newStore(t)
+				want := map[string]string{"small": "s", "big": secretOfSize(6000), "empty": ""}
+				for k, v := range want {
+					if err := sut.store.Set(ctx, k, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got, err := sut.store.GetMany(ctx, []string{"small", "missing", "big", "empty", "small"})
+				if err != nil {
+					t.Fatalf("GetMany: %v", err)
+				}
+				if !maps.Equal(got, want) {
+					t.Fatalf("GetMany returned keys %q with sizes %d, %d; want %q (missing keys absent)", keys(got), len(got["small"]), len(got["big"]), keys(want))
+				}
+				if got, err := sut.store.GetMany(ctx, nil); err != nil || len(got) != 0 {
+					t.Fatalf("GetMany of no keys = %v, %v", got, err)
+				}
+				if _, err := sut.store.GetMany(ctx, []string{"small", "a#1"}); err == nil {
+					t.Errorf("GetMany with an invalid key succeeded")
+				}
+			})
+
 			t.Run("invalid keys", func(t *testing.T) {
 				sut := newStore(t)
 				for _, key := range []string{"", "a#1"} {
