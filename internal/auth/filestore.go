@@ -73,7 +73,7 @@ func (f *fileStore) GetMany(ctx context.Context, keys []string) (map[string]stri
 		return nil, fmt.Errorf("read secrets file: %w", err)
 	}
 	if err := f.checkPrivate(); err != nil {
-		return "", err
+		return nil, err
 	}
 	secrets, _, err := f.decode(data)
 	if err != nil {
