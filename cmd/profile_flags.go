@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/atomicfile"
 	"github.com/camctl/camctl/internal/config"
 )
 
@@ -60,14 +62,12 @@ func (p *profileFlags) collect(lookup func(string) (string, bool)) (settings, se
 	}
 	if p.fromEnv || p.fromEnvFile != "" {
 		if p.fromEnvFile != "" {
-			// #nosec G304 -- the user names the credentials file to import.
-			f, err := os.Open(expandHome(p.fromEnvFile))
+			// A regular file of at most 1 MiB, like every input file.
+			data, err := atomicfile.ReadInput(expandHome(p.fromEnvFile))
 			if err != nil {
-				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file: %v", err)}
+				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file %s: %v", p.fromEnvFile, err)}
 			}
-			vars, err := config.ParseEnvFile(f)
-			_ = f.Close() // read-only: nothing to lose
-
+			vars, err := config.ParseEnvFile(bytes.NewReader(data))
 			if err != nil {
 				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file %s: %v", p.fromEnvFile, err)}
 			}

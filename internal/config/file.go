@@ -104,8 +104,10 @@ func (f *File) Names() []string {
 // Load reads the configuration file at path. A missing file is an empty
 // configuration, not an error.
 func Load(path string) (*File, error) {
-	// #nosec G304 -- the user chooses the config file (--config, CAMCTL_CONFIG); it is checked below.
-	data, err := os.ReadFile(path)
+	// The user chooses the config file (--config, CAMCTL_CONFIG); a
+	// named pipe, a device or a huge file is refused, not waited on or
+	// read without bound.
+	data, err := atomicfile.ReadInput(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &File{}, nil
 	}
