@@ -36,6 +36,8 @@ type Factory struct {
 	Prompt       func(ctx context.Context, label string) (string, error)
 
 	warned warned
+	// keysWarned: the config files whose unknown keys were reported.
+	keysWarned map[string]bool
 	// keyringNoted: the unreachable-keyring note was printed this run.
 	keyringNoted bool
 	// certs holds the client certificate of each profile once loaded.
@@ -126,7 +128,32 @@ func (f *Factory) LoadConfig() (*config.File, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	f.warnUnknownKeys(path, file.Warnings)
 	return file, path, nil
+}
+
+// maxKeyWarnings bounds the unknown-key warnings of one file: a file full
+// of them (a wrong file, say) must not flood the terminal.
+const maxKeyWarnings = 10
+
+// warnUnknownKeys prints, once per run and file, the keys inside profiles
+// that camctl does not know (spec §3): a misspelt "adress" would
+// otherwise send the user to another cluster without a word.
+func (f *Factory) warnUnknownKeys(path string, warnings []string) {
+	if len(warnings) == 0 || f.keysWarned[path] {
+		return
+	}
+	if f.keysWarned == nil {
+		f.keysWarned = map[string]bool{}
+	}
+	f.keysWarned[path] = true
+	for i, w := range warnings {
+		if i == maxKeyWarnings {
+			fmt.Fprintf(f.IO.ErrOut, "Warning: %s: %d more unknown settings.\n", path, len(warnings)-i)
+			break
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Warning: %s\n", w)
+	}
 }
 
 // Resolve selects the profile and resolves its settings, with flags
