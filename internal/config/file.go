@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 
-
 	"github.com/camctl/camctl/internal/atomicfile"
 	"go.yaml.in/yaml/v3"
 )
