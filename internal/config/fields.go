@@ -3,14 +3,13 @@
 // command-line flag, environment variable, profile, built-in default —
 // remembering where each value came from so that `profile show` can say.
 //
-// viper reads the file, and only the file: it is never given environment
-// variables or flags and never writes. Its known traps therefore cannot
-// bite: WriteConfig would persist env and flag values (a secret from
-// CAMUNDA_CLIENT_SECRET would land in config.yaml), Unmarshal ignores
-// AutomaticEnv, and it cannot tell which of several alias variables
-// supplied a value. Environment lookup is the explicit table below;
-// writes edit the YAML document itself, which keeps unknown keys and
-// comments.
+// The file is read as a YAML node tree (parse.go), in one linear pass,
+// and never given environment variables or flags; viper, which read it
+// before, decoded it in quadratic time and folded the case of keys.
+// Environment lookup is the explicit table below, so every value carries
+// its source; writes edit the YAML document itself, which keeps unknown
+// keys and comments, and can never persist an environment value (a
+// secret from CAMUNDA_CLIENT_SECRET) into config.yaml.
 package config
 
 // Key names a profile setting by its path in the config file.
