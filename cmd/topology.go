@@ -218,7 +218,15 @@ func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api
 	for _, b := range brokers {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.ID(), hostPort(b.Host, b.Port), b.Version, partitionsCell(cs, b.Partitions))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// More than any real cluster has: the decoder kept only the first
+	// ones (api.Topology.Omitted), so that rendering stays bounded.
+	if o := t.Omitted; o.Brokers > 0 || o.Partitions > 0 {
+		fmt.Fprintf(w, "... and %d more brokers and %d more partition entries, not shown or counted (the answer lists more than camctl shows).\n", o.Brokers, o.Partitions)
+	}
+	return nil
 }
 
 // printableTopology is a copy of t whose server-sent text cannot carry
