@@ -390,6 +390,12 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 		Debug:     f.debugWriter(),
 	}
 	c, err := api.New(opts)
+	var addrErr *api.AddressError
+	if errors.As(err, &addrErr) {
+		// Name the setting and where it came from: a variable or a
+		// file the user may not think of.
+		return nil, fmt.Errorf("profile %s: address (from %s): %w", r.Name, r.Get(config.Address).Source, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", r.Name, err)
 	}
@@ -420,13 +426,32 @@ func (f *Factory) warn(r *config.Resolved) {
 	if r.Method() == config.MethodNone {
 		return
 	}
-	if u, err := api.NormalizeAddress(r.Value(config.Address)); err == nil && u.Scheme == "http" && !api.IsLoopback(u) {
-		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s credentials over plain http:// to %s; use https:// outside your own machine.\n", r.Name, r.Method(), u.Host)
+	if u, err := api.NormalizeAddress(r.Value(config.Address)); err == nil {
+		f.warnPlainHTTP(r, u, r.Method()+" credentials")
 	}
 	if r.Method() == config.MethodOIDC {
-		if u, err := url.Parse(r.Value(config.TokenURL)); err == nil && u.Scheme == "http" && !api.IsLoopback(u) {
-			fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends its client secret over plain http:// to %s; use https:// outside your own machine.\n", r.Name, u.Host)
+		if u, err := url.Parse(r.Value(config.TokenURL)); err == nil && u.Host != "" {
+			f.warnPlainHTTP(r, u, "its client secret")
 		}
+	}
+}
+
+// warnPlainHTTP warns that what goes to u over plain http:// can be read
+// on the way: on the network when u is not loopback (spec §8), and by
+// the proxy that the environment (HTTP_PROXY, NO_PROXY) routes u through,
+// loopback or not. The proxy is the one the transport will use: both come
+// from http.ProxyFromEnvironment.
+func (f *Factory) warnPlainHTTP(r *config.Resolved, u *url.URL, what string) {
+	if u.Scheme != "http" {
+		return
+	}
+	proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+	switch {
+	case err == nil && proxy != nil:
+		// The proxy's host only: its URL may carry a password.
+		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s over plain http:// to %s through the proxy %s; the proxy and the networks on either side of it can read them; use https://.\n", r.Name, what, u.Host, proxy.Host)
+	case !api.IsLoopback(u):
+		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s over plain http:// to %s; use https:// outside your own machine.\n", r.Name, what, u.Host)
 	}
 }
 

@@ -99,6 +99,9 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err != nil {
 		return explain(err, r, f.Global.Timeout.String())
 	}
+	// Before the first byte leaves (spec §8), the token request included,
+	// and before the user types a secret that plain http:// would expose.
+	f.warn(r)
 	secrets := deps.Secrets
 	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !opts.ClientSecretStdin &&
 		!r.Get(config.ClientSecret).IsSet() && opts.Imported[config.ClientSecret] == ""

@@ -134,8 +134,12 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 				return nil, &FlagError{Err: fmt.Errorf("--address: %w", err)}
 			}
 		case config.TokenURL:
-			if u, err := url.Parse(v); err != nil || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			u, err := url.Parse(v)
+			if err != nil || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return nil, flagErrorf("--token-url must be an http:// or https:// URL without credentials")
+			}
+			if err := api.CheckPort(u); err != nil {
+				return nil, flagErrorf("--token-url: %v", err)
 			}
 		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore:
 			v = expandHome(v)
