@@ -154,6 +154,9 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	root.SetErr(f.IO.ErrOut)
 	root.SetVersionTemplate(f.Build.String() + "\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if e := stdinFlagError(err); e != nil {
+			return &FlagError{Err: e, Brief: true}
+		}
 		if hint := secretFlagHint(err); hint != "" {
 			return &FlagError{Err: fmt.Errorf("%w: %s", err, hint), Brief: true}
 		}
