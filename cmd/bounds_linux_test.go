@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -167,5 +169,52 @@ func waitFor(ch <-chan struct{}) func(*testing.T, io.Reader) {
 func firstByte(t *testing.T, stdout io.Reader) {
 	if _, err := io.ReadFull(stdout, make([]byte, 1)); err != nil {
 		t.Fatalf("no output: %v", err)
+	}
+}
+
+// TestInputFilesAreBounded: spec §3/§8 — the config file, a Console env
+// file and every certificate, key and CA file must be a regular file of
+// at most 1 MiB. A named pipe used to block forever and /dev/zero to
+// fill 4 GB; now each is refused at once with exit 2 and what it is.
+func TestInputFilesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("# padding\n"), 210000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := newFakeServer(t)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"config FIFO", nil, []string{"--config", fifo, "topology"}, "it is a named pipe"},
+		{"config /dev/zero", nil, []string{"--config", "/dev/zero", "profile", "list"}, "it is a device"},
+		{"config of 2 MiB", nil, []string{"--config", big, "topology"}, "larger than 1 MiB"},
+		{"config directory", nil, []string{"--config", dir, "topology"}, "it is a directory"},
+		{"edit a FIFO config", nil, []string{"--config", fifo, "profile", "add", "x"}, "it is a named pipe"},
+		{"CA file /dev/zero", map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL, "CAMUNDA_CA_CERTIFICATE_PATH": "/dev/zero"}, []string{"topology"}, "CA file /dev/zero: it is a device"},
+		{"CA file FIFO", map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL, "CAMUNDA_CA_CERTIFICATE_PATH": fifo}, []string{"topology"}, "it is a named pipe"},
+		{"client cert FIFO", map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL, "CAMUNDA_MTLS_CERT_PATH": fifo, "CAMUNDA_MTLS_KEY_PATH": fifo}, []string{"topology"}, "it is a named pipe"},
+		{"env file /dev/zero", nil, []string{"profile", "add", "x", "--from-env-file", "/dev/zero"}, "--from-env-file /dev/zero: it is a device"},
+		{"env file FIFO", nil, []string{"profile", "add", "x", "--from-env-file", fifo}, "it is a named pipe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _, errOut := testFactory(t, tt.env)
+			start := time.Now()
+			code := run(t, f, tt.args...)
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s", d)
+			}
+			if code != ExitUsage || !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, ExitUsage, tt.want)
+			}
+		})
 	}
 }

@@ -79,10 +79,11 @@ func ExitCode(err error) int {
 		readErr    *auth.SecretReadError
 		unexpected *api.UnexpectedBodyError
 		unsafe     *atomicfile.UnsafeError
+		inputFile  *atomicfile.InputFileError
 	)
 	switch {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
-		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe):
+		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe), errors.As(err, &inputFile):
 		return ExitUsage
 	case errors.As(err, &waitErr):
 		return ExitWaitTimeout
