@@ -40,7 +40,8 @@ func serve(t *testing.T, body []byte) *httptest.Server {
 
 // TestRenderMemoryIsBounded: spec §8 — no answer makes camctl use more
 // than 256 MiB. Before the fix the text view of this body took 600 MB
-// and -o yaml 2.5 GB. The peak RSS of the child process is the measure.
+// and -o yaml 2.5 GB. The peak RSS of the child process is the measure
+// (only logged under the race detector, which multiplies memory use).
 func TestRenderMemoryIsBounded(t *testing.T) {
 	body := emptyBrokersBody()
 	srv := serve(t, body)
@@ -58,7 +59,7 @@ func TestRenderMemoryIsBounded(t *testing.T) {
 			}
 			rss := ru.Maxrss << 10 // kilobytes on Linux
 			t.Logf("-o %s: peak RSS %d MiB, %s, %d bytes out", format, rss>>20, r.took.Round(time.Millisecond), len(r.stdout))
-			if rss > 256<<20 {
+			if rss > 256<<20 && !raceEnabled {
 				t.Errorf("-o %s: peak RSS %d MiB, over 256 MiB", format, rss>>20)
 			}
 			if format == OutputText && !strings.Contains(r.stdout, "more brokers") {

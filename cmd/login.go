@@ -260,7 +260,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		who = fmt.Sprintf("as %s (%s auth)", provider.Identity(), provider.Method())
 	}
 	fmt.Fprintf(w, "Logged in to %s (profile %s) %s: gateway %s, %d brokers.\n",
-		client.BaseURL(), r.Name, who, topo.GatewayVersion, len(topo.Brokers))
+		client.BaseURL(), r.Name, who, topo.GatewayVersion, len(topo.Brokers)+topo.Omitted.Brokers)
 	if token != nil && !token.ExpiresAt.IsZero() {
 		fmt.Fprintf(w, "The token is valid until %s (in %s).\n",
 			token.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(token.ExpiresAt).Round(time.Second))

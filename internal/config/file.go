@@ -148,6 +148,11 @@ func syntaxError(path string, data []byte, err error) error {
 	if l := firstFailingLine(data, line, msg); l > 0 {
 		line = l
 	}
+	if n := bytes.Count(data, []byte("\n")) + 1; line > n {
+		// yaml.v3's count of lone carriage returns, or "end of stream"
+		// after the last line: the error is on the last line.
+		line = n
+	}
 	return &FileError{Path: path, Line: line, Err: errors.New(withoutValues(msg))}
 }
 
@@ -215,10 +220,16 @@ func splitYAMLError(s string) (int, string) {
 func firstFailingLine(data []byte, reported int, msg string) int {
 	const budget = 4 * atomicfile.MaxInputFile
 	lines := bytes.SplitAfter(data, []byte("\n"))
+	// yaml.v3 counts a lone carriage return as a line break, and lines
+	// here end at \n only: then its line numbers are no lower bound.
+	start := reported
+	if bytes.IndexByte(data, '\r') >= 0 {
+		start = 1
+	}
 	size, spent := 0, 0
 	for i, l := range lines {
 		size += len(l)
-		if i+1 < reported {
+		if i+1 < start {
 			continue
 		}
 		if spent += size; spent > budget {

@@ -19,6 +19,48 @@ import (
 // with a map for duplicates; and only the settings camctl knows, a handful
 // of keys per profile, are decoded, one profile at a time.
 func parse(path string, data []byte) (*File, error) {
+	lines := yamlLines(data)
+	f, err := parseNodes(path, data, lines)
+	if fe, ok := errors.AsType[*FileError](err); ok && fe.Line > 0 {
+		fe.Line = lines(fe.Line)
+	}
+	return f, err
+}
+
+// yamlLines maps yaml.v3's line numbers to the file's: yaml.v3 counts a
+// lone carriage return as a line break too, an editor and the error's
+// reader do not.
+func yamlLines(data []byte) func(int) int {
+	lone := false
+	for i, c := range data {
+		if c == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			lone = true
+			break
+		}
+	}
+	if !lone {
+		return func(l int) int { return l }
+	}
+	ours := []int{0, 1} // ours[yaml line] = file line
+	line := 1
+	for i, c := range data {
+		switch {
+		case c == '\n':
+			line++
+			ours = append(ours, line)
+		case c == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
+			ours = append(ours, line)
+		}
+	}
+	return func(l int) int {
+		if l < len(ours) {
+			return ours[l]
+		}
+		return line
+	}
+}
+
+func parseNodes(path string, data []byte, lines func(int) int) (*File, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(path, data, err)
@@ -46,7 +88,7 @@ func parse(path string, data []byte) (*File, error) {
 				return nil, err
 			}
 		case "profiles":
-			if err := f.decodeProfiles(path, v); err != nil {
+			if err := f.decodeProfiles(path, v, lines); err != nil {
 				return nil, err
 			}
 		}
@@ -54,7 +96,7 @@ func parse(path string, data []byte) (*File, error) {
 	return f, nil
 }
 
-func (f *File) decodeProfiles(path string, profiles *yaml.Node) error {
+func (f *File) decodeProfiles(path string, profiles *yaml.Node, lines func(int) int) error {
 	if isNull(profiles) {
 		return nil
 	}
@@ -73,7 +115,7 @@ func (f *File) decodeProfiles(path string, profiles *yaml.Node) error {
 			if v.Kind != yaml.MappingNode {
 				return &FileError{Path: path, Line: v.Line, Err: fmt.Errorf("expected a mapping, found %s", kindName(v))}
 			}
-			pr := &pruner{path: path, done: map[*yaml.Node]*yaml.Node{}}
+			pr := &pruner{path: path, lines: lines, done: map[*yaml.Node]*yaml.Node{}}
 			known, err := pr.prune(v, profileSchema(), "profiles."+name, true)
 			if err != nil {
 				return err
@@ -124,6 +166,7 @@ var profileSchema = sync.OnceValue(func() schema {
 // profile holds. Merge keys (<<) are kept, with their mappings pruned too.
 type pruner struct {
 	path     string
+	lines    func(int) int             // yaml.v3's line numbers to the file's
 	done     map[*yaml.Node]*yaml.Node // pruned copies of anchored mappings
 	warnings []string
 }
@@ -147,7 +190,7 @@ func (p *pruner) prune(m *yaml.Node, s schema, where string, report bool) (*yaml
 		sub, known := s[k.Value]
 		if !known {
 			if report {
-				p.warnings = append(p.warnings, fmt.Sprintf("%s, line %d: %s", p.path, k.Line, unknownKey(where, k.Value, s)))
+				p.warnings = append(p.warnings, fmt.Sprintf("%s, line %d: %s", p.path, p.lines(k.Line), unknownKey(where, k.Value, s)))
 			}
 			continue
 		}
