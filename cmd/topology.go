@@ -37,7 +37,9 @@ func NewCmdTopology(f *Factory, runF func(context.Context, *TopologyOptions) err
 for every partition its leader and health.
 
 -o json prints the API's JSON body unchanged (every field, including ones
-camctl does not know); -o yaml the same as YAML.
+camctl does not know); -o yaml the same as YAML. The text view shows at
+most 1024 brokers (far more than any real cluster has) and says how many
+more an answer lists.
 
 --wait polls until every partition has a healthy leader, showing progress
 on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
