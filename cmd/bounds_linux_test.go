@@ -204,6 +204,8 @@ func TestInputFilesAreBounded(t *testing.T) {
 		{"client cert FIFO", map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL, "CAMUNDA_MTLS_CERT_PATH": fifo, "CAMUNDA_MTLS_KEY_PATH": fifo}, []string{"topology"}, "it is a named pipe"},
 		{"env file /dev/zero", nil, []string{"profile", "add", "x", "--from-env-file", "/dev/zero"}, "--from-env-file /dev/zero: it is a device"},
 		{"env file FIFO", nil, []string{"profile", "add", "x", "--from-env-file", fifo}, "it is a named pipe"},
+		{"--ca-file /dev/zero at profile add", nil, []string{"profile", "add", "x", "--ca-file", "/dev/zero"}, "--ca-file /dev/zero: it is a device"},
+		{"--client-cert FIFO at login", nil, []string{"login", "-p", "x", "--client-cert", fifo}, "it is a named pipe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

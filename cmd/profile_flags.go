@@ -145,11 +145,16 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 			v = expandHome(v)
 			if v != "" {
 				abs, err := filepath.Abs(v)
+				var fi os.FileInfo
 				if err == nil {
-					_, err = os.Stat(abs)
+					fi, err = os.Stat(abs)
 				}
 				if err != nil {
 					return nil, flagErrorf("--%s: %v", f.Flag, err)
+				}
+				// Refused now rather than on every later run.
+				if err := atomicfile.CheckInput(fi); err != nil {
+					return nil, flagErrorf("--%s %s: %v", f.Flag, v, err)
 				}
 				// Stored absolute: the profile is used from any directory.
 				v = abs

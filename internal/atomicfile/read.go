@@ -40,7 +40,7 @@ func ReadInput(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkInput(fi); err != nil {
+	if err := CheckInput(fi); err != nil {
 		return nil, err
 	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxInputFile+1))
@@ -53,7 +53,9 @@ func ReadInput(path string) ([]byte, error) {
 	return b, nil
 }
 
-func checkInput(fi fs.FileInfo) error {
+// CheckInput refuses what ReadInput refuses, from a FileInfo: a setting
+// can be checked when it is made, not only when the file is used.
+func CheckInput(fi fs.FileInfo) error {
 	m := fi.Mode()
 	switch {
 	case m.IsRegular():
