@@ -81,10 +81,11 @@ func ExitCode(err error) int {
 		unexpected *api.UnexpectedBodyError
 		unsafe     *atomicfile.UnsafeError
 		bindErr    *auth.BindingError
+		inputFile  *atomicfile.InputFileError
 	)
 	switch {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
-		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe):
+		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe), errors.As(err, &inputFile):
 		return ExitUsage
 	case errors.As(err, &waitErr), errors.As(err, &unhealthy):
 		return ExitWaitTimeout

@@ -37,6 +37,8 @@ type Factory struct {
 	Prompt       func(ctx context.Context, label string) (string, error)
 
 	warned warned
+	// keysWarned: the config files whose unknown keys were reported.
+	keysWarned map[string]bool
 	// keyringNoted: the unreachable-keyring note was printed this run.
 	keyringNoted bool
 	// envNoted: the note that the environment outvoted the current
@@ -133,7 +135,32 @@ func (f *Factory) LoadConfig() (*config.File, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	f.warnUnknownKeys(path, file.Warnings)
 	return file, path, nil
+}
+
+// maxKeyWarnings bounds the unknown-key warnings of one file: a file full
+// of them (a wrong file, say) must not flood the terminal.
+const maxKeyWarnings = 10
+
+// warnUnknownKeys prints, once per run and file, the keys inside profiles
+// that camctl does not know (spec §3): a misspelt "adress" would
+// otherwise send the user to another cluster without a word.
+func (f *Factory) warnUnknownKeys(path string, warnings []string) {
+	if len(warnings) == 0 || f.keysWarned[path] {
+		return
+	}
+	if f.keysWarned == nil {
+		f.keysWarned = map[string]bool{}
+	}
+	f.keysWarned[path] = true
+	for i, w := range warnings {
+		if i == maxKeyWarnings {
+			fmt.Fprintf(f.IO.ErrOut, "Warning: %s: %d more unknown settings.\n", path, len(warnings)-i)
+			break
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Warning: %s\n", w)
+	}
 }
 
 // Resolve selects the profile and resolves its settings, with flags
@@ -393,6 +420,12 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 		Debug:     f.debugWriter(),
 	}
 	c, err := api.New(opts)
+	var addrErr *api.AddressError
+	if errors.As(err, &addrErr) {
+		// Name the setting and where it came from: a variable or a
+		// file the user may not think of.
+		return nil, fmt.Errorf("profile %s: address (from %s): %w", r.Name, r.Get(config.Address).Source, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: %w", r.Name, err)
 	}
@@ -423,13 +456,32 @@ func (f *Factory) warn(r *config.Resolved) {
 	if r.Method() == config.MethodNone {
 		return
 	}
-	if u, err := api.NormalizeAddress(r.Value(config.Address)); err == nil && u.Scheme == "http" && !api.IsLoopback(u) {
-		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s credentials over plain http:// to %s; use https:// outside your own machine.\n", r.Name, r.Method(), u.Host)
+	if u, err := api.NormalizeAddress(r.Value(config.Address)); err == nil {
+		f.warnPlainHTTP(r, u, r.Method()+" credentials")
 	}
 	if r.Method() == config.MethodOIDC {
-		if u, err := url.Parse(r.Value(config.TokenURL)); err == nil && u.Scheme == "http" && !api.IsLoopback(u) {
-			fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends its client secret over plain http:// to %s; use https:// outside your own machine.\n", r.Name, u.Host)
+		if u, err := url.Parse(r.Value(config.TokenURL)); err == nil && u.Host != "" {
+			f.warnPlainHTTP(r, u, "its client secret")
 		}
+	}
+}
+
+// warnPlainHTTP warns that what goes to u over plain http:// can be read
+// on the way: on the network when u is not loopback (spec §8), and by
+// the proxy that the environment (HTTP_PROXY, NO_PROXY) routes u through,
+// loopback or not. The proxy is the one the transport will use: both come
+// from http.ProxyFromEnvironment.
+func (f *Factory) warnPlainHTTP(r *config.Resolved, u *url.URL, what string) {
+	if u.Scheme != "http" {
+		return
+	}
+	proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+	switch {
+	case err == nil && proxy != nil:
+		// The proxy's host only: its URL may carry a password.
+		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s over plain http:// to %s through the proxy %s; the proxy and the networks on either side of it can read them; use https://.\n", r.Name, what, u.Host, proxy.Host)
+	case !api.IsLoopback(u):
+		fmt.Fprintf(f.IO.ErrOut, "Warning: profile %s sends %s over plain http:// to %s; use https:// outside your own machine.\n", r.Name, what, u.Host)
 	}
 }
 

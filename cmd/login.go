@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
@@ -54,7 +56,14 @@ logging in is usually simpler.`,
   printf '%s\n' "$PASSWORD" | camctl login -p helm --password-stdin
   camctl login -p saas --region bru-2 --cluster-id ID --client-id ID --client-secret-stdin
   camctl login                # the current profile; prompts for what it needs`,
-		Args: noArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			// Not repeated: `login --password-stdin hunter2` puts the
+			// secret here.
+			if len(args) > 0 {
+				return flagErrorf("%s takes no arguments (%d given, not shown: it may be a secret); pipe a secret into --password-stdin, --client-secret-stdin or --token-stdin", cmd.CommandPath(), len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			settings, secrets, err := flags.collect(f.LookupEnv)
 			if err != nil {
@@ -68,9 +77,9 @@ logging in is usually simpler.`,
 		},
 	}
 	flags = addProfileFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the basic-auth password from stdin")
-	cmd.Flags().BoolVar(&opts.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth client secret from stdin")
-	cmd.Flags().BoolVar(&opts.TokenStdin, "token-stdin", false, "read the static bearer token from stdin")
+	addStdinFlag(cmd.Flags(), &opts.PasswordStdin, "password-stdin", "read the basic-auth password from stdin")
+	addStdinFlag(cmd.Flags(), &opts.ClientSecretStdin, "client-secret-stdin", "read the OAuth client secret from stdin")
+	addStdinFlag(cmd.Flags(), &opts.TokenStdin, "token-stdin", "read the static bearer token from stdin")
 	cmd.Flags().BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the secret in a plain-text 0600 file instead of the OS keyring")
 	return cmd
 }
@@ -100,6 +109,9 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err != nil {
 		return explain(err, r, f.Global.Timeout.String())
 	}
+	// Before the first byte leaves (spec §8), the token request included,
+	// and before the user types a secret that plain http:// would expose.
+	f.warn(r)
 	secrets := deps.Secrets
 	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !opts.ClientSecretStdin &&
 		!r.Get(config.ClientSecret).IsSet() && opts.Imported[config.ClientSecret] == ""
@@ -271,7 +283,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		who = fmt.Sprintf("as %s (%s auth)", provider.Identity(), provider.Method())
 	}
 	fmt.Fprintf(w, "Logged in to %s (profile %s) %s: gateway %s, %d brokers.\n",
-		client.BaseURL(), r.Name, who, topo.GatewayVersion, len(topo.Brokers))
+		client.BaseURL(), r.Name, who, topo.GatewayVersion, len(topo.Brokers)+topo.Omitted.Brokers)
 	if token != nil && !token.ExpiresAt.IsZero() {
 		fmt.Fprintf(w, "The token is valid until %s (in %s).\n",
 			token.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(token.ExpiresAt).Round(time.Second))
@@ -395,13 +407,21 @@ func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *Logi
 	if fromStdin {
 		// Cancellable: on a terminal, stdin waits for Ctrl-D.
 		s, err := readCancellable(ctx, func() (string, error) {
-			b, err := io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
+			// One byte more than allowed (and the line end): enough to
+			// tell a secret that is too long from one that fits.
+			b, err := io.ReadAll(io.LimitReader(f.IO.In, maxStdinSecret+3))
 			return string(b), err
 		}, func() {})
 		if err != nil {
 			return "", loginCancelled(fmt.Errorf("read the secret from stdin: %w", err))
 		}
+		whole := len(s) < maxStdinSecret+3
 		s = strings.TrimRight(s, "\r\n")
+		if len(s) > maxStdinSecret || !whole {
+			// Refused, not cut: a truncated secret would be stored and
+			// fail later, far from the cause (spec §8).
+			return "", &config.UsageError{Msg: fmt.Sprintf("the %s on stdin is longer than 64 KiB; camctl refuses it rather than cut it", auth.SecretName(key))}
+		}
 		if s == "" {
 			return "", &config.UsageError{Msg: "stdin was empty: pipe the secret into camctl login"}
 		}
@@ -463,4 +483,46 @@ func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, setti
 		return nil
 	})
 	return id, err
+}
+
+// maxStdinSecret bounds a secret read from stdin (spec §8): far above any
+// real password, client secret or token, and a guard against piping in a
+// file by mistake.
+const maxStdinSecret = 64 << 10
+
+// addStdinFlag adds a --*-stdin switch. It takes no value: one given to
+// it (--password-stdin=hunter2) is most likely the secret itself, and is
+// refused without being repeated (see stdinFlagError).
+func addStdinFlag(fs *pflag.FlagSet, p *bool, name, usage string) {
+	fs.Var((*stdinFlag)(p), name, usage)
+	fs.Lookup(name).NoOptDefVal = "true"
+}
+
+type stdinFlag bool
+
+func (b *stdinFlag) String() string   { return strconv.FormatBool(bool(*b)) }
+func (b *stdinFlag) Type() string     { return "bool" }
+func (b *stdinFlag) IsBoolFlag() bool { return true }
+func (b *stdinFlag) Set(v string) error {
+	if v != "true" {
+		// Never the value: pflag wraps this in a message that quotes
+		// it, which stdinFlagError replaces.
+		return errors.New("takes no value")
+	}
+	*b = true
+	return nil
+}
+
+// stdinFlagError is the message for a value given to a --*-stdin flag,
+// without the value, or nil for any other flag error.
+func stdinFlagError(err error) error {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return nil
+	}
+	if _, ok := ive.GetFlag().Value.(*stdinFlag); !ok {
+		return nil
+	}
+	name := ive.GetFlag().Name
+	return fmt.Errorf("--%s takes no value (the one given is not shown: it may be the secret); pipe the secret into it instead: printf '%%s\\n' \"$SECRET\" | camctl login --%s", name, name)
 }

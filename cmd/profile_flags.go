@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/atomicfile"
 	"github.com/camctl/camctl/internal/config"
 )
 
@@ -60,14 +62,12 @@ func (p *profileFlags) collect(lookup func(string) (string, bool)) (settings, se
 	}
 	if p.fromEnv || p.fromEnvFile != "" {
 		if p.fromEnvFile != "" {
-			// #nosec G304 -- the user names the credentials file to import.
-			f, err := os.Open(expandHome(p.fromEnvFile))
+			// A regular file of at most 1 MiB, like every input file.
+			data, err := atomicfile.ReadInput(expandHome(p.fromEnvFile))
 			if err != nil {
-				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file: %v", err)}
+				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file %s: %v", p.fromEnvFile, err)}
 			}
-			vars, err := config.ParseEnvFile(f)
-			_ = f.Close() // read-only: nothing to lose
-
+			vars, err := config.ParseEnvFile(bytes.NewReader(data))
 			if err != nil {
 				return nil, nil, &config.UsageError{Msg: fmt.Sprintf("--from-env-file %s: %v", p.fromEnvFile, err)}
 			}
@@ -134,18 +134,27 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 				return nil, &FlagError{Err: fmt.Errorf("--address: %w", err)}
 			}
 		case config.TokenURL:
-			if u, err := url.Parse(v); err != nil || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			u, err := url.Parse(v)
+			if err != nil || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return nil, flagErrorf("--token-url must be an http:// or https:// URL without credentials")
+			}
+			if err := api.CheckPort(u); err != nil {
+				return nil, flagErrorf("--token-url: %v", err)
 			}
 		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore:
 			v = expandHome(v)
 			if v != "" {
 				abs, err := filepath.Abs(v)
+				var fi os.FileInfo
 				if err == nil {
-					_, err = os.Stat(abs)
+					fi, err = os.Stat(abs)
 				}
 				if err != nil {
 					return nil, flagErrorf("--%s: %v", f.Flag, err)
+				}
+				// Refused now rather than on every later run.
+				if err := atomicfile.CheckInput(fi); err != nil {
+					return nil, flagErrorf("--%s %s: %v", f.Flag, v, err)
 				}
 				// Stored absolute: the profile is used from any directory.
 				v = abs

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -24,14 +25,43 @@ func Main() int {
 	// process, so prompts restore the terminal and nothing is half-stored.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// After the first Ctrl-C, the next one gets the default behaviour:
-	// a user who presses it twice wants camctl gone.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	f := NewFactory()
+	done := make(chan struct{})
+	// Runs before stop (defers run last first), so that the watchdog
+	// below sees the end of the run, not the cancellation stop causes.
+	defer close(done)
+	go watchdog(ctx, stop, done, f.IO.ErrOut, os.Exit)
 	return Run(ctx, f, os.Args[1:])
+}
+
+// interruptGrace is how long a cancelled command may take to wind down
+// (restore the terminal, finish an atomic write) before the process ends
+// anyway. Spec §8 wants any command gone within a second of SIGTERM or
+// Ctrl-C, and not every piece of work can watch the context: a render of
+// a large answer, a read of a pipe that never ends.
+const interruptGrace = 500 * time.Millisecond
+
+// watchdog waits for the first signal. From then on the next one gets the
+// default behaviour (a user who presses Ctrl-C twice wants camctl gone),
+// and if the run has not ended after interruptGrace, exit ends it with the
+// code a cancelled run returns. Nothing is left half-stored that a
+// SIGKILL could not leave too: writes are atomic, and the next write
+// removes a dead writer's temporary file.
+func watchdog(ctx context.Context, stop func(), done <-chan struct{}, stderr io.Writer, exit func(int)) {
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	stop()
+	t := time.NewTimer(interruptGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		fmt.Fprintln(stderr, "Interrupted.")
+		exit(ExitError)
+	}
 }
 
 // Run executes the command line args with f and returns the exit code.
@@ -124,6 +154,9 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	root.SetErr(f.IO.ErrOut)
 	root.SetVersionTemplate(f.Build.String() + "\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if e := stdinFlagError(err); e != nil {
+			return &FlagError{Err: e, Brief: true}
+		}
 		if hint := secretFlagHint(err); hint != "" {
 			return &FlagError{Err: fmt.Errorf("%w: %s", err, hint), Brief: true}
 		}
@@ -166,7 +199,13 @@ func (f *Factory) Colors() ColorScheme {
 // completeProfiles offers profile names. It runs inside cobra's hidden
 // __complete command, so it must never prompt or print.
 func (f *Factory) completeProfiles(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	file, _, err := f.LoadConfig()
+	path, err := f.ConfigPath()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	// config.Load, not f.LoadConfig: no warnings in the middle of a
+	// completion.
+	file, err := config.Load(path)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -39,7 +39,9 @@ func NewCmdTopology(f *Factory, runF func(context.Context, *TopologyOptions) err
 for every partition its leader and health.
 
 -o json prints the API's JSON body unchanged (every field, including ones
-camctl does not know); -o yaml the same as YAML.
+camctl does not know); -o yaml the same as YAML. The text view shows at
+most 1024 brokers (far more than any real cluster has) and says how many
+more an answer lists.
 
 Health is OK when every replica is healthy, DEGRADED when every partition
 has a healthy leader but some replica is not healthy (it says which, on
@@ -227,7 +229,15 @@ func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api
 	for _, b := range brokers {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.ID(), hostPort(b.Host, b.Port), b.Version, partitionsCell(cs, b.Partitions))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// More than any real cluster has: the decoder kept only the first
+	// ones (api.Topology.Omitted), so that rendering stays bounded.
+	if o := t.Omitted; o.Brokers > 0 || o.Partitions > 0 {
+		fmt.Fprintf(w, "... and %d more brokers and %d more partition entries, not shown or counted (the answer lists more than camctl shows).\n", o.Brokers, o.Partitions)
+	}
+	return nil
 }
 
 // healthLine is the summary of spec §2: OK, DEGRADED with the replicas

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -36,6 +37,9 @@ func NormalizeAddress(addr string) (*url.URL, error) {
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, &AddressError{Address: shown, Reason: "it must not have a query or fragment"}
+	}
+	if err := CheckPort(u); err != nil {
+		return nil, &AddressError{Address: shown, Reason: err.Error()}
 	}
 	// "http://h//v2" and "http://h/" are the same cluster: repeated
 	// slashes are collapsed, so normalising is idempotent (FuzzNormalizeAddress).
@@ -86,12 +90,29 @@ func (e *AddressError) Error() string {
 }
 
 // IsLoopback reports whether u points at this machine, where plain HTTP
-// does not expose credentials to the network.
+// does not expose credentials to the network: 127.0.0.0/8, ::1 and the
+// name localhost itself (spec §8). Other *.localhost names are remote: Go
+// resolves them through DNS and sends them to a proxy like any name.
 func IsLoopback(u *url.URL) bool {
 	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// CheckPort refuses a port outside 1-65535 ("http://h:99999" parses, and
+// would fail later with a confusing dial error, or reach port 0) and an
+// empty one ("http://h:").
+func CheckPort(u *url.URL) error {
+	if !strings.Contains(u.Host, ":") || strings.HasSuffix(u.Host, "]") {
+		return nil
+	}
+	p := u.Port()
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("the port %q is not a number from 1 to 65535", p)
+	}
+	return nil
 }

@@ -87,7 +87,9 @@ func TestIsLoopback(t *testing.T) {
 	}{
 		{"http://localhost:8080", true},
 		{"http://LOCALHOST", true},
-		{"http://api.localhost:8080", true},
+		// *.localhost is resolved and proxied like any name (spec §8).
+		{"http://api.localhost:8080", false},
+		{"http://localhost.:8080", false},
 		{"http://127.0.0.1:8080", true},
 		{"http://127.1.2.3", true},
 		{"http://[::1]:8080", true},

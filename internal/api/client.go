@@ -14,10 +14,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/camctl/camctl/internal/atomicfile"
 )
 
 // Authorizer adds credentials to a request. The auth providers implement it.
@@ -122,7 +123,7 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 	// #nosec G402 -- InsecureSkipVerify only when the profile says so, with a warning on every run (cmd.Factory.warn).
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pem, err := atomicfile.ReadInput(t.CAFile)
 		if err != nil {
 			return nil, &CAFileError{Path: t.CAFile, Err: err}
 		}

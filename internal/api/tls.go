@@ -7,13 +7,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/youmark/pkcs8"
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/camctl/camctl/internal/atomicfile"
 )
 
 // ClientCert names a client certificate: PEM certificate and key files,
@@ -71,25 +71,11 @@ type CertInfo struct {
 	NotAfter  time.Time `json:"notAfter"`
 }
 
-// maxCertFile bounds what camctl reads of a certificate, key or keystore
-// file: real ones are a few KB, and /dev/zero must not fill the memory.
-const maxCertFile = 1 << 20
-
+// readSmall reads a certificate, key or keystore file: a regular file of
+// at most 1 MiB (real ones are a few KB; /dev/zero must not fill the
+// memory, and a named pipe must not hang the run).
 func readSmall(path string) ([]byte, error) {
-	// #nosec G304 -- the user names this certificate or key file; reading it is the point.
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxCertFile {
-		return nil, fmt.Errorf("larger than %d KiB; is it the right file?", maxCertFile>>10)
-	}
-	return b, nil
+	return atomicfile.ReadInput(path)
 }
 
 // ExpiryWarning is how long before its expiry a certificate is warned about.

@@ -22,6 +22,138 @@ type Topology struct {
 	LastCompletedChangeID flexString `json:"lastCompletedChangeId"`
 	// ClusterID appeared in 8.9.
 	ClusterID string `json:"clusterId"`
+	// Omitted is what decoding left out of Brokers (see maxBrokers).
+	Omitted Omitted `json:"-"`
+}
+
+// The most brokers and partition entries a decoded topology keeps. A
+// body of 4 MiB can list over a million empty brokers, some 120 MB as Go
+// values and far more once rendered, while spec §8 bounds camctl to
+// 256 MiB. Real clusters have tens of brokers and at most maxPartitions
+// partitions, each on a few brokers; what lies beyond the bounds is
+// counted in Omitted, not kept.
+const (
+	maxBrokers          = 1024
+	maxPartitionEntries = 64 << 10
+)
+
+// UnmarshalJSON decodes the body while keeping at most maxBrokers
+// brokers and maxPartitionEntries partition entries; the brokers and
+// entries past those bounds are counted in Omitted. Everything else
+// decodes as encoding/json would.
+func (t *Topology) UnmarshalJSON(b []byte) error {
+	type plain Topology
+	var v struct {
+		plain
+		Brokers boundedBrokers `json:"brokers"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*t = Topology(v.plain)
+	t.Brokers, t.Omitted = v.Brokers.kept, v.Brokers.omitted
+	return nil
+}
+
+// Omitted counts what a decoded topology did not keep (see maxBrokers).
+type Omitted struct {
+	Brokers    int
+	Partitions int
+}
+
+// boundedBrokers decodes a list of brokers one at a time, so that no
+// list longer than the bounds is ever held.
+type boundedBrokers struct {
+	kept    []Broker
+	omitted Omitted
+}
+
+func (l *boundedBrokers) UnmarshalJSON(b []byte) error {
+	entries := 0
+	return eachElement(b, func(dec *json.Decoder) error {
+		if len(l.kept) >= maxBrokers || entries >= maxPartitionEntries {
+			var skip struct {
+				Partitions eachCounted `json:"partitions"`
+			}
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			l.omitted.Brokers++
+			l.omitted.Partitions += int(skip.Partitions)
+			return nil
+		}
+		type plain Broker
+		var v struct {
+			plain
+			Partitions boundedPartitions `json:"partitions"`
+		}
+		v.Partitions.max = maxPartitionEntries - entries
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		br := Broker(v.plain)
+		br.Partitions = v.Partitions.kept
+		entries += len(br.Partitions)
+		l.omitted.Partitions += v.Partitions.omitted
+		l.kept = append(l.kept, br)
+		return nil
+	})
+}
+
+// boundedPartitions keeps at most max partition entries.
+type boundedPartitions struct {
+	max     int
+	kept    []Partition
+	omitted int
+}
+
+func (l *boundedPartitions) UnmarshalJSON(b []byte) error {
+	l.kept, l.omitted = nil, 0
+	return eachElement(b, func(dec *json.Decoder) error {
+		if len(l.kept) >= l.max {
+			l.omitted++
+			return dec.Decode(new(struct{}))
+		}
+		var p Partition
+		if err := dec.Decode(&p); err != nil {
+			return err
+		}
+		l.kept = append(l.kept, p)
+		return nil
+	})
+}
+
+// eachCounted counts the elements of a list without keeping them.
+type eachCounted int
+
+func (n *eachCounted) UnmarshalJSON(b []byte) error {
+	return eachElement(b, func(dec *json.Decoder) error {
+		*n++
+		return dec.Decode(new(struct{}))
+	})
+}
+
+// eachElement calls fn with a decoder positioned at each element of the
+// JSON list b in turn; null is an empty list.
+func eachElement(b []byte, fn func(*json.Decoder) error) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("expected a list, found %v", tok)
+	}
+	for dec.More() {
+		if err := fn(dec); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
 }
 
 // Broker is one broker of the cluster.

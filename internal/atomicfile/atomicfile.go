@@ -146,8 +146,8 @@ func Update(ctx context.Context, path string, policy Policy, fn func(current []b
 	if policy == Private {
 		current, err = ReadPrivate(path)
 	} else {
-		// #nosec G304 -- the config file the user chose (Shared policy).
-		current, err = os.ReadFile(path)
+		// The config file the user chose: bounded like every input file.
+		current, err = ReadInput(path)
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
@@ -328,11 +328,14 @@ func lock(ctx context.Context, path string, policy Policy) (unlock func(), err e
 }
 
 // CheckShared refuses a file without secrets whose content another user
-// may have chosen: one writable by every user, or one that someone else
-// owns in a directory every user may write to (planted in /tmp, say).
-// Whoever writes camctl's config file chooses where its credentials go.
-// A file owned by another user elsewhere is accepted: a CI job running as
-// root commonly reads a checkout that belongs to the runner's user.
+// may have chosen: one writable by every user, or one reached through
+// anything (the file, a symbolic link on the way to it, or a directory)
+// that someone else owns in a directory every user may write to: a
+// config planted in /tmp, or a link /tmp/x.yaml planted there that points
+// to a file of the planter's own, in a directory of theirs. Whoever writes
+// camctl's config file chooses where its credentials go. A file owned by
+// another user elsewhere is accepted: a CI job running as root commonly
+// reads a checkout that belongs to the runner's user.
 func CheckShared(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -342,17 +345,90 @@ func CheckShared(path string) error {
 		return &UnsafeError{Path: path, Reason: fmt.Sprintf("it is writable by every user (mode %04o)", uint32(fi.Mode().Perm())),
 			Fix: "run chmod 600 " + path}
 	}
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return err
+	if !checksOwners {
+		return nil
 	}
-	dir, err := os.Stat(filepath.Dir(real))
-	if err != nil {
-		return err
-	}
-	if uid, other := ownedByOther(fi); other && worldWritable(dir) {
-		return &UnsafeError{Path: path, Reason: "it belongs to " + ownerText(uid) + " and lies in a directory every user can write to",
+	return walkPath(path, func(name, dir string, fi os.FileInfo) error {
+		uid, other := ownedByOther(fi)
+		if !other {
+			return nil
+		}
+		di, err := os.Stat(dir)
+		if err != nil {
+			return err
+		}
+		if !worldWritable(di) {
+			return nil
+		}
+		what := "it belongs to "
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			what = "the link " + name + " belongs to "
+		case name != path:
+			what = name + " belongs to "
+		}
+		return &UnsafeError{Path: path, Reason: what + ownerText(uid) + " and lies in a directory every user can write to",
 			Fix: "keep your config file in a directory of your own"}
+	})
+}
+
+// maxLinks bounds the symbolic links walkPath follows (Linux's own limit
+// is 40), so a loop of links ends in an error.
+const maxLinks = 40
+
+// walkPath resolves path one component at a time, as the kernel does, and
+// calls visit with every component it meets — each directory, each
+// symbolic link (before following it) and the final file — together with
+// the directory that holds it. Looking at the links themselves, not only
+// at where they lead, is the point: EvalSymlinks would hide who placed them.
+func walkPath(path string, visit func(name, dir string, fi os.FileInfo) error) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	vol := filepath.VolumeName(abs)
+	resolved := vol + string(filepath.Separator)
+	todo := splitPath(abs[len(vol):])
+	links := 0
+	for len(todo) > 0 {
+		comp := todo[0]
+		todo = todo[1:]
+		if comp == "." || comp == "" {
+			continue
+		}
+		if comp == ".." {
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		name := filepath.Join(resolved, comp)
+		fi, err := os.Lstat(name)
+		if err != nil {
+			return err
+		}
+		shown := name
+		if len(todo) == 0 && links == 0 {
+			shown = path
+		}
+		if err := visit(shown, resolved, fi); err != nil {
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			resolved = name
+			continue
+		}
+		if links++; links > maxLinks {
+			return fmt.Errorf("%s: too many levels of symbolic links", path)
+		}
+		target, err := os.Readlink(name)
+		if err != nil {
+			return err
+		}
+		if filepath.IsAbs(target) {
+			v := filepath.VolumeName(target)
+			resolved = v + string(filepath.Separator)
+			target = target[len(v):]
+		}
+		todo = append(splitPath(target), todo...)
 	}
 	return nil
 }
@@ -374,4 +450,8 @@ func Tidy(ctx context.Context, path string) error {
 	defer unlock()
 	removeDeadTemps(path)
 	return nil
+}
+
+func splitPath(p string) []string {
+	return strings.FieldsFunc(p, func(r rune) bool { return os.IsPathSeparator(uint8(r)) })
 }

@@ -12,6 +12,10 @@ import (
 // a symbolic link.
 const oNoFollow = syscall.O_NOFOLLOW
 
+// oNonblock keeps open(2) of a named pipe from waiting for a writer;
+// it changes nothing for a regular file.
+const oNonblock = syscall.O_NONBLOCK
+
 // worldWritable reports whether every user may change fi (mode o+w).
 func worldWritable(fi os.FileInfo) bool { return fi.Mode().Perm()&0o002 != 0 }
 
@@ -38,3 +42,6 @@ func ownedBySelf(fi os.FileInfo) bool {
 func ownerText(uid uint32) string {
 	return fmt.Sprintf("uid %d, not you (uid %d)", uid, os.Geteuid())
 }
+
+// checksOwners: file owners and mode bits mean what they say.
+const checksOwners = true

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/camctl/camctl/internal/atomicfile"
@@ -237,5 +238,74 @@ func TestCheckShared(t *testing.T) {
 		chmod(t, dir, 0o777|os.ModeSticky)
 		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
 		wantUnsafe(t, atomicfile.CheckShared(path))
+	})
+	t.Run("a link planted in a world-writable dir", func(t *testing.T) {
+		// Finding 7 of issue 10: /tmp/x.yaml -> the planter's own file in
+		// the planter's own directory used to pass, because only the
+		// target's directory was looked at.
+		requireRoot(t)
+		shared := t.TempDir()
+		chmod(t, shared, 0o777|os.ModeSticky)
+		t.Cleanup(func() { _ = os.Chmod(shared, 0o700) })
+		theirs := t.TempDir()
+		target := filepath.Join(theirs, "evil.yaml")
+		if err := os.WriteFile(target, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{theirs, target} {
+			if err := os.Chown(p, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+		}
+		link := filepath.Join(shared, "x.yaml")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		// Our own link to their file: the target passes (its directory is
+		// not shared), and so does the link, which only we could place.
+		if err := atomicfile.CheckShared(link); err != nil {
+			t.Fatalf("own link: %v", err)
+		}
+		if err := os.Lchown(link, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		err := atomicfile.CheckShared(link)
+		wantUnsafe(t, err)
+		if !strings.Contains(err.Error(), "the link "+link) {
+			t.Errorf("err = %v, want it to name the link", err)
+		}
+		// A relative link through a planted directory is caught the same way.
+		dir := filepath.Join(shared, "sub")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "c.yaml"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rel := filepath.Join(t.TempDir(), "c.yaml")
+		relTarget, _ := filepath.Rel(filepath.Dir(rel), filepath.Join(dir, "c.yaml"))
+		if err := os.Symlink(relTarget, rel); err != nil {
+			t.Fatal(err)
+		}
+		if err := atomicfile.CheckShared(rel); err != nil {
+			t.Fatalf("own directory in a shared one: %v", err)
+		}
+		if err := os.Chown(dir, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		wantUnsafe(t, atomicfile.CheckShared(rel))
+	})
+	t.Run("a loop of links", func(t *testing.T) {
+		dir := t.TempDir()
+		a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+		if err := os.Symlink(b, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(a, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := atomicfile.CheckShared(a); err == nil {
+			t.Fatal("a loop of links passed")
+		}
 	})
 }

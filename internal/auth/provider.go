@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/camctl/camctl/internal/api"
@@ -126,6 +127,11 @@ func OIDCKey(r *config.Resolved) (TokenKey, error) {
 	for _, k := range []config.Key{config.ClientID, config.TokenURL} {
 		if r.Value(k) == "" {
 			return TokenKey{}, missingSetting(r, k)
+		}
+	}
+	if u, err := url.Parse(r.Value(config.TokenURL)); err == nil {
+		if err := api.CheckPort(u); err != nil {
+			return TokenKey{}, &config.UsageError{Msg: fmt.Sprintf("profile %s: invalid token URL %s (%s, from %s): %v", r.Name, r.Value(config.TokenURL), config.TokenURL, r.Get(config.TokenURL).Source, err)}
 		}
 	}
 	return TokenKey{

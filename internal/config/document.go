@@ -30,7 +30,7 @@ func ParseDocument(path string, data []byte) (*Document, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(path, data, err)
+		return nil, syntaxError(path, data, err)
 	}
 	// A file of only "---" (or "~") is as empty as a file of comments:
 	// Load accepts it, so editing must too.

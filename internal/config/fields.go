@@ -3,14 +3,16 @@
 // command-line flag, environment variable, profile, built-in default —
 // remembering where each value came from so that `profile show` can say.
 //
-// viper reads the file, and only the file: it is never given environment
-// variables or flags and never writes. Its known traps therefore cannot
-// bite: WriteConfig would persist env and flag values (a secret from
+// The file is parsed as a YAML node tree and checked in one linear pass
+// (parse.go); viper then reads the settings camctl knows from that
+// pruned tree, and only from it: it is never given environment variables
+// or flags and never writes. Its known traps therefore cannot bite:
+// WriteConfig would persist env and flag values (a secret from
 // CAMUNDA_CLIENT_SECRET would land in config.yaml), Unmarshal ignores
-// AutomaticEnv, and it cannot tell which of several alias variables
-// supplied a value. Environment lookup is the explicit table below;
-// writes edit the YAML document itself, which keeps unknown keys and
-// comments.
+// AutomaticEnv, it cannot tell which of several alias variables supplied
+// a value, and decoding a whole file through it is quadratic in its keys.
+// Environment lookup is the explicit table below; writes edit the YAML
+// document itself, which keeps unknown keys and comments.
 package config
 
 // Key names a profile setting by its path in the config file.

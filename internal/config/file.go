@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/spf13/viper"
-
 	"github.com/camctl/camctl/internal/atomicfile"
 	"go.yaml.in/yaml/v3"
 )
@@ -22,6 +20,10 @@ import (
 type File struct {
 	CurrentProfile string             `mapstructure:"current-profile" yaml:"current-profile"`
 	Profiles       map[string]Profile `mapstructure:"profiles" yaml:"profiles"`
+	// Warnings name the keys inside profiles that camctl does not know,
+	// each with the file, the line and the closest known key (spec §3),
+	// in file order.
+	Warnings []string `mapstructure:"-" yaml:"-"`
 }
 
 // Profile is one named cluster connection.
@@ -107,8 +109,10 @@ func (f *File) Names() []string {
 // Load reads the configuration file at path. A missing file is an empty
 // configuration, not an error.
 func Load(path string) (*File, error) {
-	// #nosec G304 -- the user chooses the config file (--config, CAMCTL_CONFIG); it is checked below.
-	data, err := os.ReadFile(path)
+	// The user chooses the config file (--config, CAMCTL_CONFIG); a
+	// named pipe, a device or a huge file is refused, not waited on or
+	// read without bound.
+	data, err := atomicfile.ReadInput(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &File{}, nil
 	}
@@ -121,25 +125,6 @@ func Load(path string) (*File, error) {
 		return nil, &FileError{Path: path, Err: err}
 	}
 	return parse(path, data)
-}
-
-func parse(path string, data []byte) (*File, error) {
-	// "::" as the key delimiter: profile names never contain it, so viper
-	// cannot split a name into nested keys.
-	v := viper.NewWithOptions(viper.KeyDelimiter("::"))
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-		return nil, yamlError(path, data, err)
-	}
-	var f File
-	if err := v.Unmarshal(&f); err != nil {
-		// mapstructure knows no line numbers; yaml.v3 does.
-		return nil, yamlError(path, data, err)
-	}
-	if err := validate(path, data, &f); err != nil {
-		return nil, err
-	}
-	return &f, nil
 }
 
 var (
@@ -159,24 +144,17 @@ var (
 	yamlTargets  = map[string]string{"string": "text", "bool": "true or false"}
 )
 
-// yamlError turns a parse or decode failure into a FileError with a line
-// number. viper's errors carry none for type mismatches, so the file is
-// decoded once more with yaml.v3, which reports them — this runs only on
-// the error path. The message never quotes the file's values.
-func yamlError(path string, data []byte, err error) error {
-	var f File
-	if yerr := yaml.Unmarshal(data, &f); yerr != nil {
-		err = yerr
-	} else if yerr := yaml.Unmarshal(data, new(any)); yerr != nil {
-		// viper decodes into a generic map, which resolves explicit tags
-		// (!!int) that decoding into File never looks at.
-		err = yerr
-	}
+// syntaxError turns a failure to parse the file into a FileError with
+// the line of the mistake. The message never quotes the file's values.
+func syntaxError(path string, data []byte, err error) error {
 	line, msg := splitYAMLError(err.Error())
-	if _, isType := err.(*yaml.TypeError); !isType {
-		if l := firstFailingLine(data, msg); l > 0 {
-			line = l
-		}
+	if l := firstFailingLine(data, line, msg); l > 0 {
+		line = l
+	}
+	if n := bytes.Count(data, []byte("\n")) + 1; line > n {
+		// yaml.v3's count of lone carriage returns, or "end of stream"
+		// after the last line: the error is on the last line.
+		line = n
 	}
 	return &FileError{Path: path, Line: line, Err: errors.New(withoutValues(msg))}
 }
@@ -237,103 +215,35 @@ func splitYAMLError(s string) (int, string) {
 // firstFailingLine finds where a syntax error really is. yaml.v3 reports
 // the line where the enclosing block starts ("line 2: did not find
 // expected key" for a mis-indented key on line 5); the first prefix of the
-// file that fails with the same message ends on the offending line. It
-// returns 0 when no prefix reproduces the error.
-func firstFailingLine(data []byte, msg string) int {
+// file that fails with the same message ends on the offending line, which
+// is never before the reported one. Each try parses the whole prefix, so
+// the search stops after a budget of parsed bytes (a few times the
+// largest config file): past it, the reported line stands. It returns 0
+// when no prefix reproduces the error.
+func firstFailingLine(data []byte, reported int, msg string) int {
+	const budget = 4 * atomicfile.MaxInputFile
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	var prefix []byte
+	// yaml.v3 counts a lone carriage return as a line break, and lines
+	// here end at \n only: then its line numbers are no lower bound.
+	start := reported
+	if bytes.IndexByte(data, '\r') >= 0 {
+		start = 1
+	}
+	size, spent := 0, 0
 	for i, l := range lines {
-		prefix = append(prefix, l...)
-		// Into any, not a Node: only that resolves explicit tags.
-		if err := yaml.Unmarshal(prefix, new(any)); err != nil {
+		size += len(l)
+		if i+1 < start {
+			continue
+		}
+		if spent += size; spent > budget {
+			return 0
+		}
+		var n yaml.Node
+		if err := yaml.Unmarshal(data[:size], &n); err != nil {
 			if _, m := splitYAMLError(err.Error()); m == msg {
 				return i + 1
 			}
 		}
 	}
 	return 0
-}
-
-// validate checks what viper cannot see: it folds the case of keys, and
-// its AllSettings drops empty mappings, so a profile written as `name: {}`
-// would vanish and `address: {}` would read as "". The YAML document
-// itself is checked instead: names, and types with their line numbers.
-// Profiles that viper dropped are put back, empty.
-func validate(path string, data []byte, f *File) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
-		return nil
-	}
-	var strict File
-	if err := doc.Content[0].Decode(&strict); err != nil {
-		return yamlError(path, data, err)
-	}
-	if empty := emptyMappingValue(doc.Content[0]); empty != nil {
-		return &FileError{Path: path, Line: empty.Line, Err: errors.New("expected text, found a mapping")}
-	}
-	profiles := mappingValue(doc.Content[0], "profiles")
-	if profiles == nil || profiles.Kind != yaml.MappingNode {
-		return nil
-	}
-	ids := map[string]string{}
-	for i := 0; i < len(profiles.Content); i += 2 {
-		k := profiles.Content[i]
-		if err := ValidateName(k.Value); err != nil {
-			return &FileError{Path: path, Line: k.Line, Err: err}
-		}
-		if id := mappingValue(profiles.Content[i+1], IDKey); id != nil {
-			if !validID(id.Value) {
-				return &FileError{Path: path, Line: id.Line, Err: invalidIDError(k.Value)}
-			}
-			// Two profiles with one id (a block copied with its id) would
-			// share, and delete, each other's stored secrets.
-			if other, dup := ids[id.Value]; dup {
-				return &FileError{Path: path, Line: id.Line, Err: fmt.Errorf("profiles %q and %q have the same id; remove the id line of %q (camctl assigns a new one; then run `camctl login -p %s`)", other, k.Value, k.Value, k.Value)}
-			}
-			ids[id.Value] = k.Value
-		}
-		if a := mappingValue(profiles.Content[i+1], "address"); a != nil && hasUserinfo(a.Value) {
-			return &FileError{Path: path, Line: a.Line, Err: fmt.Errorf("the address of profile %q contains credentials; remove them and store the password with `camctl login`", k.Value)}
-		}
-		if u := mappingValue(mappingValue(profiles.Content[i+1], "auth"), "token-url"); u != nil && hasUserinfo(u.Value) {
-			return &FileError{Path: path, Line: u.Line, Err: fmt.Errorf("the token URL of profile %q contains credentials; remove them and store the secret with `camctl login`", k.Value)}
-		}
-		if _, ok := f.Profiles[k.Value]; !ok {
-			if f.Profiles == nil {
-				f.Profiles = map[string]Profile{}
-			}
-			f.Profiles[k.Value] = Profile{}
-		}
-	}
-	return nil
-}
-
-// emptyMappingValue finds `key: {}` where camctl expects text: the only
-// type mismatch that yaml.v3 lets through when decoding into a string.
-func emptyMappingValue(root *yaml.Node) *yaml.Node {
-	if n := mappingValue(root, "current-profile"); n != nil && n.Kind == yaml.MappingNode {
-		return n
-	}
-	profiles := mappingValue(root, "profiles")
-	if profiles == nil || profiles.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 1; i < len(profiles.Content); i += 2 {
-		p := profiles.Content[i]
-		if n := mappingValue(p, "address"); n != nil && n.Kind == yaml.MappingNode {
-			return n
-		}
-		for _, block := range []string{"auth", "tls"} {
-			b := mappingValue(p, block)
-			if b == nil || b.Kind != yaml.MappingNode {
-				continue
-			}
-			for j := 1; j < len(b.Content); j += 2 {
-				if b.Content[j].Kind == yaml.MappingNode {
-					return b.Content[j]
-				}
-			}
-		}
-	}
-	return nil
 }

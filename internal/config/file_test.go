@@ -45,7 +45,7 @@ profiles:
       client-key: ~/.camctl/client-key.pem
 `
 
-func writeFile(t *testing.T, content string) string {
+func writeFile(t testing.TB, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

@@ -154,6 +154,8 @@ func normalised(f *File) File {
 	if len(c.Profiles) == 0 {
 		c.Profiles = nil
 	}
+	// A rewrite moves lines, so the warnings' line numbers change.
+	c.Warnings = nil
 	return c
 }
 

@@ -6,8 +6,9 @@ import "fmt"
 const NameRule = "^[a-z0-9][a-z0-9_-]{0,62}$"
 
 // ValidateName reports whether name may be used as a profile name.
-// Lower case and no dots: viper folds keys to lower case and splits them
-// on dots, and the same names key secrets in the keyring.
+// Lower case and no dots: viper folds keys to lower case, names appear
+// in dotted setting paths (profiles.NAME.address), and the keyring's
+// items of profiles created before ids are keyed by name.
 func ValidateName(name string) error {
 	if !validName(name) {
 		return &UsageError{Msg: fmt.Sprintf("invalid profile name %q: a profile name must match %s (lower-case letters, digits, '-' and '_', at most 63 characters, starting with a letter or digit)", name, NameRule)}

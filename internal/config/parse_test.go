@@ -1,0 +1,143 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/camctl/camctl/internal/config"
+)
+
+// bigConfigs are files of about 1 MiB with some 40,000 keys, shaped the
+// ways that made parsing quadratic in yaml.v3 (one mapping with many
+// keys): many profiles, one profile with many unknown keys, many
+// unknown top-level keys.
+func bigConfigs() map[string]string {
+	var profiles, keys, top strings.Builder
+	profiles.WriteString("profiles:\n")
+	for i := range 20000 {
+		fmt.Fprintf(&profiles, "  p%d:\n    address: http://h%d:8080\n", i, i)
+	}
+	keys.WriteString("profiles:\n  dev:\n    address: http://x:8080\n")
+	for i := range 40000 {
+		fmt.Fprintf(&keys, "    k%d: v%d\n", i, i)
+	}
+	for i := range 40000 {
+		fmt.Fprintf(&top, "key%d: value%d\n", i, i)
+	}
+	return map[string]string{"20k profiles": profiles.String(), "40k keys in a profile": keys.String(), "40k top-level keys": top.String()}
+}
+
+// TestLoadIsLinear: a config file at the size limit loads in well under
+// a second. Quadratic parsing took 7-13 s for these files; the bound is
+// generous for a loaded machine and still far from that.
+func TestLoadIsLinear(t *testing.T) {
+	limit := time.Second
+	if raceEnabled {
+		limit *= 10
+	}
+	for name, content := range bigConfigs() {
+		t.Run(name, func(t *testing.T) {
+			if len(content) > 1<<20 {
+				t.Fatalf("test file is %d bytes, over the limit", len(content))
+			}
+			path := writeFile(t, content)
+			start := time.Now()
+			if _, err := config.Load(path); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > limit {
+				t.Errorf("Load of %d bytes took %s", len(content), d)
+			}
+			// A syntax error at the very end must not cost a parse per line.
+			start = time.Now()
+			_, err := config.Load(writeFile(t, content+"bad: [\n"))
+			if _, ok := errors.AsType[*config.FileError](err); !ok {
+				t.Errorf("broken file: %v, want a FileError", err)
+			}
+			if d := time.Since(start); d > 2*limit {
+				t.Errorf("Load of a broken %d-byte file took %s", len(content), d)
+			}
+		})
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	for name, content := range bigConfigs() {
+		b.Run(strings.ReplaceAll(name, " ", "-"), func(b *testing.B) {
+			path := writeFile(b, content)
+			b.SetBytes(int64(len(content)))
+			for b.Loop() {
+				if _, err := config.Load(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadOversized(t *testing.T) {
+	_, err := config.Load(writeFile(t, strings.Repeat("# padding\n", 210000)))
+	if _, ok := errors.AsType[*config.FileError](err); !ok || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("Load(2 MiB) = %v, want a FileError saying it is larger than 1 MiB", err)
+	}
+}
+
+// TestLoadRefusesSecrets: spec §3 — a secret-looking key anywhere in
+// the file is a configuration error with file and line, and the value is
+// never repeated.
+func TestLoadRefusesSecrets(t *testing.T) {
+	const secret = "hunter2Pa55w0rd"
+	tests := []struct {
+		content string
+		line    int
+		key     string
+	}{
+		{"profiles:\n  helm:\n    auth:\n      method: basic\n      password: " + secret + "\n", 5, "profiles.helm.auth.password"},
+		{"profiles:\n  prod:\n    auth:\n      client-secret: " + secret + "\n", 4, "profiles.prod.auth.client-secret"},
+		{"profiles:\n  prod:\n    token: " + secret + "\n", 3, "profiles.prod.token"},
+		{"profiles:\n  prod:\n    extra:\n      secret: " + secret + "\n", 4, "profiles.prod.extra.secret"},
+		{"profiles:\n  prod:\n    tls:\n      keystore-password: " + secret + "\n", 4, "profiles.prod.tls.keystore-password"},
+		{"token: " + secret + "\n", 1, "token"},
+	}
+	for _, tt := range tests {
+		path := writeFile(t, tt.content)
+		_, err := config.Load(path)
+		fe, ok := errors.AsType[*config.FileError](err)
+		if !ok || fe.Line != tt.line || !strings.Contains(err.Error(), tt.key+": a secret does not belong in the config file") || !strings.Contains(err.Error(), path) {
+			t.Errorf("Load(%q) = %v, want a FileError at line %d about %s", tt.content, err, tt.line, tt.key)
+			continue
+		}
+		if strings.Contains(err.Error(), secret[:5]) {
+			t.Errorf("error %q repeats the value", err)
+		}
+	}
+	// Settings whose names merely contain the words are fine.
+	if _, err := config.Load(writeFile(t, "profiles:\n  prod:\n    auth:\n      token-url: https://kc/token\n")); err != nil {
+		t.Errorf("token-url: %v", err)
+	}
+}
+
+// TestLoadWarnsUnknownKeys: spec §3 — a key inside a profile that camctl
+// does not know is reported with the closest known key.
+func TestLoadWarnsUnknownKeys(t *testing.T) {
+	path := writeFile(t, "editor: vim\nprofiles:\n  dev:\n    adress: http://x\n    id: abc\n    color: red\n    method: basic\n    auth:\n      metod: basic\n      client-id: x\n    tls:\n      ca-fle: /x\n    x-mine:\n      anything: 1\n")
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		path + ", line 4: profiles.dev.adress: unknown setting; did you mean address?",
+		path + ", line 6: profiles.dev.color: unknown setting",
+		path + ", line 7: profiles.dev.method: unknown setting; did you mean auth.method?",
+		path + ", line 9: profiles.dev.auth.metod: unknown setting; did you mean method?",
+		path + ", line 12: profiles.dev.tls.ca-fle: unknown setting; did you mean ca-file?",
+		path + ", line 13: profiles.dev.x-mine: unknown setting",
+	}
+	if !slices.Equal(f.Warnings, want) {
+		t.Errorf("Warnings =\n%s\nwant\n%s", strings.Join(f.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
