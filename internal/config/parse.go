@@ -163,10 +163,10 @@ func (f *File) readProfiles(path string, tree map[string]any, known []*yaml.Node
 	if err := v.MergeConfigMap(map[string]any{"profiles": tree}); err != nil {
 		return &FileError{Path: path, Err: err}
 	}
-	var out struct {
-		Profiles map[string]Profile `mapstructure:"profiles"`
-	}
-	if err := v.Unmarshal(&out); err != nil {
+	// UnmarshalKey decodes the one subtree; Unmarshal would first list
+	// and look up every single setting of every profile.
+	var profiles map[string]Profile
+	if err := v.UnmarshalKey("profiles", &profiles); err != nil {
 		// mapstructure knows no line numbers; yaml.v3 finds the setting.
 		for _, kn := range known {
 			var p Profile
@@ -176,7 +176,7 @@ func (f *File) readProfiles(path string, tree map[string]any, known []*yaml.Node
 		}
 		return &FileError{Path: path, Err: err}
 	}
-	f.Profiles = out.Profiles
+	f.Profiles = profiles
 	if f.Profiles == nil {
 		f.Profiles = make(map[string]Profile, len(tree))
 	}
