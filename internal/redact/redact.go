@@ -38,6 +38,8 @@ const MinLen = 8
 type Redactor struct {
 	mu      sync.RWMutex
 	secrets map[string]bool
+	// public are usernames that are also their password (AddBasic).
+	public map[string]bool
 	// forms are the encoded forms of all secrets, longest first, so that
 	// a longer form containing a shorter one is found as a whole.
 	forms []form
@@ -69,27 +71,53 @@ func (r *Redactor) Add(secret string) {
 		r.secrets = map[string]bool{}
 	}
 	r.secrets[secret] = true
-	have := map[string]bool{}
-	for _, f := range r.forms {
-		have[f.text] = true
-	}
-	for _, text := range Forms(secret) {
-		if !have[text] {
-			have[text] = true
-			r.forms = append(r.forms, form{text: text, whole: len(text) < MinLen})
-		}
-	}
-	slices.SortStableFunc(r.forms, func(a, b form) int { return len(b.text) - len(a.text) })
+	r.rebuild()
 }
 
 // AddBasic registers a Basic password and the user:password composite
-// whose Base64 the Authorization header carries.
+// whose Base64 the Authorization header carries. A password equal to the
+// username (Camunda's demo/demo) is no secret from anyone who reads the
+// username, which the config file holds in plain text and messages show:
+// only the composite is redacted then, so "Logged in as demo" stays.
 func (r *Redactor) AddBasic(user, password string) {
-	if password == "" {
+	if r == nil || password == "" {
 		return
 	}
-	r.Add(password)
 	r.Add(user + ":" + password)
+	if password != user {
+		r.Add(password)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.public == nil {
+		r.public = map[string]bool{}
+	}
+	r.public[user] = true
+	r.rebuild()
+}
+
+// rebuild computes forms from secrets; r.mu is held.
+func (r *Redactor) rebuild() {
+	r.forms = r.forms[:0:0]
+	have := map[string]bool{}
+	for secret := range r.secrets {
+		if r.public[secret] {
+			continue
+		}
+		for _, text := range Forms(secret) {
+			if !have[text] {
+				have[text] = true
+				r.forms = append(r.forms, form{text: text, whole: len(text) < MinLen})
+			}
+		}
+	}
+	slices.SortFunc(r.forms, func(a, b form) int {
+		if len(a.text) != len(b.text) {
+			return len(b.text) - len(a.text)
+		}
+		return strings.Compare(a.text, b.text)
+	})
 }
 
 // Forms returns the forms of secret that Add registers.

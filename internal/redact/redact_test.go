@@ -66,6 +66,21 @@ func TestRedactOverlaps(t *testing.T) {
 	}
 }
 
+// demo/demo: the password is the username, which is no secret.
+func TestAddBasicPasswordIsUsername(t *testing.T) {
+	r := New()
+	r.Add("demo") // as the secret store hands it out
+	r.AddBasic("demo", "demo")
+	for in, want := range map[string]string{
+		"Logged in as demo (basic auth)":    "Logged in as demo (basic auth)",
+		"Authorization: Basic ZGVtbzpkZW1v": "Authorization: Basic [redacted]",
+	} {
+		if got := r.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestNilRedactor(t *testing.T) {
 	var r *Redactor
 	r.Add("secret")
