@@ -16,6 +16,7 @@ import (
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // TopologyOptions are the inputs of `camctl topology`.
@@ -221,17 +222,18 @@ func renderTopology(w io.Writer, cs ColorScheme, address, profile string, t *api
 	return tw.Flush()
 }
 
-// printableTopology is a copy of t whose server-sent text cannot carry
-// terminal escape sequences.
+// printableTopology is a copy of t whose server-sent text is
+// terminal-safe and one line (a tab would open a tabwriter column), so
+// that it can be painted: the stdout filter keeps camctl's colour codes.
 func printableTopology(t *api.Topology) *api.Topology {
 	c := *t
-	c.GatewayVersion, c.ClusterID = api.Printable(c.GatewayVersion), api.Printable(c.ClusterID)
+	c.GatewayVersion, c.ClusterID = termsafe.Line(c.GatewayVersion), termsafe.Line(c.ClusterID)
 	c.Brokers = make([]api.Broker, len(t.Brokers))
 	for i, b := range t.Brokers {
-		b.Host, b.Version, b.BrokerID = api.Printable(b.Host), api.Printable(b.Version), api.Printable(b.BrokerID)
+		b.Host, b.Version, b.BrokerID = termsafe.Line(b.Host), termsafe.Line(b.Version), termsafe.Line(b.BrokerID)
 		ps := make([]api.Partition, len(b.Partitions))
 		for j, p := range b.Partitions {
-			p.Role, p.Health, p.State = api.Printable(p.Role), api.Printable(p.Health), api.Printable(p.State)
+			p.Role, p.Health, p.State = termsafe.Line(p.Role), termsafe.Line(p.Health), termsafe.Line(p.State)
 			ps[j] = p
 		}
 		b.Partitions = ps

@@ -13,8 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // Problem is an RFC 9457 problem detail, the error body of the Camunda
@@ -103,7 +104,7 @@ var (
 func Excerpt(body []byte, max int) string {
 	// Control characters go before anything looks at the text: dropped
 	// later, "<bo\x12dy" would turn into a tag (found by FuzzExcerpt).
-	s := Printable(spaceRE().ReplaceAllString(strings.ToValidUTF8(string(body), "?"), " "))
+	s := spaceRE().ReplaceAllString(termsafe.Text(string(body)), " ")
 	if looksHTML(s) {
 		text := ""
 		if m := htmlTitleRE().FindStringSubmatch(s); m != nil {
@@ -124,13 +125,12 @@ func Excerpt(body []byte, max int) string {
 	return oneLine(s, max)
 }
 
-// oneLine makes s one printable line of at most max bytes (plus an
+// oneLine makes s one terminal-safe line of at most max bytes (plus an
 // ellipsis when cut): line breaks and runs of spaces become one space,
-// control characters go. Dropping them comes before collapsing spaces,
-// so that "a \x00 b" does not become "a  b".
+// what termsafe.Text drops goes. Dropping comes before collapsing
+// spaces, so that "a \x00 b" does not become "a  b".
 func oneLine(s string, max int) string {
-	s = Printable(spaceRE().ReplaceAllString(strings.ToValidUTF8(s, "?"), " "))
-	s = strings.TrimSpace(spaceRE().ReplaceAllString(s, " "))
+	s = strings.TrimSpace(spaceRE().ReplaceAllString(termsafe.Text(s), " "))
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -147,18 +147,6 @@ func looksHTML(s string) bool {
 		head = head[:512]
 	}
 	return strings.HasPrefix(head, "<!doctype html") || strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<title")
-}
-
-// Printable drops control characters (escape sequences included) from
-// text a server sent, so that printing it cannot drive the terminal, and
-// the bidirectional controls that would make it read other than it is.
-func Printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // NetKind classifies why a server could not be reached.
