@@ -182,7 +182,7 @@ func (f *Factory) systemSecrets(configPath string, interactive bool) (*auth.Secr
 	} else {
 		fileStore = auth.NewFailingStore(fmt.Errorf("no place for the secrets file: %w", err))
 	}
-	s := &auth.Secrets{Mode: mode, Namespace: config.SecretNamespace(configPath, f.Getenv), File: fileStore}
+	s := &auth.Secrets{Mode: mode, Namespace: config.SecretNamespace(configPath, f.Getenv), File: fileStore, Redactor: f.IO.Redactor}
 	if mode != auth.KeyringNone {
 		timeout := auth.DefaultKeyringTimeout
 		if interactive {
@@ -304,6 +304,7 @@ func (f *Factory) certSecret(ctx context.Context, r *config.Resolved, key config
 			if err != nil {
 				return "", loginCancelled(err)
 			}
+			f.IO.Redactor.Add(v)
 			f.rememberCertSecret(key, v)
 			return v, nil
 		}

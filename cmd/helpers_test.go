@@ -52,7 +52,7 @@ func newHarness(t *testing.T, env map[string]string) (*Factory, *testHarness, *b
 		Build:     build.Info{Version: "test"},
 		Global:    &GlobalOptions{},
 		Secrets: func(path string, _ bool) (*auth.Secrets, error) {
-			return &auth.Secrets{Mode: auth.KeyringAuto, Keyring: h.keyring, File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json"))}, nil
+			return &auth.Secrets{Mode: auth.KeyringAuto, Keyring: h.keyring, File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json")), Redactor: streams.Redactor}, nil
 		},
 		Prompt: func(context.Context, string) (string, error) {
 			t.Fatal("unexpected prompt")

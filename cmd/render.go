@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // writeData prints v as one JSON or YAML document.
@@ -20,9 +23,15 @@ func writeData(w io.Writer, format string, v any) error {
 		}
 		return writeJSONAsYAML(w, b)
 	default:
-		enc := json.NewEncoder(w)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		// encoding/json writes bidi, zero-width and C1 characters raw.
+		_, err := w.Write(termsafe.JSON(buf.Bytes()))
+		return err
 	}
 }
 
@@ -37,6 +46,12 @@ func writeJSONAsYAML(w io.Writer, raw []byte) error {
 	var unflow func(n *yaml.Node)
 	unflow = func(n *yaml.Node) {
 		n.Style = 0
+		if n.Kind == yaml.ScalarNode && !termsafe.Safe(n.Value) {
+			// yaml.v3 writes bidi and zero-width characters raw even
+			// in quotes; in double quotes yamlEscape can write them as
+			// escapes, which mean the same character.
+			n.Style = yaml.DoubleQuotedStyle
+		}
 		for _, c := range n.Content {
 			unflow(c)
 		}
@@ -51,8 +66,30 @@ func writeJSONAsYAML(w io.Writer, raw []byte) error {
 	if err := enc.Close(); err != nil {
 		return err
 	}
-	_, err := w.Write(buf.Bytes())
+	_, err := io.WriteString(w, yamlEscape(buf.String()))
 	return err
+}
+
+// yamlEscape writes every forbidden character of a YAML document made
+// by writeJSONAsYAML as a YAML escape. Only double-quoted scalars can
+// hold them there (see unflow), and in those an escape is the same
+// character.
+func yamlEscape(s string) string {
+	if termsafe.Safe(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case termsafe.Forbidden(r) && r > 0xffff:
+			fmt.Fprintf(&b, `\U%08X`, r)
+		case termsafe.Forbidden(r):
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // writeJSONBody prints a JSON body indented, byte-for-byte otherwise.
@@ -62,6 +99,8 @@ func writeJSONBody(w io.Writer, raw []byte) error {
 		return fmt.Errorf("the answer is not valid JSON: %w", err)
 	}
 	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
+	// Byte-for-byte but for the characters that could drive the
+	// terminal, which become \u escapes of themselves.
+	_, err := w.Write(termsafe.JSON(buf.Bytes()))
 	return err
 }

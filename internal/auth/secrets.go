@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/redact"
 )
 
 // Keyring modes (CAMCTL_KEYRING).
@@ -45,6 +46,9 @@ type Secrets struct {
 	Keyring SecretStore
 	// File is the plain-text 0600 store of --insecure-storage.
 	File SecretStore
+	// Redactor learns every secret Resolve and Lookup hand out, so that
+	// nothing camctl prints can show it (nil: nobody prints).
+	Redactor *redact.Redactor
 }
 
 // key is the store key of a profile's secret, e.g.
@@ -67,6 +71,7 @@ const (
 // secret is available, and where it found one.
 func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Key) (value, where string, err error) {
 	if set := r.Get(key); set.IsSet() {
+		s.Redactor.Add(set.Value)
 		return set.Value, InEnv + " " + set.Source.Name, nil
 	}
 	if !r.Storable() {
@@ -94,6 +99,7 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 		v, err := s.Keyring.Get(ctx, k)
 		switch {
 		case err == nil:
+			s.Redactor.Add(v)
 			return v, InKeyring, nil
 		case errors.Is(err, ErrNotFound):
 		case s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
@@ -106,6 +112,7 @@ func (s *Secrets) Lookup(ctx context.Context, profile string, key config.Key) (v
 		v, err := s.File.Get(ctx, k)
 		switch {
 		case err == nil:
+			s.Redactor.Add(v)
 			return v, InFile, nil
 		case !errors.Is(err, ErrNotFound):
 			return "", "", fmt.Errorf("read %s of profile %s: %w", SecretName(key), profile, err)
