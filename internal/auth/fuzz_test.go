@@ -173,9 +173,16 @@ func checkToken(t *testing.T, tok *Token) {
 		t.Fatalf("ExpiresAt %v is not after ObtainedAt %v", tok.ExpiresAt, tok.ObtainedAt)
 	}
 	if j, err := DecodeJWT(tok.AccessToken); err == nil {
-		if exp, ok := j.Time("exp"); ok && exp.After(tok.ObtainedAt) && !tok.ExpiresAt.Equal(exp) {
-			t.Fatalf("ExpiresAt = %v, the JWT says exp %v", tok.ExpiresAt, exp)
+		if exp, ok := j.Time("exp"); ok && exp.After(tok.ObtainedAt) && !tok.ExpiresAt.Equal(exp) && !tok.ExpiresAt.Equal(tok.ObtainedAt.Add(MaxTokenTrust)) {
+			t.Fatalf("ExpiresAt = %v, the JWT says exp %v (capped at 24 h after %v)", tok.ExpiresAt, exp, tok.ObtainedAt)
 		}
+	}
+	// Never trusted past 24 h, whatever the endpoint said (spec §5).
+	if tok.ExpiresAt.After(tok.ObtainedAt.Add(MaxTokenTrust)) {
+		t.Fatalf("ExpiresAt %v is more than 24 h after ObtainedAt %v", tok.ExpiresAt, tok.ObtainedAt)
+	}
+	if err := CheckAccessToken(tok.AccessToken); err != nil {
+		t.Fatalf("an unusable token was accepted: %v", err)
 	}
 }
 
