@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,7 +99,13 @@ func runTopology(ctx context.Context, opts *TopologyOptions) error {
 	case OutputYAML:
 		return writeJSONAsYAML(f.IO.Out, raw)
 	}
-	return renderTopology(f.IO.Out, f.Colors(), client.BaseURL().String(), r.Name, topo)
+	// One Write for the whole view: Out filters and redacts per write.
+	var buf bytes.Buffer
+	if err := renderTopology(&buf, f.Colors(), client.BaseURL().String(), r.Name, topo); err != nil {
+		return err
+	}
+	_, err = f.IO.Out.Write(buf.Bytes())
+	return err
 }
 
 // waitHealthy polls until every partition has a healthy leader. While the
