@@ -362,6 +362,7 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 		TLS:       tlsOpts,
 		Auth:      p,
 		Debug:     f.debugWriter(),
+		Redact:    f.IO.Redactor.Redact,
 	}
 	c, err := api.New(opts)
 	if err != nil {

@@ -65,17 +65,32 @@ func (e *HTTPError) Error() string {
 }
 
 // newHTTPError builds the error for a non-2xx answer from its body.
-func newHTTPError(method, url string, resp *http.Response, body []byte) *HTTPError {
+// redact (nil: none) takes the run's secrets out of the server's text
+// before it is shortened: a server that echoes a credential could
+// otherwise place it where the cut leaves a piece of it, which no
+// redactor at print time would recognise.
+func newHTTPError(method, url string, resp *http.Response, body []byte, redact func(string) string) *HTTPError {
 	e := &HTTPError{Method: method, URL: url, StatusCode: resp.StatusCode, ContentType: mediaType(resp.Header.Get("Content-Type"))}
 	if strings.Contains(e.ContentType, "json") {
 		var p Problem
 		if err := json.Unmarshal(body, &p); err == nil && (p.Title != "" || p.Detail != "") {
+			p.Title, p.Detail = redactText(p.Title, redact), redactText(p.Detail, redact)
 			e.Problem = &p
 			return e
 		}
 	}
-	e.Excerpt = Excerpt(body, 160)
+	e.Excerpt = RedactedExcerpt(body, 160, redact)
 	return e
+}
+
+// redactText is s terminal-safe, then redacted: the order of the
+// stderr writer, so a zero-width character cannot hide a secret.
+func redactText(s string, redact func(string) string) string {
+	s = termsafe.Text(s)
+	if redact != nil {
+		s = redact(s)
+	}
+	return s
 }
 
 // mediaType is the Content-Type without parameters. Errors print it, so
@@ -101,10 +116,14 @@ var (
 // Excerpt returns a one-line, printable excerpt of at most max bytes of a
 // body. For HTML it prefers the page title and visible text, which is what
 // a user needs to recognise an ingress or proxy page.
-func Excerpt(body []byte, max int) string {
+func Excerpt(body []byte, max int) string { return RedactedExcerpt(body, max, nil) }
+
+// RedactedExcerpt is Excerpt with the secrets that redact (nil: none)
+// knows taken out after the filter and before the cut.
+func RedactedExcerpt(body []byte, max int, redact func(string) string) string {
 	// Control characters go before anything looks at the text: dropped
 	// later, "<bo\x12dy" would turn into a tag (found by FuzzExcerpt).
-	s := spaceRE().ReplaceAllString(termsafe.Text(string(body)), " ")
+	s := spaceRE().ReplaceAllString(redactText(string(body), redact), " ")
 	if looksHTML(s) {
 		text := ""
 		if m := htmlTitleRE().FindStringSubmatch(s); m != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	secrets "github.com/camctl/camctl/internal/redact"
 	"net"
 	"net/http"
 	"os"
@@ -129,7 +130,7 @@ func TestHTTPErrorText(t *testing.T) {
 
 func TestNewHTTPErrorMediaType(t *testing.T) {
 	resp := &http.Response{StatusCode: 401, Header: http.Header{"Content-Type": {"Application/Problem+JSON ; charset=UTF-8"}}}
-	e := newHTTPError("GET", "u", resp, []byte(`{"title":"T","detail":"D"}`))
+	e := newHTTPError("GET", "u", resp, []byte(`{"title":"T","detail":"D"}`), nil)
 	if e.ContentType != "application/problem+json" || e.Problem == nil || e.Problem.Detail != "D" {
 		t.Errorf("HTTPError = %+v", e)
 	}
@@ -209,12 +210,12 @@ func TestProblemDetailOneBoundedLine(t *testing.T) {
 	}
 	// Found by FuzzNewHTTPError: the content type came through raw.
 	bell := &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"text/\aplain\x1b[2J"}}}
-	if got, want := newHTTPError("GET", "https://h/v2/topology", bell, []byte("x")).Error(), `GET https://h/v2/topology: 502 Bad Gateway (text/plain body: "x")`; got != want {
+	if got, want := newHTTPError("GET", "https://h/v2/topology", bell, []byte("x"), nil).Error(), `GET https://h/v2/topology: 502 Bad Gateway (text/plain body: "x")`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := newHTTPError("GET", "https://h/v2/topology", resp, []byte(tt.body)).Error()
+			got := newHTTPError("GET", "https://h/v2/topology", resp, []byte(tt.body), nil).Error()
 			if tt.want != "" && got != tt.want {
 				t.Errorf("Error() = %q, want %q", got, tt.want)
 			}
@@ -222,5 +223,30 @@ func TestProblemDetailOneBoundedLine(t *testing.T) {
 				t.Errorf("Error() is %d bytes, want at most %d ending in an ellipsis", len(got), tt.maxLen)
 			}
 		})
+	}
+}
+
+// A server that echoes a credential where the excerpt is cut leaves no
+// piece of it: secrets go before the cut (and after the filter, so a
+// zero-width character in the echo does not hide it).
+func TestHTTPErrorRedactsBeforeTheCut(t *testing.T) {
+	const secret = "Sup3r-S3cret-pw-0123456789"
+	r := secrets.New()
+	r.Add(secret)
+	hidden := secret[:5] + "\u200b" + secret[5:]
+	for _, body := range []string{
+		strings.Repeat("x", 150) + " " + secret + " tail",
+		strings.Repeat("y", 150) + " " + hidden,
+	} {
+		resp := &http.Response{StatusCode: 500, Header: http.Header{"Content-Type": {"text/plain"}}}
+		msg := newHTTPError("GET", "u", resp, []byte(body), r.Redact).Error()
+		if strings.Contains(msg, secret[:6]) || strings.Contains(msg, secret[len(secret)-6:]) {
+			t.Errorf("a piece of the secret survives: %q", msg)
+		}
+		problem := &http.Response{StatusCode: 401, Header: http.Header{"Content-Type": {"application/problem+json"}}}
+		msg = newHTTPError("GET", "u", problem, []byte(`{"title":"Unauthorized","detail":"`+strings.Repeat("z", 990)+hidden+`"}`), r.Redact).Error()
+		if strings.Contains(msg, secret[:6]) {
+			t.Errorf("a piece of the secret survives in the problem detail: %q", msg)
+		}
 	}
 }

@@ -152,7 +152,7 @@ func FuzzNewHTTPError(f *testing.F) {
 			status = 500
 		}
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {contentType}}}
-		e := newHTTPError(method, url, resp, body)
+		e := newHTTPError(method, url, resp, body, nil)
 		msg := e.Error()
 		assertPrintable(t, "the error", msg)
 		if max := len(method) + len(url) + 1400; len(msg) > max {

@@ -510,7 +510,7 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 // control characters joined its pieces; form-encoded as the request had
 // it, too.
 func (p *OIDC) shorten(s string, max int) string {
-	return p.redact(api.Excerpt([]byte(p.redact(s)), max))
+	return api.RedactedExcerpt([]byte(p.redact(s)), max, p.redact)
 }
 
 // redact replaces the client secret and tokens, in every form the
