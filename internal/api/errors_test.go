@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	secrets "github.com/camctl/camctl/internal/redact"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"unicode/utf8"
+
+	secrets "github.com/camctl/camctl/internal/redact"
 )
 
 func TestExcerpt(t *testing.T) {
