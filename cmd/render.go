@@ -40,7 +40,10 @@ func writeData(w io.Writer, format string, v any) error {
 // so the parsed node tree only needs its flow style removed.
 func writeJSONAsYAML(w io.Writer, raw []byte) error {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
+	// yaml.v3 refuses C1 and other characters JSON strings may hold raw;
+	// as escapes (JSON strings are YAML double-quoted scalars) it reads
+	// them as the same characters.
+	if err := yaml.Unmarshal([]byte(yamlEscape(string(raw))), &doc); err != nil {
 		return fmt.Errorf("convert to YAML: %w", err)
 	}
 	var unflow func(n *yaml.Node)
@@ -71,9 +74,9 @@ func writeJSONAsYAML(w io.Writer, raw []byte) error {
 }
 
 // yamlEscape writes every forbidden character of a YAML document made
-// by writeJSONAsYAML as a YAML escape. Only double-quoted scalars can
-// hold them there (see unflow), and in those an escape is the same
-// character.
+// by writeJSONAsYAML (or of the JSON it reads) as a YAML escape. Only
+// double-quoted scalars can hold them there (see unflow; in JSON, only
+// strings), and in those an escape is the same character.
 func yamlEscape(s string) string {
 	if termsafe.Safe(s) {
 		return s
