@@ -243,7 +243,9 @@ func hostileRow(t *testing.T, keyring string, pki *pkitest.PKI, evilCert tls.Cer
 	}
 	code := run(t, f, args...)
 	stdout, stderr := out.String(), errOut.String()
-	report := func() string { return fmt.Sprintf("camctl %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), stdout, stderr) }
+	report := func() string {
+		return fmt.Sprintf("camctl %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), stdout, stderr)
+	}
 
 	if want := hostileExit(method, cmd, c); code != want {
 		t.Errorf("exit %d, want %d\n%s", code, want, report())
