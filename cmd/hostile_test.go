@@ -316,3 +316,30 @@ func rerun(f *Factory, in, out, errOut *bytes.Buffer) *Factory {
 	}
 	return g
 }
+
+// On a terminal camctl's own colours survive the stdout filter, and the
+// hostile topology's escape sequences do not.
+func TestColourSurvivesTheFilter(t *testing.T) {
+	srv := hostile.New()
+	srv.Set(hostile.EvilTopology)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { srv.Close(); ts.Close() })
+	f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": ts.URL})
+	f.IO.SetTTY(false, true, false)
+	if code := run(t, f, "topology"); code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	s := out.String()
+	for _, code := range []string{"\x1b[32m", "\x1b[1m", "\x1b[0m"} {
+		if !strings.Contains(s, code) {
+			t.Errorf("camctl's colour %q is gone:\n%q", code, s)
+		}
+	}
+	rest := s
+	for _, code := range sgrCodes() {
+		rest = strings.ReplaceAll(rest, code, "")
+	}
+	if !termsafe.Safe(rest) {
+		t.Errorf("the server's text drives the terminal:\n%q", s)
+	}
+}
