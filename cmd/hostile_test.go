@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -34,9 +35,13 @@ const (
 // escape sequences: login and messages show it as the identity.
 func hostileStaticToken() string {
 	enc := base64.RawURLEncoding.EncodeToString
-	claims := fmt.Sprintf(`{"sub":"user-%s","exp":%d}`, strings.ReplaceAll(hostile.EvilStatus, "\x1b", `\u001b`), time.Now().Add(time.Hour).Unix())
-	claims = strings.NewReplacer("\a", `\u0007`, "\x7f", `\u007f`).Replace(claims)
-	return enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc([]byte(claims)) + "." + enc([]byte("St4t1c-S1gnatur3"))
+	claims, _ := json.Marshal(map[string]any{"sub": "user-" + hostile.EvilStatus, "exp": time.Now().Add(time.Hour).Unix()})
+	return enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(claims) + "." + enc([]byte("St4t1c-S1gnatur3"))
+}
+
+// hostileMethod is how each auth method gets its secret.
+type hostileMethod struct {
+	secret, stdinFlag, envVar string
 }
 
 type hostileCmd struct {
@@ -126,16 +131,20 @@ func hostileExit(method string, cmd hostileCmd, c hostile.Case) int {
 // (spec §8). TestHostileKeyring runs the same table under a real keyring.
 func TestHostileTable(t *testing.T) {
 	for _, mode := range []string{"memory", auth.KeyringNone} {
-		t.Run(mode, func(t *testing.T) { hostileTable(t, mode) })
+		t.Run(mode, func(t *testing.T) { hostileTable(t, mode, hostileMethods()...) })
 	}
 }
 
-func hostileTable(t *testing.T, keyring string) {
+func hostileMethods() []string {
+	return []string{config.MethodBasic, config.MethodOIDC, config.MethodBearer}
+}
+
+func hostileTable(t *testing.T, keyring string, methods ...string) {
 	pkiDir := t.TempDir()
 	pki := pkitest.New(t, pkiDir)
 	evilCert := pki.IssueServerCertNames(t, hostile.EvilDNSName)
 	var rows atomic.Int64
-	for _, method := range []string{config.MethodBasic, config.MethodOIDC, config.MethodBearer} {
+	for _, method := range methods {
 		for _, c := range hostile.Cases() {
 			for _, cmd := range hostileCommands() {
 				for _, debug := range []bool{false, true} {
@@ -150,8 +159,8 @@ func hostileTable(t *testing.T, keyring string) {
 		}
 	}
 	t.Cleanup(func() {
-		t.Logf("hostile table (%s keyring): %d rows = %d commands × %d cases × 3 auth methods × 2 (--debug)",
-			keyring, rows.Load(), len(hostileCommands()), len(hostile.Cases()))
+		t.Logf("hostile table (%s keyring): %d rows = %d commands × %d cases × %d auth methods × 2 (--debug)",
+			keyring, rows.Load(), len(hostileCommands()), len(hostile.Cases()), len(methods))
 	})
 }
 
@@ -193,11 +202,11 @@ func hostileRow(t *testing.T, keyring string, pki *pkitest.PKI, evilCert tls.Cer
 		f.Secrets = f.cachedSecrets
 	}
 	static := hostileStaticToken()
-	secret, stdinFlag, envVar := map[string][3]string{
+	m := map[string]hostileMethod{
 		config.MethodBasic:  {hostilePassword, "--password-stdin", "CAMUNDA_BASIC_AUTH_PASSWORD"},
 		config.MethodOIDC:   {hostileClientSecret, "--client-secret-stdin", "CAMUNDA_CLIENT_SECRET"},
 		config.MethodBearer: {static, "--token-stdin", "CAMUNDA_OAUTH_TOKEN"},
-	}[method][0], map[string]string{config.MethodBasic: "--password-stdin", config.MethodOIDC: "--client-secret-stdin", config.MethodBearer: "--token-stdin"}[method], map[string]string{config.MethodBasic: "CAMUNDA_BASIC_AUTH_PASSWORD", config.MethodOIDC: "CAMUNDA_CLIENT_SECRET", config.MethodBearer: "CAMUNDA_OAUTH_TOKEN"}[method]
+	}[method]
 	profileFlags := []string{"--address", ts.URL, "--auth", method}
 	switch method {
 	case config.MethodBasic:
@@ -217,10 +226,10 @@ func hostileRow(t *testing.T, keyring string, pki *pkitest.PKI, evilCert tls.Cer
 		if code := run(t, f, append([]string{"profile", "add", "h", "--ca-file", pki.CACert}, profileFlags...)...); code != ExitOK {
 			t.Fatalf("set-up: profile add: exit %d\n%s", code, errOut)
 		}
-		f.LookupEnv = envMap(withEnv(env, envVar, secret))
+		f.LookupEnv = envMap(withEnv(env, m.envVar, m.secret))
 	} else {
-		in.WriteString(secret + "\n")
-		args := append(append([]string{"login", "-p", "h", stdinFlag}, profileFlags...), storage...)
+		in.WriteString(m.secret + "\n")
+		args := append(append([]string{"login", "-p", "h", m.stdinFlag}, profileFlags...), storage...)
 		if code := run(t, f, args...); code != ExitOK {
 			t.Fatalf("set-up: login: exit %d\n%s", code, errOut)
 		}
@@ -234,9 +243,9 @@ func hostileRow(t *testing.T, keyring string, pki *pkitest.PKI, evilCert tls.Cer
 
 	args := append(slices.Clone(cmd.args), "-p", "h", "--timeout", "1s")
 	if cmd.login {
-		args = append(args, stdinFlag)
+		args = append(args, m.stdinFlag)
 		args = append(args, storage...)
-		in.WriteString(secret + "\n")
+		in.WriteString(m.secret + "\n")
 	}
 	if debug {
 		args = append(args, "--debug")

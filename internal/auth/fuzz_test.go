@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/camctl/camctl/internal/leakcheck"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // secretMark in a fuzzed body stands for the client secret, and encMark
@@ -186,11 +188,11 @@ func checkToken(t *testing.T, tok *Token) {
 	}
 }
 
-// unprintable is what must not reach a terminal from a server: control
-// characters (escape sequences) and the bidirectional overrides that
-// reorder what the user reads.
+// unprintable is what must not reach a terminal from a server: what
+// termsafe forbids (control characters and escape sequences, bidi and
+// zero-width characters), and line breaks.
 func unprintable(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+	return r == '\n' || r == '\t' || termsafe.Forbidden(r)
 }
 
 func plausibleSecret(s string) bool {

@@ -220,7 +220,6 @@ func (s *Server) statusEcho(w http.ResponseWriter, echo string) {
 	body := fakecamunda.DefaultTopology
 	fmt.Fprintf(buf, "HTTP/1.1 200 OK %s%s\r\n", EvilStatus, echo)
 	fmt.Fprintf(buf, "X-Echo: %s%s\r\n", echo, EvilHeader)
-	fmt.Fprintf(buf, "X-Evil-%s: 1\r\n", "Name")
 	fmt.Fprintf(buf, "Set-Cookie: session=%s\r\n", echo)
 	fmt.Fprintf(buf, "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
 	_, _ = buf.Write(body)
