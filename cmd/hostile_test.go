@@ -6,14 +6,19 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
@@ -351,4 +356,74 @@ func TestColourSurvivesTheFilter(t *testing.T) {
 	if !termsafe.Safe(rest) {
 		t.Errorf("the server's text drives the terminal:\n%q", s)
 	}
+}
+
+// -o json and -o yaml write the hostile topology terminal-safe and still
+// exactly: decoded, they hold the server's very strings.
+func TestDataOutputStaysExact(t *testing.T) {
+	srv := hostile.New()
+	srv.Set(hostile.EvilTopology)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { srv.Close(); ts.Close() })
+	var want any
+	if err := json.Unmarshal(evilTopologyBody(t, ts.URL), &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"json", "yaml"} {
+		f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": ts.URL})
+		if code := run(t, f, "topology", "-o", format); code != ExitOK {
+			t.Fatalf("-o %s: exit %d\n%s", format, code, errOut)
+		}
+		if !termsafe.Safe(out.String()) {
+			t.Errorf("-o %s is not terminal-safe:\n%q", format, out)
+		}
+		var got any
+		var err error
+		if format == "json" {
+			err = json.Unmarshal(out.Bytes(), &got)
+		} else {
+			err = yaml.Unmarshal(out.Bytes(), &got)
+		}
+		if err != nil {
+			t.Fatalf("-o %s: %v\n%s", format, err, out)
+		}
+		if !reflect.DeepEqual(normalize(got), normalize(want)) {
+			t.Errorf("-o %s changed the data:\n got %#v\nwant %#v", format, got, want)
+		}
+	}
+}
+
+func evilTopologyBody(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url + "/v2/topology")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// normalize makes YAML's decoded numbers and maps comparable with JSON's.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := map[string]any{}
+		for k, e := range x {
+			m[k] = normalize(e)
+		}
+		return m
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
+		}
+		return out
+	case int:
+		return float64(x)
+	}
+	return v
 }
