@@ -82,6 +82,8 @@ func ExitCode(err error) int {
 		unsafe     *atomicfile.UnsafeError
 		bindErr    *auth.BindingError
 		inputFile  *atomicfile.InputFileError
+		unusable   *auth.UnusableTokenError
+		expired    *auth.ExpiredTokenError
 	)
 	switch {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
@@ -89,7 +91,7 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &waitErr), errors.As(err, &unhealthy):
 		return ExitWaitTimeout
-	case errors.As(err, &missing), errors.As(err, &readErr), errors.As(err, &bindErr):
+	case errors.As(err, &missing), errors.As(err, &readErr), errors.As(err, &bindErr), errors.As(err, &unusable), errors.As(err, &expired):
 		return ExitAuth
 	case errors.As(err, &certErr):
 		if certErr.Kind == api.CertWrongPassphrase {
@@ -135,8 +137,10 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		u *api.UnexpectedBodyError
 		w *waitTimeoutError
 		l *api.TooLargeError
+		x *auth.ExpiredTokenError
+		b *auth.UnusableTokenError
 	)
-	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) || errors.As(err, &l) {
+	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) || errors.As(err, &l) || errors.As(err, &x) || errors.As(err, &b) {
 		// These name the URL; the profile completes the picture.
 		err = fmt.Errorf("profile %s: %w", r.Name, err)
 	}
@@ -151,6 +155,18 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	var certErr *api.CertError
 	var readErr *auth.SecretReadError
 	switch {
+	case errors.As(err, &x):
+		if v := secretFromEnv(r); v != "" {
+			return withHint(err, "Get a new token from your identity provider and put it in %s.", v)
+		}
+		return withHint(err, "Get a new token from your identity provider and store it with `camctl login%s --token-stdin`, or give it in CAMUNDA_OAUTH_TOKEN for one run.", sel)
+	case errors.As(err, &b) && b.TokenURL == "":
+		if v := secretFromEnv(r); v != "" {
+			return withHint(err, "Check the token in %s: a bearer token is letters, digits and -._~+/ only, with \"=\" at the end at most.", v)
+		}
+		return withHint(err, "Store a usable token with `camctl login%s --token-stdin`: a bearer token is letters, digits and -._~+/ only, with \"=\" at the end at most.", sel)
+	case errors.As(err, &b):
+		return withHint(err, "Its answer cannot be sent as an HTTP header. Check that the token URL of profile %s is the identity provider's token endpoint, and report the answer to its operator.", name)
 	case errors.As(err, &readErr) && errors.Is(err, auth.ErrUnavailable):
 		return withHint(err, "Unlock the OS keyring and try again, or give the secret in its CAMUNDA_* environment variable for this run.")
 	case errors.As(err, &l):

@@ -233,7 +233,7 @@ func (f *Factory) systemSecrets(configPath string, interactive bool) (*auth.Secr
 	} else {
 		fileStore = auth.NewFailingStore(fmt.Errorf("no place for the secrets file: %w", err))
 	}
-	s := &auth.Secrets{Mode: mode, Namespace: config.SecretNamespace(configPath, f.Getenv), File: fileStore}
+	s := &auth.Secrets{Mode: mode, Namespace: config.SecretNamespace(configPath, f.Getenv), File: fileStore, Redactor: f.IO.Redactor}
 	if mode != auth.KeyringNone {
 		timeout := auth.DefaultKeyringTimeout
 		if interactive {
@@ -361,6 +361,7 @@ func (f *Factory) certSecret(ctx context.Context, r *config.Resolved, key config
 			if err != nil {
 				return "", loginCancelled(err)
 			}
+			f.IO.Redactor.Add(v)
 			f.rememberCertSecret(key, v)
 			return v, nil
 		}
@@ -418,6 +419,7 @@ func (f *Factory) APIClient(r *config.Resolved, p auth.Provider) (*api.Client, e
 		TLS:       tlsOpts,
 		Auth:      p,
 		Debug:     f.debugWriter(),
+		Redact:    f.IO.Redactor.Redact,
 	}
 	c, err := api.New(opts)
 	var addrErr *api.AddressError

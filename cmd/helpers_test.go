@@ -60,7 +60,7 @@ func (h *testHarness) factory(t *testing.T) (*Factory, *bytes.Buffer, *bytes.Buf
 		Global:    &GlobalOptions{},
 		Secrets: func(path string, _ bool) (*auth.Secrets, error) {
 			return &auth.Secrets{Mode: auth.KeyringAuto, Keyring: h.keyring, Namespace: config.SecretNamespace(path, func(k string) string { return h.env[k] }),
-				File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json"))}, nil
+				File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json")), Redactor: streams.Redactor}, nil
 		},
 		Prompt: func(context.Context, string) (string, error) {
 			t.Fatal("unexpected prompt")

@@ -10,33 +10,62 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/camctl/camctl/internal/redact"
 )
 
 // IOStreams carries the three streams and what is known about them. All
 // output goes through it, never through os.Stdout or cobra's Print.
+//
+// Out and ErrOut make everything written to them terminal-safe and
+// redact every secret and token of the run (spec §8): messages, hints,
+// warnings, prompts, --debug lines and human views need nothing else.
+// Only data that must stay byte-exact and has been checked (the token
+// that `camctl token` prints) goes to DataOut.
 type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// Redactor knows the run's secrets; they are registered where they
+	// are obtained (auth.Secrets, login's stdin and prompts, the oidc
+	// provider), never at a print.
+	Redactor *redact.Redactor
 
+	dataOut                        io.Writer
+	out                            *redact.Writer
 	inFd                           int
 	stdinTTY, stdoutTTY, stderrTTY bool
+}
+
+func newIOStreams(in io.Reader, out, errOut io.Writer) *IOStreams {
+	r := redact.New()
+	o := redact.NewWriter(out, r)
+	return &IOStreams{In: in, Out: o, ErrOut: redact.NewWriter(errOut, r), Redactor: r, dataOut: out, out: o, inFd: -1}
 }
 
 // SystemIO returns the process's streams.
 func SystemIO() *IOStreams {
 	isTTY := func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-	return &IOStreams{
-		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		inFd:     int(os.Stdin.Fd()),
-		stdinTTY: isTTY(os.Stdin), stdoutTTY: isTTY(os.Stdout), stderrTTY: isTTY(os.Stderr),
-	}
+	s := newIOStreams(os.Stdin, os.Stdout, os.Stderr)
+	s.inFd = int(os.Stdin.Fd())
+	s.stdinTTY, s.stdoutTTY, s.stderrTTY = isTTY(os.Stdin), isTTY(os.Stdout), isTTY(os.Stderr)
+	return s
 }
 
 // TestIO returns streams backed by buffers, none of them a terminal.
 func TestIO() (io *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut, inFd: -1}, in, out, errOut
+	return newIOStreams(in, out, errOut), in, out, errOut
+}
+
+// DataOut is stdout without filter or redactor, for data that must be
+// byte-exact: a token `camctl token` checked (auth.CheckAccessToken)
+// before printing it. Anything else goes to Out.
+func (s *IOStreams) DataOut() io.Writer {
+	if s.dataOut == nil {
+		return s.Out
+	}
+	return s.dataOut
 }
 
 // SetTTY marks the streams as terminals (tests of interactive paths).
@@ -105,6 +134,25 @@ func readCancellable(ctx context.Context, read func() (string, error), onCancel 
 
 // ColorScheme paints only when enabled.
 type ColorScheme struct{ enabled bool }
+
+// sgrCodes are the escape sequences ColorScheme writes: with colour on,
+// the stdout filter keeps exactly these. Renderers make outside text
+// terminal-safe before painting it, so it cannot bring them in.
+func sgrCodes() []string {
+	return []string{"\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m"}
+}
+
+// keepColor lets camctl's own colour codes through the stdout filter.
+func (s *IOStreams) keepColor(on bool) {
+	if s.out == nil {
+		return
+	}
+	if on {
+		s.out.Keep(sgrCodes())
+	} else {
+		s.out.Keep(nil)
+	}
+}
 
 func (c ColorScheme) paint(code, s string) string {
 	if !c.enabled {

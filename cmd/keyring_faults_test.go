@@ -168,7 +168,7 @@ func TestKeyringFaults(t *testing.T) {
 				Getenv: func(string) string { return "unix:path=/nonexistent" }, // a session bus "exists"
 			})
 			f.Secrets = func(path string, _ bool) (*auth.Secrets, error) {
-				return &auth.Secrets{Mode: tt.mode, Keyring: store, File: auth.NewFailingStore(auth.ErrNotFound)}, nil
+				return &auth.Secrets{Mode: tt.mode, Keyring: store, File: auth.NewFailingStore(auth.ErrNotFound), Redactor: f.IO.Redactor}, nil
 			}
 			errOut.Reset()
 

@@ -16,6 +16,7 @@ import (
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // LoginOptions are the inputs of `camctl login`.
@@ -141,6 +142,8 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		if err != nil {
 			return err
 		}
+		// The Authorization header carries user:password in Base64.
+		f.IO.Redactor.AddBasic(user, pw)
 		provider, secretKey, secret = auth.NewBasic(user, pw), config.Password, pw
 		if r.Get(config.Username).Source.Kind != config.FromFlag && !r.Get(config.Username).IsSet() {
 			opts.Settings[config.Username] = user
@@ -168,10 +171,11 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		}
 		// No cache yet: the token is stored only once the cluster accepts it.
 		oidc := auth.NewOIDC(auth.OIDCOptions{
-			Key:    key,
-			Secret: func(context.Context) (string, error) { return cs, nil },
-			HTTP:   deps.HTTP,
-			Budget: deps.Timeout,
+			Key:      key,
+			Secret:   func(context.Context) (string, error) { return cs, nil },
+			HTTP:     deps.HTTP,
+			Budget:   deps.Timeout,
+			Redactor: f.IO.Redactor,
 		})
 		if token, err = oidc.Token(ctx, true); err != nil {
 			return explain(fmt.Errorf("login failed, nothing was stored: %w", err), r, f.Global.Timeout.String())
@@ -283,7 +287,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		who = fmt.Sprintf("as %s (%s auth)", provider.Identity(), provider.Method())
 	}
 	fmt.Fprintf(w, "Logged in to %s (profile %s) %s: gateway %s, %d brokers.\n",
-		client.BaseURL(), r.Name, who, topo.GatewayVersion, len(topo.Brokers)+topo.Omitted.Brokers)
+		client.BaseURL(), r.Name, who, termsafe.Line(topo.GatewayVersion), len(topo.Brokers)+topo.Omitted.Brokers)
 	if token != nil && !token.ExpiresAt.IsZero() {
 		fmt.Fprintf(w, "The token is valid until %s (in %s).\n",
 			token.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(token.ExpiresAt).Round(time.Second))
@@ -401,8 +405,10 @@ func loginUsername(ctx context.Context, f *Factory, r *config.Resolved) (string,
 }
 
 // loginSecret gets the secret from, in order: --*-stdin, the environment,
-// a hidden prompt on a terminal.
-func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *LoginOptions, fromStdin bool, key config.Key, label string) (string, error) {
+// a hidden prompt on a terminal. This is where login obtains it, so the
+// redactor learns it here.
+func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *LoginOptions, fromStdin bool, key config.Key, label string) (secret string, err error) {
+	defer func() { f.IO.Redactor.Add(secret) }()
 	fld, _ := config.FieldFor(key)
 	if fromStdin {
 		// Cancellable: on a terminal, stdin waits for Ctrl-D.

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // NewCmdProfile builds `camctl profile` and its subcommands.
@@ -396,16 +398,23 @@ func runProfileList(f *Factory) error {
 		fmt.Fprintf(f.IO.ErrOut, "No profiles yet; camctl uses the built-in %q profile (%s, no auth).\nAdd one with `camctl profile add NAME --address URL`.\n", config.BuiltinLocalName, config.DefaultAddress)
 		return nil
 	}
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)
+	// One Write for the whole view (Out redacts per write); config values
+	// are one safe line each, so a tab cannot open a column.
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CURRENT\tNAME\tADDRESS\tAUTH")
 	for _, r := range rows {
 		mark := ""
 		if r.Current {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, r.Name, r.Address, r.Auth)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, r.Name, termsafe.Line(r.Address), termsafe.Line(r.Auth))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = f.IO.Out.Write(buf.Bytes())
+	return err
 }
 
 func newCmdProfileUse(f *Factory) *cobra.Command {

@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 type shownSetting struct {
@@ -167,13 +170,23 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
 		return writeData(f.IO.Out, f.Global.Output, out)
 	}
-	w := f.IO.Out
+	// One Write for the whole view (Out redacts per write); every value
+	// is one safe line, so a tab in a config value cannot open a column.
+	var buf bytes.Buffer
+	if err := renderProfile(&buf, out); err != nil {
+		return err
+	}
+	_, err = f.IO.Out.Write(buf.Bytes())
+	return err
+}
+
+func renderProfile(w io.Writer, out shownProfile) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	kind := map[string]string{"config": "from the config file", "builtin": "built in (not in the config file)", "environment": "CAMUNDA_* variables only"}[out.Kind]
 	fmt.Fprintf(tw, "Profile:\t%s\n", out.Name)
 	fmt.Fprintf(tw, "Kind:\t%s\n", kind)
 	fmt.Fprintf(tw, "Selected by:\t%s\n", out.SelectedBy)
-	fmt.Fprintf(tw, "Config file:\t%s\n", out.ConfigFile)
+	fmt.Fprintf(tw, "Config file:\t%s\n", termsafe.Line(out.ConfigFile))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -184,7 +197,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		if s.Source == "unset" {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, s.Value, s.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, termsafe.Line(s.Value), termsafe.Line(s.Source))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -197,7 +210,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		fmt.Fprintf(w, "\n%s\n", title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+			fmt.Fprintf(tw, "%s\t%s\n", r[0], termsafe.Line(r[1]))
 		}
 		return tw.Flush()
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // writeData prints v as one JSON or YAML document.
@@ -24,9 +26,15 @@ func writeData(w io.Writer, format string, v any) error {
 		}
 		return writeJSONAsYAML(w, b)
 	default:
-		enc := json.NewEncoder(w)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		// encoding/json writes bidi, zero-width and C1 characters raw.
+		_, err := w.Write(termsafe.JSON(buf.Bytes()))
+		return err
 	}
 }
 
@@ -147,6 +155,9 @@ func scalarYAML(tok json.Token, indent int) (string, error) {
 		if plainYAML(v) {
 			return v, nil
 		}
+		if !termsafe.Safe(v) {
+			return escapedYAML(v)
+		}
 		out, err := yamlEntry(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v})
 		if err != nil {
 			return "", err
@@ -166,6 +177,9 @@ func scalarYAML(tok json.Token, indent int) (string, error) {
 func keyYAML(key string) (string, error) {
 	if plainYAML(key) {
 		return key, nil
+	}
+	if !termsafe.Safe(key) {
+		return escapedYAML(key)
 	}
 	k := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}
 	doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{k, {Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}}}
@@ -216,6 +230,26 @@ func plainYAML(s string) bool {
 	return true
 }
 
+// yamlEscape writes every forbidden character of a double-quoted scalar
+// as a YAML escape, which in such a scalar means the same character.
+func yamlEscape(s string) string {
+	if termsafe.Safe(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case termsafe.Forbidden(r) && r > 0xffff:
+			fmt.Fprintf(&b, `\U%08X`, r)
+		case termsafe.Forbidden(r):
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // writeJSONBody prints a JSON body indented, byte-for-byte otherwise.
 func writeJSONBody(w io.Writer, raw []byte) error {
 	var buf bytes.Buffer
@@ -223,6 +257,24 @@ func writeJSONBody(w io.Writer, raw []byte) error {
 		return fmt.Errorf("the answer is not valid JSON: %w", err)
 	}
 	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
+	// Byte-for-byte but for the characters that could drive the
+	// terminal, which become \u escapes of themselves.
+	_, err := w.Write(termsafe.JSON(buf.Bytes()))
 	return err
+}
+
+// escapedYAML writes text that holds characters which could drive a
+// terminal (spec §8) as a double-quoted scalar with those characters as
+// escapes: YAML reads "\u202E" as the character itself, so the data stays
+// exact while the output is safe. yaml.v3 would write bidi and zero-width
+// characters raw, even in quotes. A JSON string is a valid YAML
+// double-quoted scalar; it escapes C0 controls, the rest is done here.
+func escapedYAML(s string) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return "", err
+	}
+	return yamlEscape(strings.TrimSuffix(buf.String(), "\n")), nil
 }

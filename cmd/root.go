@@ -193,7 +193,9 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 func (f *Factory) Colors() ColorScheme {
 	// no-color.org: present and not empty.
 	noColor := f.Getenv(config.EnvNoColor) != ""
-	return ColorScheme{enabled: f.IO.IsStdoutTTY() && !noColor && !f.Global.NoColor}
+	cs := ColorScheme{enabled: f.IO.IsStdoutTTY() && !noColor && !f.Global.NoColor}
+	f.IO.keepColor(cs.enabled)
+	return cs
 }
 
 // completeProfiles offers profile names. It runs inside cobra's hidden

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -97,8 +96,12 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 		}
 		header = req.Header.Get("Authorization")
 	}
+	// The token and header are data that must be exact: they go to
+	// DataOut, past the redactor. Every token got here checked: oidc
+	// tokens when fetched or read from the cache, static ones by
+	// Authorize (auth.CheckAccessToken), so none can inject a header.
 	if opts.Header {
-		fmt.Fprintf(f.IO.Out, "Authorization: %s\n", header)
+		fmt.Fprintf(f.IO.DataOut(), "Authorization: %s\n", header)
 		return nil
 	}
 	if tok == nil {
@@ -125,9 +128,9 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 			s := tok.ExpiresAt.UTC().Format(time.RFC3339)
 			out.ExpiresAt = &s
 		}
-		return writeData(f.IO.Out, f.Global.Output, out)
+		return writeData(f.IO.DataOut(), f.Global.Output, out)
 	}
-	fmt.Fprintln(f.IO.Out, tok.AccessToken)
+	fmt.Fprintln(f.IO.DataOut(), tok.AccessToken)
 	return nil
 }
 
@@ -151,7 +154,8 @@ func printDecoded(f *Factory, tok *auth.Token) error {
 			out.ExpiresIn = "expired " + (-d).String() + " ago"
 		}
 	}
-	enc := json.NewEncoder(f.IO.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	// The claims are outside text, not the token: they go through the
+	// redactor and filter like any output (a hostile token endpoint can
+	// put the client secret in a claim).
+	return writeData(f.IO.Out, OutputJSON, out)
 }

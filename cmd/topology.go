@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // TopologyOptions are the inputs of `camctl topology`.
@@ -108,7 +110,11 @@ func runTopology(ctx context.Context, opts *TopologyOptions) error {
 	case OutputYAML:
 		err = writeJSONAsYAML(f.IO.Out, raw)
 	default:
-		err = renderTopology(f.IO.Out, f.Colors(), client.BaseURL().String(), r.Name, topo)
+		// One Write for the whole view: Out filters and redacts per write.
+		var buf bytes.Buffer
+		if err = renderTopology(&buf, f.Colors(), client.BaseURL().String(), r.Name, topo); err == nil {
+			_, err = f.IO.Out.Write(buf.Bytes())
+		}
 	}
 	if err != nil {
 		return err
@@ -286,17 +292,18 @@ func (e *unhealthyError) Error() string {
 	return fmt.Sprintf("the cluster is %s (topology --check wants OK: every replica healthy)", e.state)
 }
 
-// printableTopology is a copy of t whose server-sent text cannot carry
-// terminal escape sequences.
+// printableTopology is a copy of t whose server-sent text is
+// terminal-safe and one line (a tab would open a tabwriter column), so
+// that it can be painted: the stdout filter keeps camctl's colour codes.
 func printableTopology(t *api.Topology) *api.Topology {
 	c := *t
-	c.GatewayVersion, c.ClusterID = api.Printable(c.GatewayVersion), api.Printable(c.ClusterID)
+	c.GatewayVersion, c.ClusterID = termsafe.Line(c.GatewayVersion), termsafe.Line(c.ClusterID)
 	c.Brokers = make([]api.Broker, len(t.Brokers))
 	for i, b := range t.Brokers {
-		b.Host, b.Version, b.BrokerID = api.Printable(b.Host), api.Printable(b.Version), api.Printable(b.BrokerID)
+		b.Host, b.Version, b.BrokerID = termsafe.Line(b.Host), termsafe.Line(b.Version), termsafe.Line(b.BrokerID)
 		ps := make([]api.Partition, len(b.Partitions))
 		for j, p := range b.Partitions {
-			p.Role, p.Health, p.State = api.Printable(p.Role), api.Printable(p.Health), api.Printable(p.State)
+			p.Role, p.Health, p.State = termsafe.Line(p.Role), termsafe.Line(p.Health), termsafe.Line(p.State)
 			ps[j] = p
 		}
 		b.Partitions = ps

@@ -59,6 +59,9 @@ type Options struct {
 	Auth Authorizer
 	// Debug, when set, receives a log of every request with credentials redacted.
 	Debug io.Writer
+	// Redact takes the run's secrets out of server text before errors
+	// shorten it (see newHTTPError); nil redacts nothing.
+	Redact func(string) string
 	// Retries is how often a GET is retried after 429, 502, 503 or 504
 	// (backpressure, a restarting gateway). Negative means none.
 	Retries int
@@ -251,7 +254,7 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 		if resp.StatusCode < 300 {
 			return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: resp.body}, nil
 		}
-		herr := newHTTPError(http.MethodGet, u.String(), resp.Response, resp.body)
+		herr := newHTTPError(http.MethodGet, u.String(), resp.Response, resp.body, c.opts.Redact)
 		if resp.StatusCode == http.StatusUnauthorized && !refreshed {
 			if r, ok := c.opts.Auth.(Refresher); ok {
 				refreshed = true

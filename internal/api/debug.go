@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // debugTransport logs requests and answers for --debug. It never logs
@@ -37,7 +39,9 @@ func (d *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		d.log("< error after %s: %v", time.Since(start).Round(time.Millisecond), err)
 		return nil, err
 	}
-	d.log("< %s (%s)", resp.Status, time.Since(start).Round(time.Millisecond))
+	// The status line and header values come from the server: one
+	// terminal-safe line each (the writer redacts echoed credentials).
+	d.log("< %s (%s)", termsafe.Line(resp.Status), time.Since(start).Round(time.Millisecond))
 	d.logHeaders("<", resp.Header)
 	return resp, nil
 }
@@ -53,7 +57,7 @@ func (d *debugTransport) logHeaders(dir string, h http.Header) {
 		if keepScheme, ok := redactedHeaders[http.CanonicalHeaderKey(k)]; ok {
 			v = redact(v, keepScheme)
 		}
-		d.log("%s %s: %s", dir, k, v)
+		d.log("%s %s: %s", dir, termsafe.Line(k), termsafe.Line(v))
 	}
 }
 

@@ -13,8 +13,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // Problem is an RFC 9457 problem detail, the error body of the Camunda
@@ -64,17 +65,32 @@ func (e *HTTPError) Error() string {
 }
 
 // newHTTPError builds the error for a non-2xx answer from its body.
-func newHTTPError(method, url string, resp *http.Response, body []byte) *HTTPError {
+// redact (nil: none) takes the run's secrets out of the server's text
+// before it is shortened: a server that echoes a credential could
+// otherwise place it where the cut leaves a piece of it, which no
+// redactor at print time would recognise.
+func newHTTPError(method, url string, resp *http.Response, body []byte, redact func(string) string) *HTTPError {
 	e := &HTTPError{Method: method, URL: url, StatusCode: resp.StatusCode, ContentType: mediaType(resp.Header.Get("Content-Type"))}
 	if strings.Contains(e.ContentType, "json") {
 		var p Problem
 		if err := json.Unmarshal(body, &p); err == nil && (p.Title != "" || p.Detail != "") {
+			p.Title, p.Detail = redactText(p.Title, redact), redactText(p.Detail, redact)
 			e.Problem = &p
 			return e
 		}
 	}
-	e.Excerpt = Excerpt(body, 160)
+	e.Excerpt = RedactedExcerpt(body, 160, redact)
 	return e
+}
+
+// redactText is s terminal-safe, then redacted: the order of the
+// stderr writer, so a zero-width character cannot hide a secret.
+func redactText(s string, redact func(string) string) string {
+	s = termsafe.Text(s)
+	if redact != nil {
+		s = redact(s)
+	}
+	return s
 }
 
 // mediaType is the Content-Type without parameters. Errors print it, so
@@ -100,10 +116,14 @@ var (
 // Excerpt returns a one-line, printable excerpt of at most max bytes of a
 // body. For HTML it prefers the page title and visible text, which is what
 // a user needs to recognise an ingress or proxy page.
-func Excerpt(body []byte, max int) string {
+func Excerpt(body []byte, max int) string { return RedactedExcerpt(body, max, nil) }
+
+// RedactedExcerpt is Excerpt with the secrets that redact (nil: none)
+// knows taken out after the filter and before the cut.
+func RedactedExcerpt(body []byte, max int, redact func(string) string) string {
 	// Control characters go before anything looks at the text: dropped
 	// later, "<bo\x12dy" would turn into a tag (found by FuzzExcerpt).
-	s := Printable(spaceRE().ReplaceAllString(strings.ToValidUTF8(string(body), "?"), " "))
+	s := spaceRE().ReplaceAllString(redactText(string(body), redact), " ")
 	if looksHTML(s) {
 		text := ""
 		if m := htmlTitleRE().FindStringSubmatch(s); m != nil {
@@ -124,13 +144,12 @@ func Excerpt(body []byte, max int) string {
 	return oneLine(s, max)
 }
 
-// oneLine makes s one printable line of at most max bytes (plus an
+// oneLine makes s one terminal-safe line of at most max bytes (plus an
 // ellipsis when cut): line breaks and runs of spaces become one space,
-// control characters go. Dropping them comes before collapsing spaces,
-// so that "a \x00 b" does not become "a  b".
+// what termsafe.Text drops goes. Dropping comes before collapsing
+// spaces, so that "a \x00 b" does not become "a  b".
 func oneLine(s string, max int) string {
-	s = Printable(spaceRE().ReplaceAllString(strings.ToValidUTF8(s, "?"), " "))
-	s = strings.TrimSpace(spaceRE().ReplaceAllString(s, " "))
+	s = strings.TrimSpace(spaceRE().ReplaceAllString(termsafe.Text(s), " "))
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -147,18 +166,6 @@ func looksHTML(s string) bool {
 		head = head[:512]
 	}
 	return strings.HasPrefix(head, "<!doctype html") || strings.Contains(head, "<html") || strings.Contains(head, "<body") || strings.Contains(head, "<title")
-}
-
-// Printable drops control characters (escape sequences included) from
-// text a server sent, so that printing it cannot drive the terminal, and
-// the bidirectional controls that would make it read other than it is.
-func Printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || (r >= 0x7f && r < 0xa0) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // NetKind classifies why a server could not be reached.

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"unicode/utf8"
+
+	secrets "github.com/camctl/camctl/internal/redact"
 )
 
 func TestExcerpt(t *testing.T) {
@@ -25,8 +27,9 @@ func TestExcerpt(t *testing.T) {
 		{"empty", "", 160, ""},
 		{"plain", "upstream connect error", 160, "upstream connect error"},
 		{"whitespace collapsed", "  a\n\n\tb\r\nc  ", 160, "a b c"},
-		{"control characters dropped", "\x1b[31mred\x1b[0m\x00\x07!", 160, "[31mred[0m!"},
-		{"invalid UTF-8 replaced", "ok \xff\xfe done", 160, "ok ? done"},
+		// Whole escape sequences go, not just their ESC (termsafe).
+		{"control characters dropped", "\x1b[31mred\x1b[0m\x00\x07!", 160, "red!"},
+		{"invalid UTF-8 dropped", "ok \xff\xfe done", 160, "ok done"},
 		{"nginx page", "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", 160,
 			"502 Bad Gateway nginx"},
 		{"title not in body is kept first", "<!DOCTYPE html><html><head><title>Sign in</title></head><body><p>Please log in</p></body></html>", 160,
@@ -40,7 +43,9 @@ func TestExcerpt(t *testing.T) {
 		// Found by FuzzExcerpt: dropping a control character left a
 		// doubled or leading space; bidirectional controls survived.
 		{"control character between spaces", "a \x00 b", 160, "a b"},
-		{"control character before a space", "\x1b hello", 160, "hello"},
+		// ESC SP h is an escape sequence (ECMA-35: intermediate SP, final
+		// h) that a terminal would take as one, so the h goes with it.
+		{"control character before a space", "\x1b hello", 160, "ello"},
 		{"bidirectional controls dropped", "gnp.\u202eexe\u2066x\u2069", 160, "gnp.exex"},
 		{"no space before the ellipsis", "aaaa bbbb", 5, "aaaa…"},
 	}
@@ -126,7 +131,7 @@ func TestHTTPErrorText(t *testing.T) {
 
 func TestNewHTTPErrorMediaType(t *testing.T) {
 	resp := &http.Response{StatusCode: 401, Header: http.Header{"Content-Type": {"Application/Problem+JSON ; charset=UTF-8"}}}
-	e := newHTTPError("GET", "u", resp, []byte(`{"title":"T","detail":"D"}`))
+	e := newHTTPError("GET", "u", resp, []byte(`{"title":"T","detail":"D"}`), nil)
 	if e.ContentType != "application/problem+json" || e.Problem == nil || e.Problem.Detail != "D" {
 		t.Errorf("HTTPError = %+v", e)
 	}
@@ -206,12 +211,12 @@ func TestProblemDetailOneBoundedLine(t *testing.T) {
 	}
 	// Found by FuzzNewHTTPError: the content type came through raw.
 	bell := &http.Response{StatusCode: 502, Header: http.Header{"Content-Type": {"text/\aplain\x1b[2J"}}}
-	if got, want := newHTTPError("GET", "https://h/v2/topology", bell, []byte("x")).Error(), `GET https://h/v2/topology: 502 Bad Gateway (text/plain[2j body: "x")`; got != want {
+	if got, want := newHTTPError("GET", "https://h/v2/topology", bell, []byte("x"), nil).Error(), `GET https://h/v2/topology: 502 Bad Gateway (text/plain body: "x")`; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := newHTTPError("GET", "https://h/v2/topology", resp, []byte(tt.body)).Error()
+			got := newHTTPError("GET", "https://h/v2/topology", resp, []byte(tt.body), nil).Error()
 			if tt.want != "" && got != tt.want {
 				t.Errorf("Error() = %q, want %q", got, tt.want)
 			}
@@ -219,5 +224,30 @@ func TestProblemDetailOneBoundedLine(t *testing.T) {
 				t.Errorf("Error() is %d bytes, want at most %d ending in an ellipsis", len(got), tt.maxLen)
 			}
 		})
+	}
+}
+
+// A server that echoes a credential where the excerpt is cut leaves no
+// piece of it: secrets go before the cut (and after the filter, so a
+// zero-width character in the echo does not hide it).
+func TestHTTPErrorRedactsBeforeTheCut(t *testing.T) {
+	const secret = "Sup3r-S3cret-pw-0123456789"
+	r := secrets.New()
+	r.Add(secret)
+	hidden := secret[:5] + "\u200b" + secret[5:]
+	for _, body := range []string{
+		strings.Repeat("x", 150) + " " + secret + " tail",
+		strings.Repeat("y", 150) + " " + hidden,
+	} {
+		resp := &http.Response{StatusCode: 500, Header: http.Header{"Content-Type": {"text/plain"}}}
+		msg := newHTTPError("GET", "u", resp, []byte(body), r.Redact).Error()
+		if strings.Contains(msg, secret[:6]) || strings.Contains(msg, secret[len(secret)-6:]) {
+			t.Errorf("a piece of the secret survives: %q", msg)
+		}
+		problem := &http.Response{StatusCode: 401, Header: http.Header{"Content-Type": {"application/problem+json"}}}
+		msg = newHTTPError("GET", "u", problem, []byte(`{"title":"Unauthorized","detail":"`+strings.Repeat("z", 990)+hidden+`"}`), r.Redact).Error()
+		if strings.Contains(msg, secret[:6]) {
+			t.Errorf("a piece of the secret survives in the problem detail: %q", msg)
+		}
 	}
 }

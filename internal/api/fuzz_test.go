@@ -11,16 +11,18 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // secretMark in a fuzzed address stands for a password.
 const secretMark = "SECRET"
 
 // unprintable is what must not reach a terminal from a server or a
-// config: control characters (escape sequences, line breaks) and the
-// bidirectional controls that reorder what the user reads.
+// config: what termsafe forbids (control characters and escape
+// sequences, bidi and zero-width characters), and line breaks.
 func unprintable(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+	return r == '\n' || r == '\t' || termsafe.Forbidden(r)
 }
 
 func assertPrintable(t *testing.T, what, s string) {
@@ -152,7 +154,7 @@ func FuzzNewHTTPError(f *testing.F) {
 			status = 500
 		}
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {contentType}}}
-		e := newHTTPError(method, url, resp, body)
+		e := newHTTPError(method, url, resp, body, nil)
 		msg := e.Error()
 		assertPrintable(t, "the error", msg)
 		if max := len(method) + len(url) + 1400; len(msg) > max {

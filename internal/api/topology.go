@@ -347,7 +347,7 @@ func (c *Client) Topology(ctx context.Context) (*Topology, []byte, error) {
 	}
 	var t Topology
 	if err := json.Unmarshal(resp.Body, &t); err != nil {
-		return nil, nil, &UnexpectedBodyError{URL: c.base.JoinPath("topology").String(), ContentType: mediaType(resp.Header.Get("Content-Type")), Excerpt: Excerpt(resp.Body, 160), Err: err}
+		return nil, nil, &UnexpectedBodyError{URL: c.base.JoinPath("topology").String(), ContentType: mediaType(resp.Header.Get("Content-Type")), Excerpt: RedactedExcerpt(resp.Body, 160, c.opts.Redact), Err: err}
 	}
 	return &t, resp.Body, nil
 }

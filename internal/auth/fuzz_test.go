@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/camctl/camctl/internal/leakcheck"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // secretMark in a fuzzed body stands for the client secret, and encMark
@@ -173,17 +175,24 @@ func checkToken(t *testing.T, tok *Token) {
 		t.Fatalf("ExpiresAt %v is not after ObtainedAt %v", tok.ExpiresAt, tok.ObtainedAt)
 	}
 	if j, err := DecodeJWT(tok.AccessToken); err == nil {
-		if exp, ok := j.Time("exp"); ok && exp.After(tok.ObtainedAt) && !tok.ExpiresAt.Equal(exp) {
-			t.Fatalf("ExpiresAt = %v, the JWT says exp %v", tok.ExpiresAt, exp)
+		if exp, ok := j.Time("exp"); ok && exp.After(tok.ObtainedAt) && !tok.ExpiresAt.Equal(exp) && !tok.ExpiresAt.Equal(tok.ObtainedAt.Add(MaxTokenTrust)) {
+			t.Fatalf("ExpiresAt = %v, the JWT says exp %v (capped at 24 h after %v)", tok.ExpiresAt, exp, tok.ObtainedAt)
 		}
+	}
+	// Never trusted past 24 h, whatever the endpoint said (spec §5).
+	if tok.ExpiresAt.After(tok.ObtainedAt.Add(MaxTokenTrust)) {
+		t.Fatalf("ExpiresAt %v is more than 24 h after ObtainedAt %v", tok.ExpiresAt, tok.ObtainedAt)
+	}
+	if err := CheckAccessToken(tok.AccessToken); err != nil {
+		t.Fatalf("an unusable token was accepted: %v", err)
 	}
 }
 
-// unprintable is what must not reach a terminal from a server: control
-// characters (escape sequences) and the bidirectional overrides that
-// reorder what the user reads.
+// unprintable is what must not reach a terminal from a server: what
+// termsafe forbids (control characters and escape sequences, bidi and
+// zero-width characters), and line breaks.
 func unprintable(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+	return r == '\n' || r == '\t' || termsafe.Forbidden(r)
 }
 
 func plausibleSecret(s string) bool {

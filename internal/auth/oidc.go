@@ -17,6 +17,8 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/redact"
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // OIDCOptions configure the client-credentials provider.
@@ -30,6 +32,10 @@ type OIDCOptions struct {
 	// Budget bounds a token request including its retries (--timeout).
 	Budget time.Duration
 	Cache  *TokenCache
+	// Redactor learns the client secret and every token this provider
+	// obtains; nil gives the provider one of its own, which still keeps
+	// the secret out of its error excerpts.
+	Redactor *redact.Redactor
 	// Now and Backoff are replaced by tests.
 	Now     func() time.Time
 	Backoff func(attempt int) time.Duration
@@ -67,6 +73,9 @@ func NewOIDC(o OIDCOptions) *OIDC {
 	}
 	if o.Backoff == nil {
 		o.Backoff = tokenBackoff
+	}
+	if o.Redactor == nil {
+		o.Redactor = redact.New()
 	}
 	return &OIDC{opts: o, cc: &clientcredentials.Config{
 		ClientID:       o.Key.ClientID,
@@ -148,6 +157,7 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 			// could not be kept.
 			return nil, err
 		case err == nil && usable(t):
+			p.opts.Redactor.Add(t.AccessToken)
 			p.used, p.fetched = t, false
 			return t, nil
 		}
@@ -167,6 +177,7 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 		// Someone else may have fetched it while this process waited.
 		t, _, err = cache.Get(ctx, key)
 		if err == nil && usable(t) {
+			p.opts.Redactor.Add(t.AccessToken)
 			p.used, p.fetched = t, false
 			return t, nil
 		}
@@ -201,6 +212,7 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.opts.Redactor.Add(secret)
 		p.cc.ClientSecret = secret
 	}
 	deadline := p.opts.Now().Add(p.opts.Budget)
@@ -215,6 +227,13 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 		bodyErr.reset()
 		ot, err := p.cc.Token(ctx)
 		if err == nil {
+			// Known before anything can print it, even if it is refused.
+			p.opts.Redactor.Add(ot.AccessToken)
+			if err := CheckAccessToken(ot.AccessToken); err != nil {
+				// Asking again would get the same: no retry, and
+				// nothing is cached or sent (spec §5).
+				return nil, &UnusableTokenError{TokenURL: p.opts.Key.TokenURL, ClientID: p.opts.Key.ClientID, Reason: err}
+			}
 			t := p.convert(ot, obtained)
 			if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(obtained) {
 				// Dead on arrival: a clock far off here or at the IdP.
@@ -369,7 +388,7 @@ func (p *OIDC) convert(ot *oauth2.Token, obtained time.Time) *Token {
 			// clock agrees with this machine's would answer 401 to it,
 			// which reads like a wrong audience.
 			t.ExpiresAt = exp
-			return t
+			return t.capped()
 		}
 	}
 	// A negative or zero expires_in is no expiry: the token is used for
@@ -378,7 +397,7 @@ func (p *OIDC) convert(ot *oauth2.Token, obtained time.Time) *Token {
 	if ot.Expiry.After(obtained) {
 		t.ExpiresAt = ot.Expiry.UTC()
 	}
-	return t
+	return t.capped()
 }
 
 // TokenError is a failed token request. Rejections (400/401) exit with 3,
@@ -411,13 +430,13 @@ func (e *TokenError) Error() string {
 	case e.StatusCode == http.StatusOK && e.Code == "":
 		// oauth2 keeps no response here: any 2xx status reads as 200.
 		b.WriteString(" answered 200 OK, but not with a token")
-		if x := api.Printable(e.Excerpt); x != "" {
+		if x := termsafe.Line(e.Excerpt); x != "" {
 			fmt.Fprintf(&b, " (%s)", x)
 		}
 	case e.StatusCode >= 200 && e.StatusCode < 300:
 		// Some endpoints send an OAuth error with 200 (RFC 6749 says 400).
-		fmt.Fprintf(&b, " answered %d %s with an error: %s", e.StatusCode, http.StatusText(e.StatusCode), api.Printable(e.Code))
-		if d := api.Printable(e.Description); d != "" {
+		fmt.Fprintf(&b, " answered %d %s with an error: %s", e.StatusCode, http.StatusText(e.StatusCode), termsafe.Line(e.Code))
+		if d := termsafe.Line(e.Description); d != "" {
 			fmt.Fprintf(&b, ": %s", d)
 		}
 	default:
@@ -427,8 +446,8 @@ func (e *TokenError) Error() string {
 		}
 		fmt.Fprintf(&b, " %s: %d %s", verb, e.StatusCode, http.StatusText(e.StatusCode))
 		if e.Code != "" {
-			fmt.Fprintf(&b, ": %s", api.Printable(e.Code))
-			if d := api.Printable(e.Description); d != "" {
+			fmt.Fprintf(&b, ": %s", termsafe.Line(e.Code))
+			if d := termsafe.Line(e.Description); d != "" {
 				fmt.Fprintf(&b, ": %s", d)
 			}
 		} else if e.Excerpt != "" {
@@ -491,20 +510,12 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 // control characters joined its pieces; form-encoded as the request had
 // it, too.
 func (p *OIDC) shorten(s string, max int) string {
-	return p.redact(api.Excerpt([]byte(p.redact(s)), max))
+	return api.RedactedExcerpt([]byte(p.redact(s)), max, p.redact)
 }
 
-// redact replaces the client secret, plain and form-encoded, in s.
-func (p *OIDC) redact(s string) string {
-	secret := p.cc.ClientSecret
-	if secret == "" {
-		return s
-	}
-	for _, v := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
-		s = strings.ReplaceAll(s, v, "[redacted]")
-	}
-	return s
-}
+// redact replaces the client secret and tokens, in every form the
+// redactor knows (plain, form-encoded, Base64, JSON), in s.
+func (p *OIDC) redact(s string) string { return p.opts.Redactor.Redact(s) }
 
 func isNetErr(err error) bool {
 	var ue *url.Error

@@ -13,6 +13,7 @@ import (
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // Provider supplies the credentials of one auth method. Commands only see
@@ -94,6 +95,8 @@ func NewProvider(ctx context.Context, r *config.Resolved, d Deps) (Provider, err
 		if pw == "" {
 			return nil, secrets.missing(ctx, r, "password", "--password-stdin", "CAMUNDA_BASIC_AUTH_PASSWORD")
 		}
+		// The Authorization header carries user:password in Base64.
+		secrets.Redactor.AddBasic(user, pw)
 		return &basicProvider{username: user, password: pw}, nil
 	case config.MethodBearer:
 		tok, _, err := secrets.Resolve(ctx, r, config.Token)
@@ -110,11 +113,12 @@ func NewProvider(ctx context.Context, r *config.Resolved, d Deps) (Provider, err
 			return nil, err
 		}
 		return NewOIDC(OIDCOptions{
-			Key:    key,
-			Secret: func(ctx context.Context) (string, error) { return oidcSecret(ctx, r, secrets) },
-			HTTP:   d.HTTP,
-			Budget: d.Timeout,
-			Cache:  d.Tokens,
+			Key:      key,
+			Secret:   func(ctx context.Context) (string, error) { return oidcSecret(ctx, r, secrets) },
+			HTTP:     d.HTTP,
+			Budget:   d.Timeout,
+			Cache:    d.Tokens,
+			Redactor: secrets.Redactor,
 		}), nil
 	default:
 		return nil, &config.UsageError{Msg: fmt.Sprintf("profile %s: unknown auth method %q", r.Name, r.Method())}
@@ -162,12 +166,21 @@ func HasClientCert(r *config.Resolved) bool {
 	return r.Get(config.ClientCert).IsSet() || r.Get(config.Keystore).IsSet()
 }
 
-type bearerProvider struct{ token string }
+type bearerProvider struct {
+	token string
+	now   func() time.Time
+}
 
 // NewBearer returns the provider of a static bearer token.
-func NewBearer(token string) Provider { return &bearerProvider{token: token} }
+func NewBearer(token string) Provider { return &bearerProvider{token: token, now: time.Now} }
 
+// Authorize sends the token unless it is unusable or, being a JWT, has
+// expired (spec §5): the server would refuse it, and `camctl token`,
+// which prints the header this fills in, must not hand it out either.
 func (b *bearerProvider) Authorize(_ context.Context, req *http.Request) error {
+	if err := checkStatic(b.token, b.now()); err != nil {
+		return err
+	}
 	req.Header.Set("Authorization", "Bearer "+b.token)
 	return nil
 }
@@ -176,7 +189,8 @@ func (b *bearerProvider) Identity() string {
 	if j, err := DecodeJWT(b.token); err == nil {
 		for _, c := range []string{"sub", "client_id", "azp"} {
 			if v, ok := j.Claims[c].(string); ok && v != "" {
-				return v
+				// A claim is outside text, printed in messages.
+				return termsafe.Line(v)
 			}
 		}
 	}

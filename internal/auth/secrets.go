@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/redact"
 )
 
 // Keyring modes (CAMCTL_KEYRING).
@@ -45,6 +46,9 @@ type Secrets struct {
 	Keyring SecretStore
 	// File is the plain-text 0600 store of --insecure-storage.
 	File SecretStore
+	// Redactor learns every secret Resolve and Lookup hand out, so that
+	// nothing camctl prints can show it (nil: nobody prints).
+	Redactor *redact.Redactor
 }
 
 // key is the store key of a profile's secret: by the profile's id, e.g.
@@ -87,6 +91,7 @@ type Stored struct {
 // the environment is the user's choice for this run and is not bound.
 func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Key) (value, where string, err error) {
 	if set := r.Get(key); set.IsSet() {
+		s.Redactor.Add(set.Value)
 		return set.Value, InEnv + " " + set.Source.Name, nil
 	}
 	if !r.Storable() {
@@ -154,6 +159,7 @@ func (s *Secrets) get(ctx context.Context, k, profile string, key config.Key) (v
 		v, err := s.Keyring.Get(ctx, k)
 		switch {
 		case err == nil:
+			s.Redactor.Add(v)
 			return v, InKeyring, nil
 		case errors.Is(err, ErrNotFound):
 		case s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
@@ -166,6 +172,7 @@ func (s *Secrets) get(ctx context.Context, k, profile string, key config.Key) (v
 		v, err := s.File.Get(ctx, k)
 		switch {
 		case err == nil:
+			s.Redactor.Add(v)
 			return v, InFile, nil
 		case !errors.Is(err, ErrNotFound):
 			return "", "", fmt.Errorf("read %s of profile %s: %w", SecretName(key), profile, err)

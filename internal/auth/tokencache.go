@@ -34,9 +34,21 @@ func (t *Token) refreshMargin() time.Duration {
 }
 
 // FreshAt reports whether the token can still be used at now: until
-// less than the refresh margin is left.
+// less than the refresh margin is left, and never past MaxTokenTrust
+// after it was obtained (a cache entry written before that cap, or with
+// no time it was obtained, is not fresh).
 func (t *Token) FreshAt(now time.Time) bool {
-	return t != nil && t.AccessToken != "" && !t.ExpiresAt.IsZero() && !now.After(t.ExpiresAt.Add(-t.refreshMargin()))
+	return t != nil && t.AccessToken != "" && !t.ExpiresAt.IsZero() && !now.After(t.ExpiresAt.Add(-t.refreshMargin())) &&
+		!now.After(t.ObtainedAt.Add(MaxTokenTrust))
+}
+
+// capped is t with its expiry no later than MaxTokenTrust after it was
+// obtained, whatever expires_in or exp said.
+func (t *Token) capped() *Token {
+	if limit := t.ObtainedAt.Add(MaxTokenTrust); t.ExpiresAt.After(limit) {
+		t.ExpiresAt = limit
+	}
+	return t
 }
 
 // TokenKey identifies the token a client gets from a token endpoint for
@@ -109,8 +121,10 @@ func (c *TokenCache) Get(ctx context.Context, k TokenKey) (*Token, string, error
 			return nil, "", fmt.Errorf("read the cached token: %w", err)
 		}
 		var t Token
-		if err := json.Unmarshal([]byte(v), &t); err != nil || t.AccessToken == "" {
-			// A damaged entry is as good as none; the next Put replaces it.
+		if err := json.Unmarshal([]byte(v), &t); err != nil || CheckAccessToken(t.AccessToken) != nil {
+			// A damaged entry is as good as none; the next Put replaces
+			// it. So is one that could not be sent (written by a build
+			// that did not check, or by someone else).
 			continue
 		}
 		return &t, st.where, nil

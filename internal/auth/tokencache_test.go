@@ -45,8 +45,11 @@ func TestTokenFreshAt(t *testing.T) {
 		{"nil token", nil, at(0), false},
 		{"empty access token", &Token{ObtainedAt: t0, ExpiresAt: at(3600)}, at(0), false},
 		// Unknown obtained time (say, a token from an older cache entry):
-		// the lifetime is unknown, the margin is the full 30 s.
-		{"unknown obtained time, 31s left", &Token{AccessToken: "tok", ExpiresAt: at(31)}, at(0), true},
+		// the 24 h trust cap cannot be checked, so it is not fresh.
+		{"unknown obtained time, 31s left", &Token{AccessToken: "tok", ExpiresAt: at(31)}, at(0), false},
+		// Trusted for 24 h at most, whatever the expiry says (spec §5).
+		{"obtained 23h59m ago, expiry far ahead", &Token{AccessToken: "tok", ObtainedAt: t0, ExpiresAt: at(100 * 24 * 3600)}, at(24*3600 - 60), true},
+		{"obtained 24h1s ago, expiry far ahead", &Token{AccessToken: "tok", ObtainedAt: t0, ExpiresAt: at(100 * 24 * 3600)}, at(24*3600 + 1), false},
 		{"unknown obtained time, 29s left", &Token{AccessToken: "tok", ExpiresAt: at(29)}, at(0), false},
 		{"expiry before obtained time", &Token{AccessToken: "tok", ObtainedAt: at(100), ExpiresAt: at(50)}, at(0), true},
 		{"expiry before obtained time, 29s left", &Token{AccessToken: "tok", ObtainedAt: at(100), ExpiresAt: at(50)}, at(21), false},

@@ -312,11 +312,20 @@ func (g *gen) write(name string, mode os.FileMode, data []byte) string {
 // the CA, for servers that stand in for real hosts (see fakenet).
 func (p *PKI) IssueServerCert(t testing.TB, host string) tls.Certificate {
 	t.Helper()
+	return p.IssueServerCertNames(t, host)
+}
+
+// IssueServerCertNames returns a certificate for these DNS names, signed
+// by the CA. x509 takes any ASCII in a dNSName, so a hostile server can
+// have names with escape sequences (hostile.EvilDNSName) that a client's
+// hostname error would print.
+func (p *PKI) IssueServerCertNames(t testing.TB, names ...string) tls.Certificate {
+	t.Helper()
 	g := &gen{t: t, dir: p.Dir, now: time.Now()}
 	key := g.key()
 	c := g.cert(&x509.Certificate{
-		Subject:     pkix.Name{CommonName: host, Organization: []string{"camctl tests"}},
-		DNSNames:    []string{host},
+		Subject:     pkix.Name{CommonName: names[0], Organization: []string{"camctl tests"}},
+		DNSNames:    names,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}, key, p.CA, p.caKey)
