@@ -149,6 +149,9 @@ func (s *Secrets) Lookup(ctx context.Context, r *config.Resolved, key config.Key
 		}
 		return Stored{}, fmt.Errorf("read %s of profile %s from the secrets file: %w; run `camctl login -p %s` to store it again", SecretName(key), r.Name, err, r.Name)
 	}
+	// The item is an envelope; the secret is the value inside it (get
+	// registered the item itself, which is the secret of a pre-id item).
+	s.Redactor.Add(v)
 	return Stored{Value: v, Bound: bound, Where: where}, nil
 }
 
