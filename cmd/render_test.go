@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // treeYAML is the earlier writeJSONAsYAML, through a yaml.v3 node tree:
@@ -85,6 +88,26 @@ func TestWriteJSONAsYAMLMatchesTree(t *testing.T) {
 			t.Errorf("writeJSONAsYAML(%s): %v", s, err)
 			continue
 		}
+		var decoded any
+		_ = json.Unmarshal([]byte(s), &decoded)
+		if holdsUnsafeText(decoded) {
+			// Characters that could drive a terminal are written as
+			// escapes in a double-quoted scalar (yaml.v3 writes bidi and
+			// zero-width ones raw); the document must read the same and
+			// be terminal-safe.
+			if !termsafe.Safe(got.String()) {
+				t.Errorf("writeJSONAsYAML(%s) = %q: not terminal-safe", s, got.String())
+			}
+			var a, b any
+			if err := yaml.Unmarshal(got.Bytes(), &a); err != nil {
+				t.Errorf("writeJSONAsYAML(%s) is not YAML: %v", s, err)
+			}
+			_ = yaml.Unmarshal([]byte(want), &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("writeJSONAsYAML(%s) =\n%s\nreads differently from\n%s", s, got.String(), want)
+			}
+			continue
+		}
 		if strings.Contains(s, `\n`) && strings.Contains(want, "? ") {
 			// A multi-line key is written double-quoted rather than as
 			// yaml.v3's "? |-" block; the document must read the same.
@@ -102,4 +125,26 @@ func TestWriteJSONAsYAMLMatchesTree(t *testing.T) {
 			t.Errorf("writeJSONAsYAML(%s) =\n%s\nwant\n%s", s, got.String(), want)
 		}
 	}
+}
+
+// holdsUnsafeText reports whether a decoded JSON value has a key or
+// string that is not terminal-safe.
+func holdsUnsafeText(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return !termsafe.Safe(v)
+	case []any:
+		for _, e := range v {
+			if holdsUnsafeText(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if !termsafe.Safe(k) || holdsUnsafeText(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
