@@ -67,7 +67,7 @@ logging in is usually simpler.`,
 			return runLogin(cmd.Context(), opts)
 		},
 	}
-	flags = addProfileFlags(cmd.Flags())
+	flags = addProfileFlags(cmd)
 	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the basic-auth password from stdin")
 	cmd.Flags().BoolVar(&opts.ClientSecretStdin, "client-secret-stdin", false, "read the OAuth client secret from stdin")
 	cmd.Flags().BoolVar(&opts.TokenStdin, "token-stdin", false, "read the static bearer token from stdin")
