@@ -3,8 +3,11 @@ package cmd
 import (
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -78,4 +81,25 @@ func TestScriptsX509(t *testing.T) {
 		}
 	}
 	testscript.Run(t, p)
+}
+
+// An IdP that cannot start fails the scripts that need it, each with the
+// provider's error, and nothing else: the test binary goes on. (It once
+// called Fatal on the parent test from a script's goroutine, which
+// aborted the whole cmd test binary with a panic.)
+func TestScriptsX509IdPCannotStart(t *testing.T) {
+	oidctest.Require(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScriptsX509$", "-test.count=1", "-test.v")
+	// node starts (so oidctest.Require passes) but every provider
+	// exits at once: Node.js cannot load a module it is told to preload.
+	cmd.Env = append(os.Environ(), "NODE_OPTIONS=--require=/camctl-no-such-module")
+	out, err := cmd.CombinedOutput()
+	s := string(out)
+	if err == nil || strings.Contains(s, "panic:") || !strings.Contains(s, "the OpenID provider exited") {
+		t.Fatalf("want failed scripts without a panic, got (%v):\n%s", err, s)
+	}
+	scripts, _ := filepath.Glob(filepath.Join("..", "testdata", "script-x509", "*.txtar"))
+	if n := strings.Count(s, "--- FAIL: TestScriptsX509/"); n != len(scripts) || n == 0 {
+		t.Errorf("%d scripts failed, want all %d:\n%s", n, len(scripts), s)
+	}
 }
