@@ -39,15 +39,11 @@ func needPackages() testneed.Need {
 const installed = ".camctl-installed"
 
 // prepare finds Node.js and the provider's script in src (testdata/oidc)
-// next to its npm packages, installing them into the user's cache first
+// next to its npm packages, installing them into testneed.CacheDir first
 // if needed, or ends t (testneed).
 func prepare(t testing.TB, src string) (node, script string) {
 	t.Helper()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	return prepareIn(t, src, filepath.Join(cache, "camctl-test"))
+	return prepareIn(t, src, testneed.CacheDir())
 }
 
 // prepareIn is prepare with the install cache in root.

@@ -72,6 +72,9 @@ func Run(t *testing.T, testName, setup string, dbusArgs ...string) {
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"),
 		"XDG_RUNTIME_DIR="+runtimeDir,
 		env+"=1",
+		// The inner run has a HOME of its own: what tests installed on
+		// demand stays where the outer run keeps it.
+		testneed.CacheEnv+"="+testneed.CacheDir(),
 		// A -race binary sleeps 1 s at exit by default; that would
 		// triple the time of each run.
 		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"),
@@ -107,7 +110,7 @@ func isolatedEnv() []string {
 		switch name {
 		case "DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK",
 			"DISPLAY", "WAYLAND_DISPLAY", "HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
-			"GORACE", env:
+			"GORACE", testneed.CacheEnv, env:
 			continue
 		}
 		out = append(out, kv)

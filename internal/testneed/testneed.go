@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -50,6 +51,26 @@ func Missing(t testing.TB, n Need, why string) {
 		t.Fatal(n.Line(why) + " (CI=true: a test that cannot run fails)")
 	}
 	t.Skip("skipping: " + n.Line(why))
+}
+
+// CacheEnv names the directory where tests keep what they install on
+// demand (the test identity provider's npm packages). A test that runs
+// another test binary with a HOME of its own passes it on (CacheDir's
+// value), so the inner run finds what the outer one installed.
+const CacheEnv = "CAMCTL_TEST_CACHE_DIR"
+
+// CacheDir is $CAMCTL_TEST_CACHE_DIR, else camctl-test in the user's
+// cache directory (~/.cache/camctl-test on Linux), else in the temporary
+// directory.
+func CacheDir() string {
+	if d := os.Getenv(CacheEnv); d != "" {
+		return d
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "camctl-test")
 }
 
 // Programs returns the paths of the programs names on PATH, or ends t
