@@ -145,13 +145,15 @@ func install(t testing.TB, src, root string) string {
 		}
 	}
 	// --prefer-offline: what npm's own cache has is not fetched again,
-	// so a second install works without the network.
-	cmd := exec.CommandContext(ctx, npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error")
+	// so a second install works without the network. One quick retry:
+	// offline, npm's default retries take 73 s before the test can skip.
+	cmd := exec.CommandContext(ctx, npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error",
+		"--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=3000")
 	cmd.Dir = dir
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		testneed.Missing(t, needPackages(), fmt.Sprintf("npm ci in %s: %v: %s", dir, err, lastLine(out)))
+		testneed.Missing(t, needPackages(), fmt.Sprintf("npm ci in %s: %v: %s", dir, err, npmError(out)))
 	}
 	if err := os.WriteFile(filepath.Join(dir, installed), nil, 0o600); err != nil {
 		t.Fatalf("oidctest: %v", err)
@@ -160,11 +162,18 @@ func install(t testing.TB, src, root string) string {
 	return dir
 }
 
-// lastLine is the last non-empty line of npm's output, its summary of
-// what went wrong.
-func lastLine(out []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+// npmError is the last line of npm's output that says what went wrong
+// ("npm error request to https://registry.npmjs.org/... failed, reason:
+// getaddrinfo EAI_AGAIN ..."), not where its log is.
+func npmError(out []byte) string {
+	last := ""
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.Contains(line, "A complete log of this run") {
+			last = line
+		}
+	}
+	return last
 }
 
 // Require ends t as Start would when the provider cannot run on this
