@@ -51,7 +51,7 @@ func prepareIn(t testing.TB, src, root string) (node, script string) {
 	t.Helper()
 	node = testneed.Programs(t, needNode(), "node")[0]
 	checkNodeVersion(t, node)
-	dir := install(t, src, root)
+	dir, _ := install(t, src, root)
 	if dir == src {
 		return node, filepath.Join(src, "server.mjs")
 	}
@@ -100,11 +100,12 @@ func checkNodeVersion(t testing.TB, node string) {
 // there (which also works offline), else root/oidc-HASH, where HASH is of
 // the lock file, installed now if it is not there yet. A lock file beside
 // it lets parallel test binaries (go test ./... runs several) install it
-// once: the others wait and find it done.
-func install(t testing.TB, src, root string) string {
+// once: the others wait and find it done. ran reports whether this call
+// ran npm.
+func install(t testing.TB, src, root string) (dir string, ran bool) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(src, "node_modules", "oidc-provider", "package.json")); err == nil {
-		return src
+		return src, false
 	}
 	manifest, err := os.ReadFile(filepath.Join(src, "package.json"))
 	if err != nil {
@@ -115,9 +116,9 @@ func install(t testing.TB, src, root string) string {
 		t.Fatalf("oidctest: %v", err)
 	}
 	sum := sha256.Sum256(append(append(manifest, 0), lock...))
-	dir := filepath.Join(root, "oidc-"+hex.EncodeToString(sum[:8]))
+	dir = filepath.Join(root, "oidc-"+hex.EncodeToString(sum[:8]))
 	if _, err := os.Stat(filepath.Join(dir, installed)); err == nil {
-		return dir
+		return dir, false
 	}
 	npm := testneed.Programs(t, needNode(), "npm")[0]
 	if err := os.MkdirAll(root, 0o700); err != nil {
@@ -131,7 +132,7 @@ func install(t testing.TB, src, root string) string {
 	}
 	defer func() { _ = fl.Unlock() }()
 	if _, err := os.Stat(filepath.Join(dir, installed)); err == nil {
-		return dir // another test binary installed it while this one waited
+		return dir, false // another test binary installed it while this one waited
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatalf("oidctest: remove a cut-short install: %v", err)
@@ -159,7 +160,7 @@ func install(t testing.TB, src, root string) string {
 		t.Fatalf("oidctest: %v", err)
 	}
 	t.Logf("oidctest: installed the provider's npm packages into %s (%v)", dir, time.Since(start).Round(time.Millisecond))
-	return dir
+	return dir, true
 }
 
 // npmError is the last line of npm's output that says what went wrong

@@ -22,6 +22,20 @@ func TestInstallOnDemand(t *testing.T) {
 		}
 	}
 	root := t.TempDir()
+	// Test binaries run in parallel (go test ./...): two that find no
+	// install at once must not both run npm ci into the same directory.
+	var ran [2]bool
+	t.Run("parallel", func(t *testing.T) {
+		for i := range ran {
+			t.Run("install", func(t *testing.T) {
+				t.Parallel()
+				_, ran[i] = install(t, src, root)
+			})
+		}
+	})
+	if ran[0] == ran[1] {
+		t.Fatalf("npm ran in %v of two parallel installs, want exactly one", ran)
+	}
 	node, script := prepareIn(t, src, root)
 	dirs, _ := filepath.Glob(filepath.Join(root, "oidc-*", installed))
 	if len(dirs) != 1 {
