@@ -77,7 +77,7 @@ logging in is usually simpler.`,
 			return runLogin(cmd.Context(), opts)
 		},
 	}
-	flags = addProfileFlags(cmd.Flags())
+	flags = addProfileFlags(cmd)
 	addStdinFlag(cmd.Flags(), &opts.PasswordStdin, "password-stdin", "read the basic-auth password from stdin")
 	addStdinFlag(cmd.Flags(), &opts.ClientSecretStdin, "client-secret-stdin", "read the OAuth client secret from stdin")
 	addStdinFlag(cmd.Flags(), &opts.TokenStdin, "token-stdin", "read the static bearer token from stdin")

@@ -93,7 +93,7 @@ type ProfileEditOptions struct {
 // handling that add and set share, and runs run with the result.
 func profileEditCmd(f *Factory, cmd *cobra.Command, run func(context.Context, *Factory, *ProfileEditOptions) error) *cobra.Command {
 	opts := &ProfileEditOptions{}
-	flags := addProfileFlags(cmd.Flags())
+	flags := addProfileFlags(cmd)
 	cmd.Flags().BoolVar(&opts.Insecure, "insecure-storage", false, "store an imported secret in a plain-text 0600 file instead of the OS keyring")
 	cmd.Args = exactArgs(1, "a profile NAME")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/camctl/camctl/internal/api"
@@ -28,7 +29,8 @@ type profileFlags struct {
 	fromEnvFile       string
 }
 
-func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
+func addProfileFlags(cmd *cobra.Command) *profileFlags {
+	fs := cmd.Flags()
 	p := &profileFlags{fs: fs, strings: map[config.Key]*string{}, bools: map[config.Key]*bool{}}
 	for _, f := range config.Fields {
 		if f.Flag == "" || f.Secret || f.EnvOnly {
@@ -48,6 +50,9 @@ func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
 	fs.StringVar(&p.clusterID, "cluster-id", "", "SaaS cluster id (with --region)")
 	fs.BoolVar(&p.fromEnv, "from-env", false, "take the settings from the current CAMUNDA_*/ZEEBE_* variables (a secret among them goes to the keyring)")
 	fs.StringVar(&p.fromEnvFile, "from-env-file", "", "take the settings from a Camunda Console credentials `file` (export KEY='value' lines)")
+	// The one setting with a fixed set of values; the others are free
+	// text or files, which the shell completes by default.
+	_ = cmd.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(config.Methods, cobra.ShellCompDirectiveNoFileComp))
 	return p
 }
 

@@ -171,9 +171,7 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	pf.BoolVar(&g.Debug, "debug", false, "log HTTP requests to stderr (credentials redacted)")
 	pf.BoolVar(&g.NoColor, "no-color", false, "disable colour (also: NO_COLOR)")
 	_ = root.RegisterFlagCompletionFunc("profile", f.completeProfiles)
-	_ = root.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		return []cobra.Completion{OutputText, OutputJSON, OutputYAML}, cobra.ShellCompDirectiveNoFileComp
-	})
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{OutputText, OutputJSON, OutputYAML}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
 		withDataOutput(NewCmdTopology(f, nil)),
@@ -185,7 +183,32 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 		newCmdDocs(f),
 	)
 	addHelpTopics(root)
+	completeHelpTopics(root)
 	return root
+}
+
+// completeHelpTopics makes `camctl help <TAB>` offer the help topics
+// (environment, exit-codes) beside the commands: cobra's help command
+// completes only commands that run something.
+func completeHelpTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd() // idempotent: cobra calls it again on Execute
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help == root || help.ValidArgsFunction == nil {
+		return
+	}
+	commands := help.ValidArgsFunction
+	help.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		completions, directive := commands(cmd, args, toComplete)
+		if len(args) > 0 {
+			return completions, directive // topics exist at the top level only
+		}
+		for _, c := range root.Commands() {
+			if c.IsAdditionalHelpTopicCommand() && strings.HasPrefix(c.Name(), toComplete) {
+				completions = append(completions, cobra.CompletionWithDesc(c.Name(), c.Short))
+			}
+		}
+		return completions, directive
+	}
 }
 
 // Colors returns the colour scheme for stdout: only on a terminal, never

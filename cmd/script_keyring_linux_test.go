@@ -21,6 +21,10 @@ import (
 // the keyring a user has, and secret-tool can see it there.
 func TestScriptsSecretService(t *testing.T) {
 	if !secretservicetest.Inside() {
+		// Out here, with the user's HOME and network: the provider's
+		// npm packages are installed (or found missing) before the run
+		// inside the session, whose HOME is a temporary one.
+		oidctest.Require(t)
 		secretservicetest.Run(t, "TestScriptsSecretService", secretservicetest.Unlock)
 		return
 	}

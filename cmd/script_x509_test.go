@@ -1,9 +1,13 @@
 package cmd
 
 import (
+	"fmt"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -20,6 +24,8 @@ type x509IdPKey struct{}
 // certificate (tls_client_auth) or by secret, and a cluster API behind
 // TLS that demands a client certificate signed by the CA.
 func TestScriptsX509(t *testing.T) {
+	// Skips here, once, when Node.js is missing, not in every script.
+	oidctest.Require(t)
 	pki := pkitest.New(t, "")
 	p := scriptParams(filepath.Join("..", "testdata", "script-x509"))
 	setup := p.Setup
@@ -27,8 +33,14 @@ func TestScriptsX509(t *testing.T) {
 		if err := setup(env); err != nil {
 			return err
 		}
-		// An IdP per script, so that its token count is the script's own.
-		idp := oidctest.Start(t, oidctest.Options{
+		// An IdP per script, so that its token count is the script's own,
+		// started on the script's own T: a Fatal on the parent t from here
+		// (the script's goroutine) would abort the whole test binary.
+		st, ok := env.T().(testing.TB)
+		if !ok {
+			return fmt.Errorf("testscript gave a %T, not a testing.TB", env.T())
+		}
+		idp := oidctest.Start(st, oidctest.Options{
 			TLS: &oidctest.TLSOptions{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.CACert},
 			Clients: []oidctest.Client{
 				{ID: "camctl-x509", TLSSubjectDN: pkitest.ClientSubjectDN},
@@ -69,4 +81,25 @@ func TestScriptsX509(t *testing.T) {
 		}
 	}
 	testscript.Run(t, p)
+}
+
+// An IdP that cannot start fails the scripts that need it, each with the
+// provider's error, and nothing else: the test binary goes on. (It once
+// called Fatal on the parent test from a script's goroutine, which
+// aborted the whole cmd test binary with a panic.)
+func TestScriptsX509IdPCannotStart(t *testing.T) {
+	oidctest.Require(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScriptsX509$", "-test.count=1", "-test.v")
+	// node starts (so oidctest.Require passes) but every provider
+	// exits at once: Node.js cannot load a module it is told to preload.
+	cmd.Env = append(os.Environ(), "NODE_OPTIONS=--require=/camctl-no-such-module")
+	out, err := cmd.CombinedOutput()
+	s := string(out)
+	if err == nil || strings.Contains(s, "panic:") || !strings.Contains(s, "the OpenID provider exited") {
+		t.Fatalf("want failed scripts without a panic, got (%v):\n%s", err, s)
+	}
+	scripts, _ := filepath.Glob(filepath.Join("..", "testdata", "script-x509", "*.txtar"))
+	if n := strings.Count(s, "--- FAIL: TestScriptsX509/"); n != len(scripts) || n == 0 {
+		t.Errorf("%d scripts failed, want all %d:\n%s", n, len(scripts), s)
+	}
 }
