@@ -69,6 +69,10 @@ type yamlEmitter struct {
 	w   *bufio.Writer
 }
 
+// put writes s; a bufio.Writer keeps its first error, which the final
+// Flush reports.
+func (e *yamlEmitter) put(s string) { _, _ = e.w.WriteString(s) }
+
 // value writes the value that starts with tok. first is written before
 // its first line (after a "- " or nothing), lead before a scalar on the
 // line of a key (" "), and indent is the column of nested lines.
@@ -84,22 +88,22 @@ func (e *yamlEmitter) value(tok json.Token, indent int, first, lead string) erro
 		if err != nil {
 			return err
 		}
-		e.w.WriteString(lead + text + "\n")
+		e.put(lead + text + "\n")
 		return nil
 	}
 	empty := !e.dec.More()
 	switch {
 	case d == '{' && empty:
-		e.w.WriteString(lead + "{}\n")
+		e.put(lead + "{}\n")
 		_, err := e.dec.Token()
 		return err
 	case d == '[' && empty:
-		e.w.WriteString(lead + "[]\n")
+		e.put(lead + "[]\n")
 		_, err := e.dec.Token()
 		return err
 	case first == "" && lead != "":
 		// A container as the value of a key: on the next lines.
-		e.w.WriteString("\n")
+		e.put("\n")
 		indent += 2
 		first = strings.Repeat(" ", indent)
 	}
@@ -114,7 +118,7 @@ func (e *yamlEmitter) value(tok json.Token, indent int, first, lead string) erro
 			return err
 		}
 		if d == '[' {
-			e.w.WriteString(prefix + "- ")
+			e.put(prefix + "- ")
 			if err := e.value(tok, indent+2, "", ""); err != nil {
 				return err
 			}
@@ -128,7 +132,7 @@ func (e *yamlEmitter) value(tok json.Token, indent int, first, lead string) erro
 		if err != nil {
 			return err
 		}
-		e.w.WriteString(prefix + k + ":")
+		e.put(prefix + k + ":")
 		if tok, err = e.dec.Token(); err != nil {
 			return err
 		}

@@ -453,5 +453,5 @@ func Tidy(ctx context.Context, path string) error {
 }
 
 func splitPath(p string) []string {
-	return strings.FieldsFunc(p, func(r rune) bool { return os.IsPathSeparator(uint8(r)) })
+	return strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == filepath.Separator })
 }
