@@ -181,6 +181,26 @@ func TestStoredCredentialsStayWhereVerified(t *testing.T) {
 			want: []string{"the stored client secret is bound to {IDP}", "the token URL now points to {B} (from config file)", "camctl login -p kc"},
 		},
 		{
+			// The token endpoint is unchanged, but a token it issues for
+			// the stored secret would go to B, which could replay it at A.
+			name: "the client secret, profile set --address to another server",
+			attack: func(w *bindWorld) []string {
+				w.loginOIDC("kc")
+				w.must("", "profile", "set", "kc", "--address", w.b.URL)
+				return []string{"topology", "-p", "kc"}
+			},
+			want: []string{"the stored client secret is bound to {A}", "the address now points to {B} (from config file)", "camctl login -p kc"},
+		},
+		{
+			name: "the client secret, CAMUNDA_REST_ADDRESS with -p",
+			attack: func(w *bindWorld) []string {
+				w.loginOIDC("kc")
+				w.h.env["CAMUNDA_REST_ADDRESS"] = w.b.URL
+				return []string{"topology", "-p", "kc"}
+			},
+			want: []string{"the stored client secret is bound to {A}", "now points to {B} (from env CAMUNDA_REST_ADDRESS)", "camctl login -p kc"},
+		},
+		{
 			name: "a namesake of a removed profile whose items were left behind",
 			attack: func(w *bindWorld) []string {
 				w.loginBasic("helm")

@@ -17,6 +17,7 @@ import (
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/build"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/redact"
 )
 
 // Factory carries what commands need. Everything that touches the disk,
@@ -94,7 +95,23 @@ func NewFactory() *Factory {
 		Prompt:       io.Prompt,
 	}
 	f.Secrets = f.cachedSecrets
+	addProxyCredentials(io.Redactor, os.Getenv)
 	return f
+}
+
+// addProxyCredentials registers the credentials of the proxy variables
+// that Go's transport reads: it sends them to the proxy in
+// Proxy-Authorization, and a proxy's error page may echo them.
+func addProxyCredentials(r *redact.Redactor, getenv func(string) string) {
+	for _, name := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		u, err := url.Parse(getenv(name))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if pw, ok := u.User.Password(); ok {
+			r.AddBasic(u.User.Username(), pw)
+		}
+	}
 }
 
 // cachedSecrets builds the stores of a config file once per run.

@@ -63,7 +63,7 @@ type bindingTarget struct {
 
 // bindingTargets are the origins a secret of r may be sent to (spec §5):
 // a Basic password or static token goes to the API, a client secret to
-// the token endpoint. A key passphrase or keystore password unlocks the
+// the token endpoint and (through the tokens it obtains) the API. A key passphrase or keystore password unlocks the
 // client certificate, which authenticates the profile to every server it
 // talks to: the API, and for oidc the token endpoint too.
 func bindingTargets(r *config.Resolved, key config.Key) ([]bindingTarget, error) {
@@ -72,7 +72,11 @@ func bindingTargets(r *config.Resolved, key config.Key) ([]bindingTarget, error)
 	case config.Password, config.Token:
 		settings = []config.Key{config.Address}
 	case config.ClientSecret:
-		settings = []config.Key{config.TokenURL}
+		// The token endpoint checks the secret, but the tokens it buys go
+		// to the API: bound to the token endpoint alone, a changed address
+		// would receive a fresh token that it could replay at the real
+		// cluster. login verified both.
+		settings = []config.Key{config.TokenURL, config.Address}
 	default:
 		settings = []config.Key{config.Address}
 		if r.Method() == config.MethodOIDC && r.Value(config.TokenURL) != "" {

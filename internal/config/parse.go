@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -429,16 +430,56 @@ func (c *checker) node(n *yaml.Node, where string) error {
 }
 
 // secretLooking reports whether a key names a secret: password,
-// client-secret, token, secret, passphrase, and their compounds
-// (keystore-password, access_token), but not token-url.
+// client-secret, token, secret, passphrase, and their compounds however
+// they are spelt (keystore-password, access_token, clientSecret,
+// accesstoken, apiKey, secretKey, pwd), but not token-url or client-key.
 func secretLooking(key string) bool {
-	k := strings.ToLower(strings.ReplaceAll(key, "_", "-"))
-	for _, w := range []string{"password", "passphrase", "secret", "token", "passwd"} {
-		if k == w || strings.HasSuffix(k, "-"+w) {
+	words := keyWords(key)
+	if len(words) == 0 {
+		return false
+	}
+	last := words[len(words)-1]
+	switch last {
+	case "password", "passphrase", "secret", "token", "passwd", "pwd", "pass", "apikey":
+		return true
+	case "key":
+		return slices.Contains(words, "secret") || slices.Contains(words, "api")
+	}
+	joined := strings.Join(words, "")
+	for _, w := range []string{"password", "passphrase", "secret", "token", "passwd", "apikey"} {
+		if strings.HasSuffix(joined, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// keyWords splits a key into lower-case words at '-', '_', '.', spaces
+// and camelCase humps: "clientSecret" and "client_secret" are alike.
+func keyWords(key string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	prevLower := false
+	for _, r := range key {
+		switch {
+		case r == '-' || r == '_' || r == '.' || unicode.IsSpace(r):
+			flush()
+			prevLower = false
+			continue
+		case unicode.IsUpper(r) && prevLower:
+			flush()
+		}
+		cur = append(cur, r)
+		prevLower = unicode.IsLower(r) || unicode.IsDigit(r)
+	}
+	flush()
+	return words
 }
 
 func mergeable(v *yaml.Node) bool {

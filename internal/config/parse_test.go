@@ -118,6 +118,15 @@ func TestLoadRefusesSecrets(t *testing.T) {
 		{"profiles:\n  prod:\n    extra:\n      secret: " + secret + "\n", 4, "profiles.prod.extra.secret"},
 		{"profiles:\n  prod:\n    tls:\n      keystore-password: " + secret + "\n", 4, "profiles.prod.tls.keystore-password"},
 		{"token: " + secret + "\n", 1, "token"},
+		// The spellings of SDKs and other tools (found by review).
+		{"profiles:\n  prod:\n    auth:\n      clientSecret: " + secret + "\n", 4, "profiles.prod.auth.clientSecret"},
+		{"profiles:\n  prod:\n    clientsecret: " + secret + "\n", 3, "profiles.prod.clientsecret"},
+		{"profiles:\n  prod:\n    accessToken: " + secret + "\n", 3, "profiles.prod.accessToken"},
+		{"profiles:\n  prod:\n    apiKey: " + secret + "\n", 3, "profiles.prod.apiKey"},
+		{"profiles:\n  prod:\n    api-key: " + secret + "\n", 3, "profiles.prod.api-key"},
+		{"profiles:\n  prod:\n    secretKey: " + secret + "\n", 3, "profiles.prod.secretKey"},
+		{"profiles:\n  prod:\n    pwd: " + secret + "\n", 3, "profiles.prod.pwd"},
+		{"profiles:\n  prod:\n    pass: " + secret + "\n", 3, "profiles.prod.pass"},
 	}
 	for _, tt := range tests {
 		path := writeFile(t, tt.content)
@@ -132,8 +141,8 @@ func TestLoadRefusesSecrets(t *testing.T) {
 		}
 	}
 	// Settings whose names merely contain the words are fine.
-	if _, err := config.Load(writeFile(t, "profiles:\n  prod:\n    auth:\n      token-url: https://kc/token\n")); err != nil {
-		t.Errorf("token-url: %v", err)
+	if _, err := config.Load(writeFile(t, "profiles:\n  prod:\n    auth:\n      token-url: https://kc/token\n    tls:\n      client-key: k.pem\n      keystore: k.p12\n    compass: x\n")); err != nil {
+		t.Errorf("token-url, client-key, keystore, compass: %v", err)
 	}
 }
 

@@ -10,12 +10,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/camctl/camctl/internal/termsafe"
@@ -28,8 +28,8 @@ const Marker = "[redacted]"
 // MinLen is the length from which a form of a secret is redacted
 // wherever it occurs. Shorter forms (a one-character password, the
 // Base64 of a three-letter one) are redacted only where they stand as a
-// whole value: between characters that are not letters, digits or '_',
-// so that "x" does not turn every x of a message into a marker.
+// whole value (see wholeValue), so that "x" does not turn every x of a
+// message into a marker.
 const MinLen = 8
 
 // Redactor is the set of secrets of a run. The zero value and nil are
@@ -56,8 +56,9 @@ func New() *Redactor { return &Redactor{} }
 
 // Add registers a secret in its raw, Base64 (standard and URL-safe,
 // padded and not, and as it appears inside a longer Base64 text at any
-// offset), URL-encoded (query and path escaping, upper and lower hex) and
-// JSON-escaped forms. Empty secrets are ignored.
+// offset), URL-encoded (the styles of percentForms, upper and lower hex,
+// also of its Base64), HTML-escaped and JSON-escaped forms. Empty secrets
+// are ignored.
 func (r *Redactor) Add(secret string) {
 	if r == nil || secret == "" {
 		return
@@ -149,10 +150,17 @@ func Forms(secret string) []string {
 			}
 		}
 	}
-	for _, esc := range []string{url.QueryEscape(secret), url.PathEscape(secret)} {
-		add(esc)
-		add(lowerHex(esc))
+	// Percent-encoded as the different URL encoders write it, of the
+	// secret and of its Base64 (whose '+', '/' and '=' an encoder escapes:
+	// a Basic header echoed into a Location or a query string).
+	for _, base := range []string{secret, base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b)} {
+		for _, esc := range percentForms(base) {
+			add(esc)
+			add(lowerHex(esc))
+		}
 	}
+	add(html.EscapeString(secret))
+	add(strings.ReplaceAll(html.EscapeString(secret), "&#34;", "&quot;"))
 	for _, j := range jsonForms(secret) {
 		add(j)
 	}
@@ -197,6 +205,38 @@ func utf16Units(r rune) []rune {
 		return []rune{0xd800 + r>>10, 0xdc00 + r&0x3ff}
 	}
 	return []rune{r}
+}
+
+// percentForms are s percent-encoded the ways URL encoders do: Go's
+// query (space as '+') and path escaping, RFC 3986's strict form (only
+// unreserved characters kept), JavaScript's encodeURIComponent (also
+// !*'() kept) and Python's quote (also '/' kept).
+func percentForms(s string) []string {
+	const unreserved = "-._~"
+	return []string{
+		url.QueryEscape(s),
+		url.PathEscape(s),
+		percentEncode(s, unreserved),
+		percentEncode(s, unreserved+"!*'()"),
+		percentEncode(s, unreserved+"/"),
+	}
+}
+
+// percentEncode escapes every byte of s but letters, digits and keep.
+func percentEncode(s, keep string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 // lowerHex writes the %XX escapes of s in lower case, as some servers do.
@@ -318,25 +358,49 @@ func redactOnce(forms []form, s string) (string, bool) {
 	return res, res != s
 }
 
-// wholeValue reports whether s[a:b] stands alone: no letter, digit or
-// '_' touches it on either side.
+// wholeValue reports whether s[a:b] stands as a value of its own: a
+// quoted string, a parameter or field value (after '=' or ':'), an
+// element between brackets, commas or an address's '/' and '@' — not a
+// word of prose. A short password that is an ordinary word ("Error")
+// would otherwise turn every such word of a message into a marker, and
+// a reader would learn the password from where the markers are.
 func wholeValue(s string, a, b int) bool {
-	if a > 0 {
-		r, _ := utf8.DecodeLastRuneInString(s[:a])
-		if isWord(r) {
-			return false
-		}
-	}
-	if b < len(s) {
-		r, _ := utf8.DecodeRuneInString(s[b:])
-		if isWord(r) {
-			return false
-		}
-	}
-	return true
+	return valueStart(s, a) && valueEnd(s, b)
 }
 
-func isWord(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+func valueStart(s string, a int) bool {
+	if a == 0 {
+		return false
+	}
+	if strings.HasSuffix(s[:a], Marker) {
+		return true
+	}
+	i := a
+	for i > 0 && (s[i-1] == ' ' || s[i-1] == '\t') {
+		i--
+	}
+	if i == 0 {
+		return false
+	}
+	if i < a { // after spaces: only those of "key: value" or "key = value"
+		return s[i-1] == ':' || s[i-1] == '='
+	}
+	return strings.IndexByte("\"'`=:<>([{,;&/@\n", s[a-1]) >= 0
+}
+
+func valueEnd(s string, b int) bool {
+	if b == len(s) || strings.HasPrefix(s[b:], Marker) {
+		return true
+	}
+	switch c := s[b]; {
+	case c == ':' || c == '.':
+		// "value: ..." ends a value; "Error: ..." at a message's start
+		// is not reached, valueStart refuses it.
+		return b+1 == len(s) || s[b+1] == ' ' || s[b+1] == '\n'
+	default:
+		return strings.IndexByte("\"'` \t\r\n<>)]},;&@/", c) >= 0
+	}
+}
 
 // Writer filters (termsafe.Text) and then redacts everything written to
 // it, in that order, so that a zero-width character or a soft hyphen

@@ -23,14 +23,23 @@ func TestRedact(t *testing.T) {
 		{"inside a longer Base64 text", "Basic YWRtaW46U3VwM3ItUzNjcmV0LXB3", "Basic YWRtaW46[redacted]"},
 		{"query-escaped", "client_secret=p%26ss%3Dw%2Brd+%25%2F%C3%A9&y=1", "client_secret=[redacted]&y=1"},
 		{"query-escaped, lower hex", "client_secret=p%26ss%3dw%2brd+%25%2f%c3%a9&y=1", "client_secret=[redacted]&y=1"},
+		{"encodeURIComponent style", "secret=p%26ss%3Dw%2Brd%20%25%2F%C3%A9", "secret=[redacted]"},
+		{"Python quote style, '/' kept", "secret=p%26ss%3Dw%2Brd%20%25/%C3%A9", "secret=[redacted]"},
+		{"Basic header percent-encoded", "Location: /x?a=Basic%20ZGVtbzpwdw%3D%3D", "Location: /x?a=Basic%20[redacted]"},
+		{"HTML-escaped", "<p>p&amp;ss=w+rd %/é</p>", "<p>[redacted]</p>"},
 		{"JSON-escaped", `{"secret":"p\u0026ss=w+rd %/é"}`, `{"secret":"[redacted]"}`},
 		{"JSON with \\/ and \\u", `{"secret":"p&ss=w+rd %\/\u00e9"}`, `{"secret":"[redacted]"}`},
 		{"short secret as a whole value", `password "x" is wrong: x`, `password "[redacted]" is wrong: [redacted]`},
 		{"short secret inside words stays", "expired max exit", "expired max exit"},
-		{"short password as a whole value", "user demo, password pw: rejected", "user demo, password [redacted]: rejected"},
-		{"short composite as a whole value", "demo:pw rejected", "[redacted] rejected"},
+		{"short password as a field value", "user=demo&password=pw; rejected", "user=demo&password=[redacted]; rejected"},
+		{"short password after a colon", "password: pw", "password: [redacted]"},
+		{"short composite in an address", "http://demo:pw@host rejected", "http://[redacted]@host rejected"},
+		// A password that is an ordinary word must not mark every such
+		// word of a message: the markers would give it away.
+		{"short secret as a word of prose stays", "user demo, password pw rejected", "user demo, password pw rejected"},
+		{"short secret starting a message stays", "x: profile h: x y", "x: profile h: [redacted] y"},
 		// The bug this replaces: "[red[red[redacted]cted]cted]".
-		{"marker never rewritten", "[redacted] x", "[redacted] [redacted]"},
+		{"marker never rewritten", `[redacted] "x"`, `[redacted] "[redacted]"`},
 		{"nothing to do", "gateway 8.8.0, 3 brokers", "gateway 8.8.0, 3 brokers"},
 	}
 	for _, tt := range tests {
