@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/camctl/camctl/internal/config"
-	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 )
 
 // recordingServer is "the other server": every request it gets is

@@ -22,7 +22,7 @@ import (
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
-	"github.com/camctl/camctl/internal/oidctest"
+	"github.com/camctl/camctl/internal/testutil/oidctest"
 )
 
 // sandbox is one user's camctl state: a config file and a token cache

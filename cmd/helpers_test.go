@@ -12,7 +12,7 @@ import (
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/build"
 	"github.com/camctl/camctl/internal/config"
-	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 )
 
 func envMap(m map[string]string) func(string) (string, bool) {

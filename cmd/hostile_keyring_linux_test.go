@@ -7,7 +7,7 @@ import (
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
-	"github.com/camctl/camctl/internal/secretservicetest"
+	"github.com/camctl/camctl/internal/testutil/secretservicetest"
 )
 
 // The hostile table with secrets and tokens in a real, unlocked

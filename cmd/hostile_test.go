@@ -22,11 +22,11 @@ import (
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
-	"github.com/camctl/camctl/internal/hostile"
-	"github.com/camctl/camctl/internal/leakcheck"
-	"github.com/camctl/camctl/internal/pkitest"
 	"github.com/camctl/camctl/internal/redact"
 	"github.com/camctl/camctl/internal/termsafe"
+	"github.com/camctl/camctl/internal/testutil/hostile"
+	"github.com/camctl/camctl/internal/testutil/leakcheck"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // The secrets of a hostile run. Random-looking, so that a six-character

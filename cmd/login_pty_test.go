@@ -19,8 +19,8 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"github.com/camctl/camctl/internal/fakecamunda"
-	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // ptySession runs camctl in a pseudo-terminal, as a user at a terminal

@@ -13,10 +13,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/camctl/camctl/internal/fakecamunda"
-	"github.com/camctl/camctl/internal/fakenet"
-	"github.com/camctl/camctl/internal/pkitest"
-	"github.com/camctl/camctl/internal/secretservicetest"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/fakenet"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
+	"github.com/camctl/camctl/internal/testutil/secretservicetest"
 )
 
 // The README's example values, as the scripts in testdata/readme know them.

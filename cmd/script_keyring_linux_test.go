@@ -10,10 +10,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/camctl/camctl/internal/fakecamunda"
-	"github.com/camctl/camctl/internal/oidctest"
-	"github.com/camctl/camctl/internal/pkitest"
-	"github.com/camctl/camctl/internal/secretservicetest"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/oidctest"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
+	"github.com/camctl/camctl/internal/testutil/secretservicetest"
 )
 
 // TestScriptsSecretService runs testdata/script-keyring against a real

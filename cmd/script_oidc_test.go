@@ -13,8 +13,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/camctl/camctl/internal/auth"
-	"github.com/camctl/camctl/internal/fakecamunda"
-	"github.com/camctl/camctl/internal/oidctest"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/oidctest"
 )
 
 type (

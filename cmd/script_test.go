@@ -1,15 +1,8 @@
 package cmd
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -23,7 +16,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/camctl/camctl/internal/config"
-	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // TestMain lets testscript run the real command tree as the `camctl`
@@ -76,7 +70,7 @@ func scriptParams(dir string) testscript.Params {
 			// Under -race every camctl child would sleep 1 s at exit.
 			env.Setenv("GORACE", "atexit_sleep_ms=0")
 			// A throw-away CA certificate for --ca-file.
-			if err := writeTestCA(filepath.Join(env.WorkDir, "testca.pem")); err != nil {
+			if err := pkitest.WriteCA(filepath.Join(env.WorkDir, "testca.pem")); err != nil {
 				return err
 			}
 			return nil
@@ -92,23 +86,6 @@ func scriptParams(dir string) testscript.Params {
 			"profileid": cmdProfileID,
 		},
 	}
-}
-
-func writeTestCA(path string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "camctl test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 // exits N [-within DURATION] PROG ARGS... runs PROG like exec and

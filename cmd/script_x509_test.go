@@ -12,9 +12,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/camctl/camctl/internal/fakecamunda"
-	"github.com/camctl/camctl/internal/oidctest"
-	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/oidctest"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 type x509IdPKey struct{}

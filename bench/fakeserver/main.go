@@ -1,5 +1,5 @@
 // Command fakeserver serves the fake Camunda REST API of
-// internal/fakecamunda on loopback, for bench/run.sh.
+// internal/testutil/fakecamunda on loopback, for bench/run.sh.
 //
 // With -oauth CLIENT_ID:SECRET it is also an OAuth 2.0 token endpoint for
 // the client-credentials grant (POST /oauth/token) and /v2/* demands a
@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 )
 
 func main() {

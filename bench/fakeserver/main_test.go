@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 )
 
 func newOAuthServer(t *testing.T, ttl time.Duration) (*server, *httptest.Server) {

@@ -14,7 +14,7 @@ import (
 
 	"software.sslmate.com/src/go-pkcs12"
 
-	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 func TestLoadClientCert(t *testing.T) {

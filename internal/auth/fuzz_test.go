@@ -12,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/camctl/camctl/internal/leakcheck"
+	"github.com/camctl/camctl/internal/testutil/leakcheck"
 
 	"github.com/camctl/camctl/internal/termsafe"
 )

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camctl/camctl/internal/secretservicetest"
+	"github.com/camctl/camctl/internal/testutil/secretservicetest"
 )
 
 func envMap(m map[string]string) func(string) string {

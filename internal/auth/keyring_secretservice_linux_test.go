@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camctl/camctl/internal/secretservicetest"
+	"github.com/camctl/camctl/internal/testutil/secretservicetest"
 )
 
 // These tests talk to a real gnome-keyring Secret Service on a private
-// session bus (see internal/secretservicetest); the developer's own bus
+// session bus (see internal/testutil/secretservicetest); the developer's own bus
 // and keyring are never touched.
 const testService = "camctl-test-secretservice"
 

@@ -14,7 +14,7 @@ import (
 
 	dbus "github.com/godbus/dbus/v5"
 
-	"github.com/camctl/camctl/internal/secretservicetest"
+	"github.com/camctl/camctl/internal/testutil/secretservicetest"
 )
 
 // newRun emulates what a camctl process starts with: no session bus

@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/camctl/camctl/internal/leakcheck"
+	"github.com/camctl/camctl/internal/testutil/leakcheck"
 )
 
 // secretMark in a fuzz input stands for a secret: the fuzzer varies the

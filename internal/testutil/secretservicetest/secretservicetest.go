@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/camctl/camctl/internal/testneed"
+	"github.com/camctl/camctl/internal/testutil/testneed"
 )
 
 // env marks the inner run.

@@ -238,7 +238,7 @@ func (i *IdP) TokenRequests() int { return i.Stats().Token }
 
 func serverDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "testdata", "oidc")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "oidc")
 }
 
 // Verify checks an access token as the cluster would: signed by this

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/camctl/camctl/internal/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 )
 
 // Evil is text that tries what a server can do to a terminal: colour,

@@ -21,7 +21,7 @@ import (
 // its TLS client certificate (tls_client_auth), and issues HS256 JWTs
 // whose audience is the requested audience or scope, signed with a key
 // made at start-up: Verify accepts exactly the unexpired tokens of this
-// issuer. The real OpenID provider of the OIDC tests is internal/oidctest;
+// issuer. The real OpenID provider of the OIDC tests is internal/testutil/oidctest;
 // this one serves the benchmarks and the README's many providers at once.
 type Issuer struct {
 	key []byte

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // client goes through the proxy and trusts its CA, as camctl does with the

@@ -15,7 +15,7 @@ import (
 
 	"github.com/gofrs/flock"
 
-	"github.com/camctl/camctl/internal/testneed"
+	"github.com/camctl/camctl/internal/testutil/testneed"
 )
 
 // needNode is what the provider needs from the machine. oidc-provider 9

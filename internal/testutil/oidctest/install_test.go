@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/camctl/camctl/internal/testneed"
+	"github.com/camctl/camctl/internal/testutil/testneed"
 )
 
 // A fresh clone has no testdata/oidc/node_modules: the first Start

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/camctl/camctl/internal/oidctest"
-	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/testutil/oidctest"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // tokenRequest asks for a client-credentials token with form (plus

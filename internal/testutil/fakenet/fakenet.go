@@ -18,7 +18,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // Net is the proxy and its hosts.
