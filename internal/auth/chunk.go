@@ -59,15 +59,7 @@ func newChunkedStore(raw SecretStore) SecretStore {
 func (s *chunkedStore) Kind() string { return s.raw.Kind() }
 
 func (s *chunkedStore) Get(ctx context.Context, key string) (string, error) {
-	got, err := s.GetMany(ctx, []string{key})
-	if err != nil {
-		return "", err
-	}
-	v, ok := got[key]
-	if !ok {
-		return "", ErrNotFound
-	}
-	return v, nil
+	return getOne(ctx, s, key)
 }
 
 // GetMany reads the keys' items in one raw read, then the parts of every

@@ -40,15 +40,7 @@ type fileStore struct {
 func (f *fileStore) Kind() string { return "file" }
 
 func (f *fileStore) Get(ctx context.Context, key string) (string, error) {
-	got, err := f.GetMany(ctx, []string{key})
-	if err != nil {
-		return "", err
-	}
-	v, ok := got[key]
-	if !ok {
-		return "", ErrNotFound
-	}
-	return v, nil
+	return getOne(ctx, f, key)
 }
 
 // GetMany reads the file once for all keys.

@@ -115,15 +115,7 @@ type keyringItems struct {
 func (k *keyringItems) Kind() string { return "keyring" }
 
 func (k *keyringItems) Get(ctx context.Context, key string) (string, error) {
-	got, err := k.GetMany(ctx, []string{key})
-	if err != nil {
-		return "", err
-	}
-	v, ok := got[key]
-	if !ok {
-		return "", ErrNotFound
-	}
-	return v, nil
+	return getOne(ctx, k, key)
 }
 
 // GetMany reads all keys in one keyring call (one Timeout).

@@ -42,3 +42,18 @@ var (
 // platform limit everywhere means Linux tests catch what Windows would
 // refuse. Larger values are split over several items.
 const MaxItemSize = 2560
+
+// getOne is Get for a store whose reads all go through GetMany.
+func getOne(ctx context.Context, s interface {
+	GetMany(context.Context, []string) (map[string]string, error)
+}, key string) (string, error) {
+	got, err := s.GetMany(ctx, []string{key})
+	if err != nil {
+		return "", err
+	}
+	v, ok := got[key]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return v, nil
+}
