@@ -387,6 +387,27 @@ func UnknownProfileError(name, where string, known []string) error {
 	if where != "" {
 		from = " (from " + where + ")"
 	}
+	if near := closestName(name, known); near != "" {
+		return &UsageError{Msg: fmt.Sprintf("unknown profile %q%s; did you mean %s? (%s)", name, from, near, hint)}
+	}
 	return &UsageError{Msg: fmt.Sprintf("unknown profile %q%s; %s. Create it with `camctl profile add %s --address URL`",
 		name, from, hint, name)}
+}
+
+// closestName is the known name within half of name's length in edit
+// distance (at least one edit, and never all of it: a swap of two letters
+// costs two), the nearest and then the first in order, or "" when none is
+// that close. known is sorted.
+func closestName(name string, known []string) string {
+	best, bestDist := "", -1
+	for _, k := range known {
+		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if bestDist < 0 || bestDist >= len(name) || bestDist > max(1, len(name)/2) {
+		return ""
+	}
+	return best
 }
