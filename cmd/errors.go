@@ -25,19 +25,17 @@ const (
 	ExitWaitTimeout = 6
 )
 
-// FlagError is a bad flag or argument. A parse error prints the usage;
-// camctl's own checks (Brief) point to --help instead of burying a
-// one-line message under 30 lines of flags.
+// FlagError is a bad flag or argument. Run prints it and one line that
+// points to --help, never the 40 lines of usage that would bury it.
 type FlagError struct {
-	Err   error
-	Brief bool
+	Err error
 }
 
 func (e *FlagError) Error() string { return e.Err.Error() }
 func (e *FlagError) Unwrap() error { return e.Err }
 
 func flagErrorf(format string, args ...any) error {
-	return &FlagError{Err: fmt.Errorf(format, args...), Brief: true}
+	return &FlagError{Err: fmt.Errorf(format, args...)}
 }
 
 // hintedError adds what to do next to an error.
