@@ -146,9 +146,9 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	var netErr *api.NetError
 	var tokenErr *auth.TokenError
 	name := r.Name
-	sel, show := "", ""
+	sel := ""
 	if r.Kind != config.KindEnv {
-		sel, show = " -p "+name, " "+name
+		sel = " -p " + name
 	}
 	var certErr *api.CertError
 	var readErr *auth.SecretReadError
@@ -168,7 +168,7 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	case errors.As(err, &readErr) && errors.Is(err, auth.ErrUnavailable):
 		return withHint(err, "Unlock the OS keyring and try again, or give the secret in its CAMUNDA_* environment variable for this run.")
 	case errors.As(err, &l):
-		return withHint(err, "Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
+		return withHint(err, "Check %s: it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", theSetting(r, config.Address, "address"))
 	case errors.As(err, &certErr):
 		return explainCert(err, certErr, r)
 	case errors.As(err, &tokenErr):
@@ -201,22 +201,26 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		case httpErr.StatusCode == http.StatusForbidden:
 			return withHint(err, "Profile %s is authenticated but not authorized for this request; ask a cluster admin for the permission.", name)
 		case httpErr.StatusCode == http.StatusNotFound:
-			return withHint(err, "There is no REST API v2 at this address. Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
+			return withHint(err, "There is no REST API v2 at this address. Check %s: it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", theSetting(r, config.Address, "address"))
+		case plainHTTPToTLS(httpErr):
+			return schemeHint(err, r, true)
 		case httpErr.StatusCode >= 500:
 			return withHint(err, "The cluster failed to answer. Try again later, or look at the gateway's logs.")
 		}
 	case errors.As(err, &netErr):
 		switch netErr.Kind {
 		case api.NetRefused:
-			return withHint(err, "Is the cluster running at %s? Check the address of profile %s (`camctl profile show%s`).", r.Value(config.Address), name, show)
+			return withHint(err, "Is the cluster running at %s? Check %s.", r.Value(config.Address), theSetting(r, config.Address, "address"))
 		case api.NetDNS:
-			return withHint(err, "Check the host name in the address of profile %s (`camctl profile show%s`).", name, show)
+			return withHint(err, "Check the host name in %s.", settingIn(r, config.Address, "address"))
+		case api.NetPlainHTTP:
+			return schemeHint(err, r, false)
 		case api.NetTimeout:
 			return withHint(err, "The server did not answer within %s. Check the network path, or raise --timeout.", timeoutFlag)
 		case api.NetCutOff:
 			return withHint(err, "The answer is incomplete: the connection broke while it arrived (a proxy or load balancer in between, or a restarting gateway). Try again; if it keeps happening, check what sits between camctl and %s.", r.Value(config.Address))
 		case api.NetUnknownAuthority:
-			return withHint(err, "If the server uses a private CA, trust it: `camctl profile set %s --ca-file CA.pem` (or set CAMUNDA_CA_CERTIFICATE_PATH).", name)
+			return withHint(err, "If the server uses a private CA, trust it: %s.", setCA(r))
 		case api.NetTLS:
 			return withHint(err, "Check that the address uses the right scheme (http:// or https://) and that the certificate matches the host.")
 		case api.NetClientCertRequired:
@@ -232,10 +236,8 @@ func certRefusedHint(r *config.Resolved, who string) string {
 	switch {
 	case auth.HasClientCert(r):
 		return fmt.Sprintf("The certificate of profile %s was refused by %s: check that %s trusts its issuer and that it is still valid (`camctl profile show%s`).", r.Name, who, who, showArg(r))
-	case r.Kind == config.KindEnv:
-		return fmt.Sprintf("%s requires a client certificate: set CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH (or CAMUNDA_SSL_CLIENT_KEYSTORE_PATH).", who)
 	}
-	return fmt.Sprintf("%s requires a client certificate: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem` (or --keystore FILE.p12).", who, r.Name)
+	return fmt.Sprintf("%s requires a client certificate: %s.", who, setClientCert(r))
 }
 
 func showArg(r *config.Resolved) string {
@@ -251,8 +253,13 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 	fix := func(key config.Key) string {
 		s := r.Get(key)
 		f, _ := config.FieldFor(key)
-		if s.Source.Kind == config.FromEnv || r.Kind == config.KindEnv {
+		switch {
+		case s.Source.Kind == config.FromEnv:
+			return "correct or unset " + s.Source.Name
+		case r.Kind == config.KindEnv:
 			return "correct or unset " + f.Env[0]
+		case s.Source.Kind == config.FromFlag || r.New:
+			return fmt.Sprintf("correct --%s in this camctl login", f.Flag)
 		}
 		return fmt.Sprintf("`camctl profile set %s --%s FILE`", r.Name, f.Flag)
 	}
@@ -282,6 +289,9 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 		if r.Kind == config.KindEnv || r.Get(config.ClientCert).Source.Kind == config.FromEnv || r.Get(config.ClientKey).Source.Kind == config.FromEnv {
 			return withHint(err, "Set both CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH.")
 		}
+		if r.New {
+			return withHint(err, "Give both --client-cert CERT.pem and --client-key KEY.pem to this camctl login.")
+		}
 		return withHint(err, "Set both: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem`.", r.Name)
 	default:
 		return withHint(err, "Check the path and the file: %s.", fix(keyFile))
@@ -291,13 +301,15 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string) error {
 	switch {
 	case te.StatusCode == 0 && te.Net == api.NetUnknownAuthority:
-		return withHint(err, "The identity provider's certificate is signed by an unknown authority; trust its CA: `camctl profile set %s --ca-file CA.pem` (or CAMUNDA_CA_CERTIFICATE_PATH).", r.Name)
+		return withHint(err, "The identity provider's certificate is signed by an unknown authority; trust its CA: %s.", setCA(r))
+	case te.StatusCode == 0 && te.Net == api.NetPlainHTTP:
+		return withHint(err, "The identity provider speaks plain HTTP, not TLS: check %s (http:// instead of https://).", theSetting(r, config.TokenURL, "token URL"))
 	case te.StatusCode == 0 && te.Net == api.NetClientCertRequired:
 		return withHint(err, "%s", certRefusedHint(r, "the identity provider"))
 	case te.StatusCode == 0 && te.Net == api.NetTLS:
 		return withHint(err, "The TLS handshake with the identity provider failed; check that the token URL uses the right scheme and host.")
 	case te.StatusCode == 0:
-		return withHint(err, "Check the token URL of profile %s and that the identity provider is up; the request gave up within --timeout.", r.Name)
+		return withHint(err, "Check %s and that the identity provider is up; the request gave up within --timeout.", theSetting(r, config.TokenURL, "token URL"))
 	case (te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized) && auth.HasClientCert(r) && secretFromEnv(r) == "" && r.Get(config.ClientSecret).Source.Kind != config.FromEnv:
 		return withHint(err, "The identity provider rejected client %s with its certificate. Check that the certificate's subject DN is the one registered for the client (Keycloak: client authenticator \"X509 Certificate\", \"Subject DN\"), and that the IdP trusts its issuer.", r.Value(config.ClientID))
 	case te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized:
@@ -314,7 +326,7 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 	case te.StatusCode == http.StatusOK:
 		return withHint(err, "The token URL did not answer with a token; check that it is the token endpoint (for Keycloak: .../realms/<realm>/protocol/openid-connect/token).")
 	case te.StatusCode == http.StatusNotFound:
-		return withHint(err, "Check the token URL of profile %s.", r.Name)
+		return withHint(err, "Check %s.", theSetting(r, config.TokenURL, "token URL"))
 	case te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests:
 		return withHint(err, "The identity provider kept failing within --timeout; try again later.")
 	}

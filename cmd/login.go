@@ -384,6 +384,7 @@ func resolveForLogin(f *Factory, settings map[config.Key]string, impliedMethod s
 	if r.Kind == config.KindBuiltin && len(settings) == 0 {
 		created = false
 	}
+	r.New = created
 	return r, created, nil
 }
 

@@ -105,6 +105,10 @@ type Resolved struct {
 	// Outvoted is the current-profile that the environment profile was
 	// selected instead of ("" when it was not).
 	Outvoted string
+	// New: the profile is not in the config file yet; login creates it
+	// once the cluster accepted it. A hint then names the flag to add to
+	// that login, not a `profile set` of a profile that does not exist.
+	New      bool
 	settings map[Key]Setting
 }
 

@@ -1,0 +1,150 @@
+package cmd
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/camctl/camctl/internal/config"
+)
+
+// TestHints runs commands that fail and checks the next step they print:
+// something the user can type or set, by its message.
+func TestHints(t *testing.T) {
+	plain := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(plain.Close)
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(tlsSrv.Close)
+	httpsToPlain := strings.Replace(plain.URL, "http://", "https://", 1)
+	httpToTLS := strings.Replace(tlsSrv.URL, "https://", "http://", 1)
+
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		setup   [][]string // camctl commands run first
+		args    []string
+		code    int
+		want    []string
+		notWant []string
+	}{
+		{
+			name:  "https against plain http names http:// and the profile set",
+			setup: [][]string{{"profile", "add", "helm", "--address", httpsToPlain}},
+			args:  []string{"topology", "-p", "helm"},
+			code:  ExitUnreachable,
+			want: []string{
+				"the server answered in plain HTTP, not TLS",
+				"The server speaks plain HTTP, not TLS: use http:// instead of https:// (`camctl profile set helm --address " + plain.URL + "`).",
+			},
+		},
+		{
+			name: "https against plain http from the environment names the variable",
+			env:  map[string]string{"CAMUNDA_REST_ADDRESS": httpsToPlain},
+			args: []string{"topology"},
+			code: ExitUnreachable,
+			want: []string{"use http:// instead of https:// (set CAMUNDA_REST_ADDRESS=" + plain.URL + ")."},
+		},
+		{
+			name:  "http against a TLS server names https://",
+			setup: [][]string{{"profile", "add", "helm", "--address", httpToTLS}},
+			args:  []string{"topology", "-p", "helm"},
+			code:  ExitError,
+			want: []string{
+				"400 Bad Request",
+				"The server speaks TLS, but the address uses http://: use https:// (`camctl profile set helm --address " + tlsSrv.URL + "`).",
+			},
+		},
+		{
+			name: "http against a TLS server from a variable under a named profile",
+			env:  map[string]string{"CAMUNDA_REST_ADDRESS": httpToTLS},
+			args: []string{"topology", "-p", "local"},
+			code: ExitError,
+			want: []string{"use https:// (set CAMUNDA_REST_ADDRESS=" + tlsSrv.URL + ")."},
+		},
+		{
+			name: "refused from the environment names the variable",
+			env:  map[string]string{"CAMUNDA_REST_ADDRESS": "http://127.0.0.1:1"},
+			args: []string{"topology"},
+			code: ExitUnreachable,
+			want: []string{"Is the cluster running at http://127.0.0.1:1? Check the address in CAMUNDA_REST_ADDRESS."},
+		},
+		{
+			name:    "a value from a variable under a file profile names the variable, not the profile",
+			env:     map[string]string{"CAMUNDA_REST_ADDRESS": "http://127.0.0.1:1"},
+			setup:   [][]string{{"profile", "add", "helm", "--address", plain.URL}},
+			args:    []string{"topology", "-p", "helm"},
+			code:    ExitUnreachable,
+			want:    []string{"Check the address in CAMUNDA_REST_ADDRESS."},
+			notWant: []string{"profile show helm"},
+		},
+		{
+			name: "private CA for the environment profile: a variable, never (environment) as an argument",
+			env:  map[string]string{"CAMUNDA_REST_ADDRESS": tlsSrv.URL},
+			args: []string{"topology"},
+			code: ExitUnreachable,
+			want: []string{"If the server uses a private CA, trust it: set CAMUNDA_MTLS_CA_PATH=CA.pem."},
+		},
+		{
+			name:  "private CA for a file profile",
+			setup: [][]string{{"profile", "add", "helm", "--address", tlsSrv.URL}},
+			args:  []string{"topology", "-p", "helm"},
+			code:  ExitUnreachable,
+			want:  []string{"trust it: `camctl profile set helm --ca-file CA.pem` (or set CAMUNDA_CA_CERTIFICATE_PATH)."},
+		},
+		{
+			name:    "private CA at a login that would create the profile: the flag to add",
+			args:    []string{"login", "-p", "fresh", "--address", tlsSrv.URL, "--auth", "none"},
+			code:    ExitUnreachable,
+			want:    []string{"trust it: add --ca-file CA.pem to this camctl login (or set CAMUNDA_CA_CERTIFICATE_PATH)."},
+			notWant: []string{"profile set fresh"},
+		},
+		{
+			name:    "a login that would create an oidc profile without a client id",
+			args:    []string{"login", "-p", "saas", "--address", plain.URL, "--auth", "oidc", "--token-url", plain.URL + "/token", "--insecure-storage"},
+			code:    ExitUsage,
+			want:    []string{"Error: profile saas uses oidc auth but has no auth.client-id: add --client-id VALUE to this camctl login, or set CAMUNDA_CLIENT_ID"},
+			notWant: []string{"profile set saas"},
+		},
+		{
+			name:  "an existing oidc profile without a client id gets profile set",
+			setup: [][]string{{"profile", "add", "saas", "--address", plain.URL, "--auth", "oidc", "--token-url", plain.URL + "/token"}},
+			args:  []string{"topology", "-p", "saas"},
+			code:  ExitUsage,
+			want:  []string{"set it with `camctl profile set saas --client-id VALUE` or CAMUNDA_CLIENT_ID"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{config.EnvKeyring: "none"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_, h, _, _, _ := newHarness(t, env)
+			for _, args := range tc.setup {
+				f, _, _, errOut := h.factory(t)
+				if code := run(t, f, args...); code != 0 {
+					t.Fatalf("camctl %v: exit %d: %s", args, code, errOut)
+				}
+			}
+			f, _, out, errOut := h.factory(t)
+			code := run(t, f, tc.args...)
+			got := errOut.String()
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, got)
+			}
+			if out.Len() > 0 {
+				t.Errorf("stdout: %q", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, got)
+				}
+			}
+			for _, w := range append(tc.notWant, "set "+config.EnvProfileName, "show "+config.EnvProfileName, "-p "+config.EnvProfileName) {
+				if strings.Contains(got, w) {
+					t.Errorf("stderr has %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
