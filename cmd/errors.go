@@ -281,6 +281,8 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 			return withHint(err, "Run `camctl login -p %s` on a terminal to enter and store the right %s, or set %s.", r.Name, auth.SecretName(secret), f.Env[0])
 		}
 		return withHint(err, "Set %s.", f.Env[0])
+	case api.CertPEMKeystore:
+		return withHint(err, "%s", pemKeystoreHint(r))
 	case api.CertMismatch:
 		return withHint(err, "Give the key that belongs to the certificate: %s.", fix(keyFile))
 	case api.CertExpired, api.CertNotYetValid:

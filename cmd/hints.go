@@ -122,3 +122,17 @@ func plainHTTPToTLS(h *api.HTTPError) bool {
 	x := strings.ToLower(h.Excerpt)
 	return strings.Contains(x, "http request to an https server") || strings.Contains(x, "plain http request was sent to https port")
 }
+
+// pemKeystoreHint is the next step for a PEM file given as the keystore:
+// PEM goes to the certificate and key settings.
+func pemKeystoreHint(r *config.Resolved) string {
+	const what = "A PEM certificate and its key are given separately"
+	src := r.Get(config.Keystore).Source
+	switch {
+	case src.Kind == config.FromEnv || r.Kind == config.KindEnv:
+		return fmt.Sprintf("%s: set CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH instead of %s.", what, settingIn(r, config.Keystore, "keystore"))
+	case src.Kind == config.FromFlag || r.New:
+		return fmt.Sprintf("%s: use --client-cert CERT.pem --client-key KEY.pem in this camctl login instead of --keystore.", what)
+	}
+	return fmt.Sprintf("%s: `camctl profile set %s --keystore '' --client-cert CERT.pem --client-key KEY.pem`.", what, r.Name)
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/pkitest"
 )
 
 // TestHints runs commands that fail and checks the next step they print:
@@ -18,6 +19,7 @@ func TestHints(t *testing.T) {
 	t.Cleanup(tlsSrv.Close)
 	httpsToPlain := strings.Replace(plain.URL, "http://", "https://", 1)
 	httpToTLS := strings.Replace(tlsSrv.URL, "https://", "http://", 1)
+	pki := pkitest.New(t, "")
 
 	for _, tc := range []struct {
 		name    string
@@ -112,6 +114,29 @@ func TestHints(t *testing.T) {
 			args:  []string{"topology", "-p", "saas"},
 			code:  ExitUsage,
 			want:  []string{"set it with `camctl profile set saas --client-id VALUE` or CAMUNDA_CLIENT_ID"},
+		},
+		{
+			name:    "a PEM file as the keystore names the certificate and key flags",
+			setup:   [][]string{{"profile", "add", "helm", "--address", tlsSrv.URL, "--keystore", pki.ClientCert}},
+			args:    []string{"topology", "-p", "helm"},
+			code:    ExitUsage,
+			want:    []string{": a PEM file, not a PKCS#12 keystore\n", "`camctl profile set helm --keystore '' --client-cert CERT.pem --client-key KEY.pem`."},
+			notWant: []string{"asn1", "ASN.1", "pkcs12"},
+		},
+		{
+			name:    "a PEM file as the keystore of a login that creates the profile",
+			args:    []string{"login", "-p", "fresh", "--address", tlsSrv.URL, "--auth", "none", "--keystore", pki.ClientCert},
+			code:    ExitUsage,
+			want:    []string{"use --client-cert CERT.pem --client-key KEY.pem in this camctl login instead of --keystore."},
+			notWant: []string{"asn1", "profile set fresh"},
+		},
+		{
+			name:    "a PEM file as the keystore from the environment",
+			env:     map[string]string{"CAMUNDA_REST_ADDRESS": tlsSrv.URL, "CAMUNDA_SSL_CLIENT_KEYSTORE_PATH": pki.ClientCert},
+			args:    []string{"topology"},
+			code:    ExitUsage,
+			want:    []string{"set CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH instead of CAMUNDA_SSL_CLIENT_KEYSTORE_PATH."},
+			notWant: []string{"asn1"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
