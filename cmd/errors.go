@@ -179,7 +179,7 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 			// The identity provider accepted the client secret (wherever
 			// it came from) when it issued the token; the cluster refused
 			// the token.
-			return withHint(err, "The cluster rejected a token that %s had just issued to client %s. Check that the audience (%q) is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster.", r.Value(config.TokenURL), r.Value(config.ClientID), r.Value(config.Audience))
+			return withHint(err, "%s", audienceHint(r))
 		case httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem == nil && strings.Contains(httpErr.ContentType, "html"):
 			return withHint(err, "The answer is an HTML page, not Camunda's problem detail: an ingress or proxy in front of the cluster rejected the request. Check its authentication settings, and that the address of profile %s is the REST API.", name)
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone && r.Kind == config.KindEnv:

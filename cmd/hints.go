@@ -136,3 +136,14 @@ func pemKeystoreHint(r *config.Resolved) string {
 	}
 	return fmt.Sprintf("%s: `camctl profile set %s --keystore '' --client-cert CERT.pem --client-key KEY.pem`.", what, r.Name)
 }
+
+// audienceHint is the next step when the cluster refused a token the
+// identity provider had just issued: most often the wrong audience.
+func audienceHint(r *config.Resolved) string {
+	aud := "none is set"
+	if v := r.Value(config.Audience); v != "" {
+		aud = fmt.Sprintf("%q", v)
+	}
+	return fmt.Sprintf("The cluster rejected a token that %s had just issued to client %s. Check that the audience (%s) is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster. To change the audience: %s.",
+		r.Value(config.TokenURL), r.Value(config.ClientID), aud, setSetting(r, config.Audience, "AUDIENCE"))
+}

@@ -1,12 +1,17 @@
 package cmd
 
 import (
+	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/fakecamunda"
 	"github.com/camctl/camctl/internal/pkitest"
 )
 
@@ -15,7 +20,9 @@ import (
 func TestHints(t *testing.T) {
 	plain := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(plain.Close)
-	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes that fail on purpose
+	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
 	httpsToPlain := strings.Replace(plain.URL, "http://", "https://", 1)
 	httpToTLS := strings.Replace(tlsSrv.URL, "https://", "http://", 1)
@@ -169,6 +176,70 @@ func TestHints(t *testing.T) {
 				if strings.Contains(got, w) {
 					t.Errorf("stderr has %q:\n%s", w, got)
 				}
+			}
+		})
+	}
+}
+
+// A login whose token the cluster refuses (the wrong audience, most
+// often) names the audience setting, in the form that fits the login.
+func TestLoginWrongAudienceHint(t *testing.T) {
+	issuer := fakecamunda.NewIssuer(5 * time.Minute)
+	issuer.AddClient("camctl-ci", "Cl1ent-S3cret")
+	idp := httptest.NewServer(issuer)
+	t.Cleanup(idp.Close)
+	cluster := newFakeServer(t)
+	cluster.fake.RequireBearer(func(string) error { return errors.New("wrong audience") })
+
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		setup []string
+		args  []string
+		want  string
+	}{
+		{
+			name: "a login that creates the profile",
+			args: []string{"login", "-p", "kc", "--address", cluster.URL, "--client-id", "camctl-ci", "--token-url", idp.URL + "/token", "--audience", "zeebe-api", "--client-secret-stdin", "--insecure-storage"},
+			want: `Check that the audience ("zeebe-api") is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster. To change the audience: use --audience AUDIENCE in this camctl login.`,
+		},
+		{
+			name:  "a login to an existing profile",
+			setup: []string{"profile", "add", "kc", "--address", cluster.URL, "--client-id", "camctl-ci", "--token-url", idp.URL + "/token"},
+			args:  []string{"login", "-p", "kc", "--client-secret-stdin", "--insecure-storage"},
+			want:  "Check that the audience (none is set) is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster. To change the audience: `camctl profile set kc --audience AUDIENCE`.",
+		},
+		{
+			name:  "the audience from the environment",
+			env:   map[string]string{"CAMUNDA_TOKEN_AUDIENCE": "zeebe-api"},
+			setup: []string{"profile", "add", "kc", "--address", cluster.URL, "--client-id", "camctl-ci", "--token-url", idp.URL + "/token"},
+			args:  []string{"login", "-p", "kc", "--client-secret-stdin", "--insecure-storage"},
+			want:  "To change the audience: set CAMUNDA_TOKEN_AUDIENCE=AUDIENCE.",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{config.EnvKeyring: "none"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_, h, _, _, _ := newHarness(t, env)
+			if tc.setup != nil {
+				f, _, _, errOut := h.factory(t)
+				if code := run(t, f, tc.setup...); code != 0 {
+					t.Fatalf("camctl %v: exit %d: %s", tc.setup, code, errOut)
+				}
+			}
+			f, in, _, errOut := h.factory(t)
+			in.WriteString("Cl1ent-S3cret\n")
+			if code := run(t, f, tc.args...); code != ExitAuth {
+				t.Errorf("exit %d, want %d", code, ExitAuth)
+			}
+			got := errOut.String()
+			if !strings.Contains(got, "login failed, nothing was stored") || !strings.Contains(got, tc.want) {
+				t.Errorf("stderr:\n%s\nwant the failure and %q", got, tc.want)
+			}
+			if strings.Contains(got, "check them and run the same command again") {
+				t.Errorf("stderr blames the credentials, not the audience:\n%s", got)
 			}
 		})
 	}

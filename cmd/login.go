@@ -205,7 +205,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err != nil {
 		err = fmt.Errorf("login failed, nothing was stored: %w", err)
 		var httpErr *api.HTTPError
-		if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem != nil && r.Method() != config.MethodNone && secretFromEnv(r) == "" {
+		if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem != nil && r.Method() != config.MethodNone && r.Method() != config.MethodOIDC && secretFromEnv(r) == "" {
 			return withHint(fmt.Errorf("profile %s: %w", r.Name, err), "The cluster rejected these credentials; check them and run the same command again.")
 		}
 		return explain(err, r, f.Global.Timeout.String())
