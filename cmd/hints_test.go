@@ -244,3 +244,16 @@ func TestLoginWrongAudienceHint(t *testing.T) {
 		})
 	}
 }
+
+// Without a terminal, login prints no progress line: logs see only the
+// outcome.
+func TestLoginProgressOnlyOnATerminal(t *testing.T) {
+	srv := newFakeServer(t)
+	f, _, _, errOut := testFactory(t, map[string]string{config.EnvKeyring: "none"})
+	if code := run(t, f, "login", "-p", "plain", "--address", srv.URL, "--auth", "none"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(errOut.String(), "Checking") || !strings.HasPrefix(errOut.String(), "Logged in to ") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}
