@@ -215,6 +215,8 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 			return withHint(err, "Check the host name in %s.", settingIn(r, config.Address, "address"))
 		case api.NetPlainHTTP:
 			return schemeHint(err, r, false)
+		case api.NetOther:
+			return closedHint(err, r)
 		case api.NetTimeout:
 			return withHint(err, "The server did not answer within %s. Check the network path, or raise --timeout.", timeoutFlag)
 		case api.NetCutOff:

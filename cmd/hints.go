@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
+	"syscall"
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/config"
@@ -146,4 +149,18 @@ func audienceHint(r *config.Resolved) string {
 	}
 	return fmt.Sprintf("The cluster rejected a token that %s had just issued to client %s. Check that the audience (%s) is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster. To change the audience: %s.",
 		r.Value(config.TokenURL), r.Value(config.ClientID), aud, setSetting(r, config.Audience, "AUDIENCE"))
+}
+
+// closedHint is the next step when an http:// server closed the
+// connection without answering: what TLS servers other than Go's and
+// nginx's do with a plain-HTTP request.
+func closedHint(err error, r *config.Resolved) error {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		return err
+	}
+	addr := r.Value(config.Address)
+	if !strings.HasPrefix(strings.ToLower(addr), "http://") {
+		return err
+	}
+	return withHint(err, "The server closed the connection without an answer. If it speaks TLS, use https:// (%s).", setSetting(r, config.Address, otherScheme(addr)))
 }

@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -255,5 +257,41 @@ func TestLoginProgressOnlyOnATerminal(t *testing.T) {
 	}
 	if strings.Contains(errOut.String(), "Checking") || !strings.HasPrefix(errOut.String(), "Logged in to ") {
 		t.Errorf("stderr:\n%s", errOut)
+	}
+}
+
+// A server that closes the connection on a plain-HTTP request without an
+// answer (TLS servers other than Go's and nginx's do): http:// may be
+// the wrong scheme, and the hint says so.
+func TestHintConnectionClosedOnPlainHTTP(t *testing.T) {
+	for _, readAll := range []bool{true, false} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				if readAll {
+					// Read the request, then close: the client sees EOF.
+					_, _ = http.ReadRequest(bufio.NewReader(c))
+				}
+				// Without reading: the unread request makes it a reset.
+				c.Close()
+			}
+		}()
+		addr := "http://" + l.Addr().String()
+		f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": addr})
+		if code := run(t, f, "topology"); code != ExitUnreachable {
+			t.Errorf("exit %d, want %d: %s", code, ExitUnreachable, errOut)
+		}
+		want := "The server closed the connection without an answer. If it speaks TLS, use https:// (set CAMUNDA_REST_ADDRESS=https://" + l.Addr().String() + ")."
+		if !strings.Contains(errOut.String(), want) || out.Len() > 0 {
+			t.Errorf("read the request first %v: stderr:\n%s\nwant %q", readAll, errOut, want)
+		}
 	}
 }
