@@ -25,19 +25,17 @@ const (
 	ExitWaitTimeout = 6
 )
 
-// FlagError is a bad flag or argument. A parse error prints the usage;
-// camctl's own checks (Brief) point to --help instead of burying a
-// one-line message under 30 lines of flags.
+// FlagError is a bad flag or argument. Run prints it and one line that
+// points to --help, never the 40 lines of usage that would bury it.
 type FlagError struct {
-	Err   error
-	Brief bool
+	Err error
 }
 
 func (e *FlagError) Error() string { return e.Err.Error() }
 func (e *FlagError) Unwrap() error { return e.Err }
 
 func flagErrorf(format string, args ...any) error {
-	return &FlagError{Err: fmt.Errorf(format, args...), Brief: true}
+	return &FlagError{Err: fmt.Errorf(format, args...)}
 }
 
 // hintedError adds what to do next to an error.
@@ -148,9 +146,9 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	var netErr *api.NetError
 	var tokenErr *auth.TokenError
 	name := r.Name
-	sel, show := "", ""
+	sel := ""
 	if r.Kind != config.KindEnv {
-		sel, show = " -p "+name, " "+name
+		sel = " -p " + name
 	}
 	var certErr *api.CertError
 	var readErr *auth.SecretReadError
@@ -170,7 +168,7 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	case errors.As(err, &readErr) && errors.Is(err, auth.ErrUnavailable):
 		return withHint(err, "Unlock the OS keyring and try again, or give the secret in its CAMUNDA_* environment variable for this run.")
 	case errors.As(err, &l):
-		return withHint(err, "Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
+		return withHint(err, "Check %s: it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", theSetting(r, config.Address, "address"))
 	case errors.As(err, &certErr):
 		return explainCert(err, certErr, r)
 	case errors.As(err, &tokenErr):
@@ -181,7 +179,7 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 			// The identity provider accepted the client secret (wherever
 			// it came from) when it issued the token; the cluster refused
 			// the token.
-			return withHint(err, "The cluster rejected a token that %s had just issued to client %s. Check that the audience (%q) is the one the cluster expects (SaaS: zeebe.camunda.io; Self-Managed 8.8: usually orchestration-api) and that the client may access this cluster.", r.Value(config.TokenURL), r.Value(config.ClientID), r.Value(config.Audience))
+			return withHint(err, "%s", audienceHint(r))
 		case httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem == nil && strings.Contains(httpErr.ContentType, "html"):
 			return withHint(err, "The answer is an HTML page, not Camunda's problem detail: an ingress or proxy in front of the cluster rejected the request. Check its authentication settings, and that the address of profile %s is the REST API.", name)
 		case httpErr.StatusCode == http.StatusUnauthorized && r.Method() == config.MethodNone && r.Kind == config.KindEnv:
@@ -203,22 +201,28 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		case httpErr.StatusCode == http.StatusForbidden:
 			return withHint(err, "Profile %s is authenticated but not authorized for this request; ask a cluster admin for the permission.", name)
 		case httpErr.StatusCode == http.StatusNotFound:
-			return withHint(err, "There is no REST API v2 at this address. Check the address of profile %s (`camctl profile show%s`): it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", name, show)
+			return withHint(err, "There is no REST API v2 at this address. Check %s: it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", theSetting(r, config.Address, "address"))
+		case plainHTTPToTLS(httpErr):
+			return schemeHint(err, r, true)
 		case httpErr.StatusCode >= 500:
 			return withHint(err, "The cluster failed to answer. Try again later, or look at the gateway's logs.")
 		}
 	case errors.As(err, &netErr):
 		switch netErr.Kind {
 		case api.NetRefused:
-			return withHint(err, "Is the cluster running at %s? Check the address of profile %s (`camctl profile show%s`).", r.Value(config.Address), name, show)
+			return withHint(err, "Is the cluster running at %s? Check %s.", r.Value(config.Address), theSetting(r, config.Address, "address"))
 		case api.NetDNS:
-			return withHint(err, "Check the host name in the address of profile %s (`camctl profile show%s`).", name, show)
+			return withHint(err, "Check the host name in %s.", settingIn(r, config.Address, "address"))
+		case api.NetPlainHTTP:
+			return schemeHint(err, r, false)
+		case api.NetOther:
+			return closedHint(err, r)
 		case api.NetTimeout:
 			return withHint(err, "The server did not answer within %s. Check the network path, or raise --timeout.", timeoutFlag)
 		case api.NetCutOff:
 			return withHint(err, "The answer is incomplete: the connection broke while it arrived (a proxy or load balancer in between, or a restarting gateway). Try again; if it keeps happening, check what sits between camctl and %s.", r.Value(config.Address))
 		case api.NetUnknownAuthority:
-			return withHint(err, "If the server uses a private CA, trust it: `camctl profile set %s --ca-file CA.pem` (or set CAMUNDA_CA_CERTIFICATE_PATH).", name)
+			return withHint(err, "If the server uses a private CA, trust it: %s.", setCA(r))
 		case api.NetTLS:
 			return withHint(err, "Check that the address uses the right scheme (http:// or https://) and that the certificate matches the host.")
 		case api.NetClientCertRequired:
@@ -234,10 +238,8 @@ func certRefusedHint(r *config.Resolved, who string) string {
 	switch {
 	case auth.HasClientCert(r):
 		return fmt.Sprintf("The certificate of profile %s was refused by %s: check that %s trusts its issuer and that it is still valid (`camctl profile show%s`).", r.Name, who, who, showArg(r))
-	case r.Kind == config.KindEnv:
-		return fmt.Sprintf("%s requires a client certificate: set CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH (or CAMUNDA_SSL_CLIENT_KEYSTORE_PATH).", who)
 	}
-	return fmt.Sprintf("%s requires a client certificate: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem` (or --keystore FILE.p12).", who, r.Name)
+	return fmt.Sprintf("%s requires a client certificate: %s.", who, setClientCert(r))
 }
 
 func showArg(r *config.Resolved) string {
@@ -253,8 +255,13 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 	fix := func(key config.Key) string {
 		s := r.Get(key)
 		f, _ := config.FieldFor(key)
-		if s.Source.Kind == config.FromEnv || r.Kind == config.KindEnv {
+		switch {
+		case s.Source.Kind == config.FromEnv:
+			return "correct or unset " + s.Source.Name
+		case r.Kind == config.KindEnv:
 			return "correct or unset " + f.Env[0]
+		case s.Source.Kind == config.FromFlag || r.New:
+			return fmt.Sprintf("correct --%s in this camctl login", f.Flag)
 		}
 		return fmt.Sprintf("`camctl profile set %s --%s FILE`", r.Name, f.Flag)
 	}
@@ -276,6 +283,8 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 			return withHint(err, "Run `camctl login -p %s` on a terminal to enter and store the right %s, or set %s.", r.Name, auth.SecretName(secret), f.Env[0])
 		}
 		return withHint(err, "Set %s.", f.Env[0])
+	case api.CertPEMKeystore:
+		return withHint(err, "%s", pemKeystoreHint(r))
 	case api.CertMismatch:
 		return withHint(err, "Give the key that belongs to the certificate: %s.", fix(keyFile))
 	case api.CertExpired, api.CertNotYetValid:
@@ -283,6 +292,9 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 	case api.CertIncomplete:
 		if r.Kind == config.KindEnv || r.Get(config.ClientCert).Source.Kind == config.FromEnv || r.Get(config.ClientKey).Source.Kind == config.FromEnv {
 			return withHint(err, "Set both CAMUNDA_MTLS_CERT_PATH and CAMUNDA_MTLS_KEY_PATH.")
+		}
+		if r.New {
+			return withHint(err, "Give both --client-cert CERT.pem and --client-key KEY.pem to this camctl login.")
 		}
 		return withHint(err, "Set both: `camctl profile set %s --client-cert CERT.pem --client-key KEY.pem`.", r.Name)
 	default:
@@ -293,13 +305,15 @@ func explainCert(err error, ce *api.CertError, r *config.Resolved) error {
 func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string) error {
 	switch {
 	case te.StatusCode == 0 && te.Net == api.NetUnknownAuthority:
-		return withHint(err, "The identity provider's certificate is signed by an unknown authority; trust its CA: `camctl profile set %s --ca-file CA.pem` (or CAMUNDA_CA_CERTIFICATE_PATH).", r.Name)
+		return withHint(err, "The identity provider's certificate is signed by an unknown authority; trust its CA: %s.", setCA(r))
+	case te.StatusCode == 0 && te.Net == api.NetPlainHTTP:
+		return withHint(err, "The identity provider speaks plain HTTP, not TLS: check %s (http:// instead of https://).", theSetting(r, config.TokenURL, "token URL"))
 	case te.StatusCode == 0 && te.Net == api.NetClientCertRequired:
 		return withHint(err, "%s", certRefusedHint(r, "the identity provider"))
 	case te.StatusCode == 0 && te.Net == api.NetTLS:
 		return withHint(err, "The TLS handshake with the identity provider failed; check that the token URL uses the right scheme and host.")
 	case te.StatusCode == 0:
-		return withHint(err, "Check the token URL of profile %s and that the identity provider is up; the request gave up within --timeout.", r.Name)
+		return withHint(err, "Check %s and that the identity provider is up; the request gave up within --timeout.", theSetting(r, config.TokenURL, "token URL"))
 	case (te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized) && auth.HasClientCert(r) && secretFromEnv(r) == "" && r.Get(config.ClientSecret).Source.Kind != config.FromEnv:
 		return withHint(err, "The identity provider rejected client %s with its certificate. Check that the certificate's subject DN is the one registered for the client (Keycloak: client authenticator \"X509 Certificate\", \"Subject DN\"), and that the IdP trusts its issuer.", r.Value(config.ClientID))
 	case te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized:
@@ -316,7 +330,7 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 	case te.StatusCode == http.StatusOK:
 		return withHint(err, "The token URL did not answer with a token; check that it is the token endpoint (for Keycloak: .../realms/<realm>/protocol/openid-connect/token).")
 	case te.StatusCode == http.StatusNotFound:
-		return withHint(err, "Check the token URL of profile %s.", r.Name)
+		return withHint(err, "Check %s.", theSetting(r, config.TokenURL, "token URL"))
 	case te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests:
 		return withHint(err, "The identity provider kept failing within --timeout; try again later.")
 	}

@@ -178,6 +178,9 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			Redactor: f.IO.Redactor,
 		})
 		if token, err = oidc.Token(ctx, true); err != nil {
+			if isCancelled(err) {
+				return loginCancelled(err)
+			}
 			return explain(fmt.Errorf("login failed, nothing was stored: %w", err), r, f.Global.Timeout.String())
 		}
 		provider = oidc
@@ -201,11 +204,16 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err != nil {
 		return explain(err, r, f.Global.Timeout.String())
 	}
+	checked := f.IO.progress("Checking " + termsafe.Line(client.BaseURL().JoinPath("topology").String()))
 	topo, _, err := client.Topology(ctx)
+	checked(checkResult(err))
 	if err != nil {
+		if isCancelled(err) {
+			return loginCancelled(err)
+		}
 		err = fmt.Errorf("login failed, nothing was stored: %w", err)
 		var httpErr *api.HTTPError
-		if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem != nil && r.Method() != config.MethodNone && secretFromEnv(r) == "" {
+		if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem != nil && r.Method() != config.MethodNone && r.Method() != config.MethodOIDC && secretFromEnv(r) == "" {
 			return withHint(fmt.Errorf("profile %s: %w", r.Name, err), "The cluster rejected these credentials; check them and run the same command again.")
 		}
 		return explain(err, r, f.Global.Timeout.String())
@@ -384,6 +392,7 @@ func resolveForLogin(f *Factory, settings map[config.Key]string, impliedMethod s
 	if r.Kind == config.KindBuiltin && len(settings) == 0 {
 		created = false
 	}
+	r.New = created
 	return r, created, nil
 }
 
@@ -454,8 +463,9 @@ func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *Logi
 }
 
 func loginCancelled(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("login cancelled, nothing was stored: %w", err)
+	if isCancelled(err) {
+		// One message for Ctrl-C at a prompt and during the check.
+		return fmt.Errorf("login cancelled, nothing was stored: %w", context.Canceled)
 	}
 	return err
 }

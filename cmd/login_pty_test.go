@@ -188,7 +188,8 @@ func TestLoginHiddenPrompt(t *testing.T) {
 	s := startPTY(t, env, "login", "--insecure-storage")
 	s.expect("Password for demo at " + srv.URL + ": ")
 	s.send("s3cret\r")
-	s.expect("Logged in to")
+	// On a terminal, login shows that it checks the cluster.
+	s.expect("Checking " + srv.URL + "/v2/topology ... ok\r\nLogged in to")
 	if code := s.wait(); code != 0 {
 		t.Fatalf("exit code %d; terminal:\n%s", code, s.output())
 	}
@@ -219,9 +220,15 @@ func TestLoginInterruptedDuringVerification(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("camctl never reached the cluster; terminal:\n%s", s.output())
 	}
+	s.expect("Checking " + srv.URL + "/v2/topology ... ")
 	s.send("\x03")
 	if code := s.wait(); code != ExitError {
 		t.Errorf("exit code %d, want %d; terminal:\n%s", code, ExitError, s.output())
+	}
+	// The same words as Ctrl-C at the prompt (TestLoginCtrlCAtPasswordPrompt).
+	// (The terminal echoes ^C after the label.)
+	if !strings.Contains(s.output(), "interrupted\r\nInterrupted: login cancelled, nothing was stored.\r\n") {
+		t.Errorf("no progress line or cancellation message; terminal:\n%q", s.output())
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), "secrets.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a secret was stored after an interrupted login")

@@ -345,6 +345,9 @@ type profileRow struct {
 	Current bool   `json:"current"`
 	Address string `json:"address"`
 	Auth    string `json:"auth"`
+	// Builtin marks the built-in local profile, listed only while it is
+	// the one in use (and not defined in the file).
+	Builtin bool `json:"builtin,omitempty"`
 }
 
 func newCmdProfileList(f *Factory) *cobra.Command {
@@ -391,11 +394,24 @@ func runProfileList(f *Factory) error {
 		}
 		rows = append(rows, profileRow{Name: name, Current: name == current, Address: addr, Auth: method})
 	}
+	if _, ok := file.Profiles[config.BuiltinLocalName]; !ok && current == config.BuiltinLocalName {
+		// What commands use now is always on the list: the built-in
+		// profile too, while it is the one in use (as docker context ls
+		// lists its default context).
+		row := profileRow{Name: config.BuiltinLocalName, Current: true, Address: config.DefaultAddress, Auth: config.MethodNone, Builtin: true}
+		i := 0
+		for i < len(rows) && rows[i].Name < row.Name {
+			i++
+		}
+		rows = slices.Insert(rows, i, row)
+	}
 	if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
 		return writeData(f.IO.Out, f.Global.Output, rows)
 	}
-	if len(rows) == 0 {
+	if len(file.Profiles) == 0 {
 		fmt.Fprintf(f.IO.ErrOut, "No profiles yet; camctl uses the built-in %q profile (%s, no auth).\nAdd one with `camctl profile add NAME --address URL`.\n", config.BuiltinLocalName, config.DefaultAddress)
+	}
+	if len(rows) == 0 {
 		return nil
 	}
 	// One Write for the whole view (Out redacts per write); config values
@@ -408,7 +424,11 @@ func runProfileList(f *Factory) error {
 		if r.Current {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, r.Name, termsafe.Line(r.Address), termsafe.Line(r.Auth))
+		name := r.Name
+		if r.Builtin {
+			name += " (built-in)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", mark, name, termsafe.Line(r.Address), termsafe.Line(r.Auth))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -78,11 +78,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	}
 	printError(f.IO.ErrOut, err)
 	if errors.As(err, &flagErr) && cmd != nil {
-		if flagErr.Brief {
-			fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
-		} else {
-			fmt.Fprintf(f.IO.ErrOut, "\n%s", cmd.UsageString())
-		}
+		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return ExitCode(err)
 }
@@ -155,10 +151,10 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	root.SetVersionTemplate(f.Build.String() + "\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		if e := stdinFlagError(err); e != nil {
-			return &FlagError{Err: e, Brief: true}
+			return &FlagError{Err: e}
 		}
 		if hint := secretFlagHint(err); hint != "" {
-			return &FlagError{Err: fmt.Errorf("%w: %s", err, hint), Brief: true}
+			return &FlagError{Err: fmt.Errorf("%w: %s", err, hint)}
 		}
 		return &FlagError{Err: err}
 	})

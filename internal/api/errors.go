@@ -185,6 +185,8 @@ const (
 	// NetCutOff: the answer broke off after its headers (the connection
 	// closed or was reset before the whole body arrived).
 	NetCutOff
+	// NetPlainHTTP: an https:// request got a plain-HTTP answer.
+	NetPlainHTTP
 )
 
 // NetError means the server could not be reached or the connection
@@ -205,6 +207,7 @@ func (e *NetError) Error() string {
 		NetUnknownAuthority:   "the server's certificate is signed by an unknown authority",
 		NetClientCertRequired: "the server requires a client certificate, or refused the one given",
 		NetCutOff:             "the answer was cut off",
+		NetPlainHTTP:          "the server answered in plain HTTP, not TLS",
 	}[e.Kind]
 	if what == "" {
 		what = "request failed"
@@ -230,6 +233,9 @@ func Classify(err error) NetKind {
 	switch {
 	case errors.As(err, &unknownAuth):
 		return NetUnknownAuthority
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http's text, from a tls.RecordHeaderError it does not wrap.
+		return NetPlainHTTP
 	case strings.Contains(err.Error(), "tls: certificate required"), strings.Contains(err.Error(), "tls: bad certificate"),
 		strings.Contains(err.Error(), "tls: unknown certificate authority"), strings.Contains(err.Error(), "tls: expired certificate"):
 		return NetClientCertRequired

@@ -45,6 +45,7 @@ const (
 	CertExpired
 	CertNotYetValid
 	CertWrongPassphrase // wrong passphrase or keystore password
+	CertPEMKeystore     // a PEM file given as the PKCS#12 keystore
 )
 
 // CertError is a client certificate camctl cannot use. A wrong passphrase
@@ -225,6 +226,10 @@ func loadKeystore(c ClientCert) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, &CertError{Kind: CertUnreadable, Path: c.Keystore, Err: err}
 	}
+	if looksPEM(data) {
+		// pkcs12 would answer with ASN.1 parser text; say what it is.
+		return tls.Certificate{}, &CertError{Kind: CertPEMKeystore, Path: c.Keystore, Err: errors.New("a PEM file, not a PKCS#12 keystore")}
+	}
 	key, leaf, chain, err := pkcs12.DecodeChain(data, "")
 	if isWrongPassword(err) && c.KeystorePassword != nil {
 		p, perr := c.KeystorePassword()
@@ -272,4 +277,11 @@ func loadKeystore(c ClientCert) (tls.Certificate, error) {
 
 func isWrongPassword(err error) bool {
 	return errors.Is(err, pkcs12.ErrIncorrectPassword) || errors.Is(err, pkcs12.ErrDecryption)
+}
+
+// looksPEM reports text with a PEM block ("-----BEGIN ..."), which a
+// PKCS#12 keystore (binary DER) never starts with.
+func looksPEM(data []byte) bool {
+	block, _ := pem.Decode(data)
+	return block != nil
 }

@@ -43,7 +43,7 @@ func TestLoadClientCert(t *testing.T) {
 		{name: "PKCS#12, wrong password", cc: ClientCert{Keystore: p.ClientP12, KeystorePassword: pass("wrong")},
 			wantKind: CertWrongPassphrase, wantMsg: "the keystore password is wrong"},
 		{name: "PKCS#12 that is a PEM file", cc: ClientCert{Keystore: p.ClientCert, KeystorePassword: pass("x")},
-			wantKind: CertUnreadable, wantMsg: "not a PKCS#12 keystore"},
+			wantKind: CertPEMKeystore, wantMsg: "a PEM file, not a PKCS#12 keystore"},
 		{name: "key of another certificate", cc: ClientCert{CertFile: p.ClientCert, KeyFile: p.WrongKey},
 			wantKind: CertMismatch, wantMsg: "does not belong to this certificate"},
 		{name: "expired", cc: ClientCert{CertFile: p.ExpiredClientCert, KeyFile: p.ExpiredClientKey},

@@ -210,6 +210,14 @@ func missingSetting(r *config.Resolved, key config.Key) error {
 	if len(f.Env) > 0 {
 		env = " or " + f.Env[0]
 	}
+	if r.New {
+		// No `profile set` for a profile that does not exist yet.
+		if len(f.Env) > 0 {
+			env = ", or set " + f.Env[0]
+		}
+		return &config.UsageError{Msg: fmt.Sprintf("profile %s uses %s auth but has no %s: add --%s VALUE to this camctl login%s",
+			r.Name, r.Method(), key, f.Flag, env)}
+	}
 	return &config.UsageError{Msg: fmt.Sprintf("profile %s uses %s auth but has no %s: set it with `camctl profile set %s --%s VALUE`%s",
 		r.Name, r.Method(), key, r.Name, f.Flag, env)}
 }

@@ -105,6 +105,10 @@ type Resolved struct {
 	// Outvoted is the current-profile that the environment profile was
 	// selected instead of ("" when it was not).
 	Outvoted string
+	// New: the profile is not in the config file yet; login creates it
+	// once the cluster accepted it. A hint then names the flag to add to
+	// that login, not a `profile set` of a profile that does not exist.
+	New      bool
 	settings map[Key]Setting
 }
 
@@ -387,6 +391,27 @@ func UnknownProfileError(name, where string, known []string) error {
 	if where != "" {
 		from = " (from " + where + ")"
 	}
+	if near := closestName(name, known); near != "" {
+		return &UsageError{Msg: fmt.Sprintf("unknown profile %q%s; did you mean %s? (%s)", name, from, near, hint)}
+	}
 	return &UsageError{Msg: fmt.Sprintf("unknown profile %q%s; %s. Create it with `camctl profile add %s --address URL`",
 		name, from, hint, name)}
+}
+
+// closestName is the known name within half of name's length in edit
+// distance (at least one edit, and never all of it: a swap of two letters
+// costs two), the nearest and then the first in order, or "" when none is
+// that close. known is sorted.
+func closestName(name string, known []string) string {
+	best, bestDist := "", -1
+	for _, k := range known {
+		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if bestDist < 0 || bestDist >= len(name) || bestDist > max(1, len(name)/2) {
+		return ""
+	}
+	return best
 }

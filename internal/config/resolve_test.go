@@ -616,3 +616,22 @@ func TestResolveSaaSCoordinates(t *testing.T) {
 		})
 	}
 }
+
+func TestUnknownProfileDidYouMean(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		known []string
+		want  string
+	}{
+		{"hlem", []string{"helm", "saas"}, `unknown profile "hlem" (from --profile); did you mean helm? (known profiles: helm, saas)`},
+		{"Helm", []string{"helm"}, `did you mean helm?`},
+		{"prod", []string{"helm", "saas"}, "known profiles: helm, saas. Create it with `camctl profile add prod --address URL`"},
+		{"x", []string{"y"}, "known profiles: y. Create it"}, // one edit is the whole name: no suggestion
+		{"staging", []string{"stagign", "stage"}, "did you mean stagign?"},
+	} {
+		err := config.UnknownProfileError(tc.name, "--profile", tc.known)
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s among %v: %q, want it to contain %q", tc.name, tc.known, err, tc.want)
+		}
+	}
+}
