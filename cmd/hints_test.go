@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/camctl/camctl/internal/config"
-	"github.com/camctl/camctl/internal/fakecamunda"
-	"github.com/camctl/camctl/internal/pkitest"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // TestHints runs commands that fail and checks the next step they print:
