@@ -520,7 +520,7 @@ func (f *Factory) tokenCacheDir(r *config.Resolved) string {
 	}
 	if r.Method() == config.MethodOIDC {
 		what := "tokens are cached only in the OS keyring, if one is reachable"
-		if f.Getenv(config.EnvKeyring) == auth.KeyringNone {
+		if auth.KeyringMode(f.Getenv(config.EnvKeyring)) == auth.KeyringNone {
 			what = "every command fetches a new token"
 		}
 		fmt.Fprintf(f.IO.ErrOut, "Warning: no token cache directory (%v): %s. Set %s to a directory of your own.\n", err, what, config.EnvCacheDir)
