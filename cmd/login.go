@@ -334,56 +334,40 @@ func resolveForLogin(f *Factory, settings map[config.Key]string, impliedMethod s
 	if err != nil {
 		return nil, false, err
 	}
-	name := f.Global.Profile
-	if name == "" {
-		name = f.Getenv(config.EnvProfile)
-	}
-	if name != "" {
-		if err := config.ValidateName(name); err != nil {
+	o := config.Options{ConfigPath: path, File: file, Profile: f.Global.Profile, Flags: settings, LookupEnv: f.LookupEnv, AllowNew: len(settings) > 0}
+	sel := config.Select(o)
+	if sel.Selection.Kind == config.FromFlag || sel.Selection.Kind == config.FromEnv && sel.Kind == config.KindFile {
+		if err := config.ValidateName(sel.Name); err != nil {
 			return nil, false, err
 		}
 	}
-	created := false
-	if _, ok := file.Profiles[name]; name != "" && !ok && len(settings) > 0 {
-		// As with `profile add`: --username means basic, --client-id oidc.
-		if _, ok := settings[config.AuthMethod]; !ok {
-			settings[config.AuthMethod] = impliedMethod
-			if impliedMethod == "" {
-				settings[config.AuthMethod] = config.MethodForNewProfile(settings, nil)
-			}
-		}
-		clone := *file
-		clone.Profiles = map[string]config.Profile{name: {}}
-		for k, v := range file.Profiles {
-			clone.Profiles[k] = v
-		}
-		file, created = &clone, true
-	}
-	if vars := config.ConnectionVars(f.LookupEnv); name == "" && len(vars) > 0 {
+	if sel.Kind == config.KindEnv {
 		// The environment profile is selected (spec §3): it has no name
 		// to store anything under, and the current profile is not the
 		// one in use.
-		if file.CurrentProfile != "" {
+		if sel.Outvoted != "" {
 			return nil, false, &config.UsageError{Msg: fmt.Sprintf("the CAMUNDA_* environment (%s) is selected instead of current profile %s, and camctl uses it as it is, without login. To log in to the profile (with these variables applied to it), name it: `camctl login -p %s`",
-				strings.Join(vars, ", "), file.CurrentProfile, file.CurrentProfile)}
+				strings.Join(sel.EnvVars, ", "), sel.Outvoted, sel.Outvoted)}
 		}
 		return nil, false, &config.UsageError{Msg: "no profile is selected and CAMUNDA_* variables define the connection; camctl uses them as they are, without login. To store credentials in a profile, name it: `camctl login -p NAME`"}
 	}
-	if name == "" && file.CurrentProfile == "" {
-		// Nothing selected: login works on the local profile, which
-		// becomes a real one if flags change it.
-		name = config.BuiltinLocalName
-		if _, ok := file.Profiles[name]; !ok {
-			created = len(settings) > 0
-		}
-	}
-	r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name, Flags: settings, LookupEnv: f.LookupEnv})
+	r, err := config.Resolve(o)
 	if err != nil {
 		return nil, false, err
 	}
-	if r.Kind == config.KindBuiltin && len(settings) == 0 {
-		created = false
+	if _, ok := settings[config.AuthMethod]; r.New && !ok {
+		// As with `profile add`: --username means basic, --client-id oidc.
+		settings[config.AuthMethod] = impliedMethod
+		if impliedMethod == "" {
+			settings[config.AuthMethod] = config.MethodForNewProfile(settings, nil)
+		}
+		if r, err = config.Resolve(o); err != nil {
+			return nil, false, err
+		}
 	}
+	// Nothing selected: login works on the built-in local profile, which
+	// becomes a real one if flags change it.
+	created := r.New || r.Kind == config.KindBuiltin && len(settings) > 0
 	return r, created, nil
 }
 
