@@ -26,6 +26,7 @@ import (
 	"github.com/camctl/camctl/internal/leakcheck"
 	"github.com/camctl/camctl/internal/pkitest"
 	"github.com/camctl/camctl/internal/redact"
+	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
@@ -204,7 +205,7 @@ func hostileRow(t *testing.T, keyring auth.KeyringMode, pki *pkitest.PKI, evilCe
 			return &auth.Secrets{Mode: auth.KeyringNone, File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json")), Redactor: f.IO.Redactor}, nil
 		}
 	case auth.KeyringSystem:
-		f.Secrets = f.cachedSecrets
+		f.Secrets = session.CachedSecrets(f.systemSecrets)
 	}
 	static := hostileStaticToken()
 	m := map[string]hostileMethod{

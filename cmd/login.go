@@ -16,6 +16,7 @@ import (
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
@@ -87,7 +88,8 @@ logging in is usually simpler.`,
 
 func runLogin(ctx context.Context, opts *LoginOptions) error {
 	f := opts.f
-	f.inLogin = true
+	s := f.newSession()
+	s.InLogin = true
 	if _, ok := opts.Settings[config.AuthMethod]; !ok {
 		// For a profile this login creates, the stdin flag says the method.
 		switch {
@@ -99,20 +101,20 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			opts.impliedMethod = config.MethodBasic
 		}
 	}
-	r, created, err := resolveForLogin(f, opts.Settings, opts.impliedMethod)
+	r, created, err := resolveForLogin(f, s, opts.Settings, opts.impliedMethod)
 	if err != nil {
 		return err
 	}
 	if err := opts.checkStdinFlag(r); err != nil {
 		return err
 	}
-	deps, err := f.authDeps(ctx, r, f.IO.CanPrompt())
+	deps, err := s.Deps(ctx, r, f.IO.CanPrompt())
 	if err != nil {
 		return explain(err, r, f.Global.Timeout.String())
 	}
 	// Before the first byte leaves (spec §8), the token request included,
 	// and before the user types a secret that plain http:// would expose.
-	f.warn(r)
+	s.Warn(r)
 	secrets := deps.Secrets
 	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !opts.ClientSecretStdin &&
 		!r.Get(config.ClientSecret).IsSet() && opts.Imported[config.ClientSecret] == ""
@@ -197,7 +199,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		}
 	}
 
-	client, err := f.APIClient(r, provider)
+	client, err := s.APIClient(ctx, r, provider)
 	if err != nil {
 		return explain(err, r, f.Global.Timeout.String())
 	}
@@ -219,7 +221,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	}
 	var passphrases []certSecret
 	for _, k := range []config.Key{config.KeyPassphrase, config.KeystorePassword} {
-		v, asked := f.certSecrets[k]
+		v, asked := s.GivenCertSecret(k)
 		if !asked && r.Get(k).Source.Kind == config.FromEnv {
 			v = r.Value(k)
 		}
@@ -329,8 +331,8 @@ func (opts *LoginOptions) checkStdinFlag(r *config.Resolved) error {
 // resolveForLogin resolves the selected profile with the login flags on
 // top. A profile that does not exist yet is resolved as an empty one when
 // flags describe it, and created after a successful check.
-func resolveForLogin(f *Factory, settings map[config.Key]string, impliedMethod string) (*config.Resolved, bool, error) {
-	file, path, err := f.LoadConfig()
+func resolveForLogin(f *Factory, s *session.Session, settings map[config.Key]string, impliedMethod string) (*config.Resolved, bool, error) {
+	file, path, err := s.LoadConfig()
 	if err != nil {
 		return nil, false, err
 	}
@@ -380,7 +382,7 @@ func loginUsername(ctx context.Context, f *Factory, r *config.Resolved) (string,
 	}
 	u, err := f.Prompt(ctx, fmt.Sprintf("Username for %s: ", r.Value(config.Address)))
 	if err != nil {
-		return "", loginCancelled(err)
+		return "", session.Cancelled(err)
 	}
 	if u = strings.TrimSpace(u); u == "" {
 		return "", &config.UsageError{Msg: "no username given"}
@@ -403,7 +405,7 @@ func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *Logi
 			return string(b), err
 		}, func() {})
 		if err != nil {
-			return "", loginCancelled(fmt.Errorf("read the secret from stdin: %w", err))
+			return "", session.Cancelled(fmt.Errorf("read the secret from stdin: %w", err))
 		}
 		whole := len(s) < maxStdinSecret+3
 		s = strings.TrimRight(s, "\r\n")
@@ -429,19 +431,12 @@ func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *Logi
 	}
 	s, err := f.PromptSecret(ctx, label)
 	if err != nil {
-		return "", loginCancelled(err)
+		return "", session.Cancelled(err)
 	}
 	if s == "" {
 		return "", &config.UsageError{Msg: "no " + auth.SecretName(key) + " given"}
 	}
 	return s, nil
-}
-
-func loginCancelled(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("login cancelled, nothing was stored: %w", err)
-	}
-	return err
 }
 
 // saveLoginProfile writes the login flags into the profile, creating it

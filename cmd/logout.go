@@ -32,9 +32,10 @@ token. The profile itself stays. Logging out twice is not an error.`,
 }
 
 func runLogout(ctx context.Context, f *Factory, all bool) error {
+	s := f.newSession()
 	var targets []*config.Resolved
 	if all {
-		file, _, err := f.LoadConfig()
+		file, _, err := s.LoadConfig()
 		if err != nil {
 			return err
 		}
@@ -43,14 +44,14 @@ func runLogout(ctx context.Context, f *Factory, all bool) error {
 			names = append(names, config.BuiltinLocalName)
 		}
 		for _, name := range names {
-			r, err := f.ResolveProfile(name, nil)
+			r, err := s.ResolveProfile(name, nil)
 			if err != nil {
 				return err
 			}
 			targets = append(targets, r)
 		}
 	} else {
-		r, err := f.Resolve(nil)
+		r, err := s.Resolve(nil)
 		if err != nil {
 			return err
 		}
@@ -59,7 +60,7 @@ func runLogout(ctx context.Context, f *Factory, all bool) error {
 	var failed []string
 	anything := false
 	for _, r := range targets {
-		found, err := forget(ctx, f, r)
+		found, err := forget(ctx, f, s, r)
 		anything = anything || found
 		switch {
 		case err != nil:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
@@ -56,7 +57,7 @@ func profileArg(f *Factory, withBuiltin bool) cobra.CompletionFunc {
 		}
 		names, dir := f.completeProfiles(cmd, args, toComplete)
 		if !withBuiltin {
-			if file, _, err := f.LoadConfig(); err == nil {
+			if file, _, err := f.newSession().LoadConfig(); err == nil {
 				if _, ok := file.Profiles[config.BuiltinLocalName]; !ok {
 					names = slices.DeleteFunc(names, func(n cobra.Completion) bool { return n == config.BuiltinLocalName })
 				}
@@ -361,7 +362,8 @@ func newCmdProfileList(f *Factory) *cobra.Command {
 }
 
 func runProfileList(f *Factory) error {
-	file, path, err := f.LoadConfig()
+	s := f.newSession()
+	file, path, err := s.LoadConfig()
 	if err != nil {
 		return err
 	}
@@ -370,7 +372,7 @@ func runProfileList(f *Factory) error {
 	current := ""
 	if r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: f.Global.Profile, LookupEnv: f.LookupEnv}); err == nil {
 		current = r.Name
-		f.noteEnvProfile(r)
+		s.NoteEnvProfile(r)
 	} else if current = f.Global.Profile; current == "" {
 		// An unknown -p or $CAMCTL_PROFILE, or a variable that does not
 		// resolve: still list what there is, marking what was chosen.
@@ -468,7 +470,7 @@ variables are set (they then outvote the current profile, and a note on
 stderr says so), else the current profile of the config file, else "local".`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := f.Resolve(nil)
+			r, err := f.newSession().Resolve(nil)
 			if err != nil {
 				return err
 			}
@@ -499,7 +501,8 @@ func newCmdProfileRemove(f *Factory) *cobra.Command {
 }
 
 func runProfileRemove(ctx context.Context, f *Factory, name string) error {
-	file, path, err := f.LoadConfig()
+	s := f.newSession()
+	file, path, err := s.LoadConfig()
 	if err != nil {
 		return err
 	}
@@ -541,7 +544,7 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; now none is, so camctl falls back to the local profile (select another with `camctl profile use NAME`).\n")
 	}
 	if r != nil {
-		if _, err := forget(ctx, f, r); err != nil {
+		if _, err := forget(ctx, f, s, r); err != nil {
 			return fmt.Errorf("profile %s is removed; what could not be deleted is under an id that no profile has now, so no profile will use it: %w", name, err)
 		}
 	}
@@ -551,11 +554,10 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 // warnUnreached says that secrets in an unreachable keyring were not
 // touched: silence would claim they are gone, and failing would break
 // every headless machine that never had a keyring.
-func warnUnreached(f *Factory, unreached error, what string) {
-	if unreached == nil || f.keyringNoted {
+func warnUnreached(f *Factory, s *session.Session, unreached error, what string) {
+	if unreached == nil || !s.Once("keyring unreached") {
 		return
 	}
-	f.keyringNoted = true
 	fmt.Fprintf(f.IO.ErrOut, "Note: the OS keyring could not be reached (%v); secrets stored there, if any, were not %s. Set %s=none where there is no keyring.\n",
 		unreached, what, config.EnvKeyring)
 }
@@ -563,7 +565,7 @@ func warnUnreached(f *Factory, unreached error, what string) {
 // forget deletes what is stored for profile r: its secrets (when it has
 // a name to store them under) and its cached access token. It says what
 // went, and returns whether anything did.
-func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
+func forget(ctx context.Context, f *Factory, s *session.Session, r *config.Resolved) (bool, error) {
 	// Only the stores: a broken TLS setting or a missing CA file must not
 	// keep a secret from being deleted.
 	secrets, err := f.Secrets(r.ConfigPath, false)
@@ -578,10 +580,10 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		warnUnreached(f, unreached, "deleted")
+		warnUnreached(f, s, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		cache := f.tokenCache(secrets, r)
+		cache := s.TokenCache(secrets, r)
 		found, err := cache.Delete(ctx, key)
 		// A token cached by a camctl from before the API address was part
 		// of the key goes too.
@@ -635,7 +637,7 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 				if r.ID == "" && secrets.Mode == auth.KeyringAuto {
 					// Nothing moved; a keyring that could not be asked may
 					// hold items under the old name, which stay there.
-					warnUnreached(f, secrets.KeyringStatus(cmd.Context()), "moved")
+					warnUnreached(f, f.newSession(), secrets.KeyringStatus(cmd.Context()), "moved")
 				}
 			}
 			if err := config.Edit(cmd.Context(), path, func(doc *config.Document) error {

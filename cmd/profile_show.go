@@ -101,7 +101,8 @@ stored and where.`,
 }
 
 func runProfileShow(ctx context.Context, f *Factory, name string) error {
-	r, err := f.ResolveProfile(name, nil)
+	sess := f.newSession()
+	r, err := sess.ResolveProfile(name, nil)
 	if err != nil {
 		return err
 	}
@@ -147,11 +148,8 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 			out.Certificate.Error = err.Error()
 		}
 	} else if r.Get(config.Keystore).IsSet() {
-		lc, err := f.clientCert(ctx, r, false)
-		out.Certificate = &shownCert{}
-		if lc != nil {
-			out.Certificate.CertInfo = lc.info
-		}
+		info, err := sess.ClientCert(ctx, r)
+		out.Certificate = &shownCert{CertInfo: info}
 		if err != nil {
 			out.Certificate.Error = err.Error()
 		}
@@ -161,7 +159,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		// needed to read it.
 		if secrets, err := f.Secrets(r.ConfigPath, false); err == nil {
 			out.Token = &shownToken{}
-			if t, where, err := f.tokenCache(secrets, r).Get(ctx, key); err == nil && t != nil {
+			if t, where, err := sess.TokenCache(secrets, r).Get(ctx, key); err == nil && t != nil {
 				out.Token = &shownToken{Cached: true, Where: where, ExpiresAt: t.ExpiresAt.UTC().Format(time.RFC3339), Valid: t.FreshAt(time.Now())}
 			}
 		}

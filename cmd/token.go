@@ -65,7 +65,8 @@ type tokenSource interface {
 
 func runToken(ctx context.Context, opts *TokenOptions) error {
 	f := opts.f
-	r, err := f.Resolve(nil)
+	s := f.newSession()
+	r, err := s.Resolve(nil)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 	if opts.Refresh && r.Method() != config.MethodOIDC {
 		return &config.UsageError{Msg: fmt.Sprintf("--refresh fetches a new token from the token endpoint; profile %s uses %s auth, which has none", r.Name, r.Method())}
 	}
-	p, err := f.Provider(ctx, r)
+	p, err := s.Provider(ctx, r)
 	if err != nil {
 		return explain(err, r, f.Global.Timeout.String())
 	}

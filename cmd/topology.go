@@ -80,18 +80,16 @@ on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
 
 func runTopology(ctx context.Context, opts *TopologyOptions) error {
 	f := opts.f
-	r, err := f.Resolve(nil)
+	s := f.newSession()
+	r, err := s.Resolve(nil)
 	if err != nil {
 		return err
 	}
-	p, err := f.Provider(ctx, r)
+	conn, err := s.Connect(ctx, r)
 	if err != nil {
 		return explain(err, r, f.Global.Timeout.String())
 	}
-	client, err := f.APIClient(r, p)
-	if err != nil {
-		return explain(err, r, f.Global.Timeout.String())
-	}
+	client := conn.Client
 	var (
 		topo *api.Topology
 		raw  []byte
