@@ -544,7 +544,7 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; now none is, so camctl falls back to the local profile (select another with `camctl profile use NAME`).\n")
 	}
 	if r != nil {
-		if _, err := forget(ctx, f, s, r); err != nil {
+		if _, err := forget(ctx, f.IO, s, r); err != nil {
 			return fmt.Errorf("profile %s is removed; what could not be deleted is under an id that no profile has now, so no profile will use it: %w", name, err)
 		}
 	}
@@ -554,21 +554,21 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 // warnUnreached says that secrets in an unreachable keyring were not
 // touched: silence would claim they are gone, and failing would break
 // every headless machine that never had a keyring.
-func warnUnreached(f *Factory, s *session.Session, unreached error, what string) {
+func warnUnreached(io *IOStreams, s *session.Session, unreached error, what string) {
 	if unreached == nil || !s.Once("keyring unreached") {
 		return
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Note: the OS keyring could not be reached (%v); secrets stored there, if any, were not %s. Set %s=none where there is no keyring.\n",
+	fmt.Fprintf(io.ErrOut, "Note: the OS keyring could not be reached (%v); secrets stored there, if any, were not %s. Set %s=none where there is no keyring.\n",
 		unreached, what, config.EnvKeyring)
 }
 
 // forget deletes what is stored for profile r: its secrets (when it has
 // a name to store them under) and its cached access token. It says what
 // went, and returns whether anything did.
-func forget(ctx context.Context, f *Factory, s *session.Session, r *config.Resolved) (bool, error) {
+func forget(ctx context.Context, io *IOStreams, s *session.Session, r *config.Resolved) (bool, error) {
 	// Only the stores: a broken TLS setting or a missing CA file must not
 	// keep a secret from being deleted.
-	secrets, err := f.Secrets(r.ConfigPath, false)
+	secrets, err := s.Secrets(r, false)
 	if err != nil {
 		return false, err
 	}
@@ -580,7 +580,7 @@ func forget(ctx context.Context, f *Factory, s *session.Session, r *config.Resol
 		if err != nil {
 			errs = append(errs, err)
 		}
-		warnUnreached(f, s, unreached, "deleted")
+		warnUnreached(io, s, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
 		cache := s.TokenCache(secrets, r)
@@ -597,7 +597,7 @@ func forget(ctx context.Context, f *Factory, s *session.Session, r *config.Resol
 		}
 	}
 	if len(removed) > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "Deleted the stored %s of profile %s.\n", strings.Join(removed, ", "), r.Name)
+		fmt.Fprintf(io.ErrOut, "Deleted the stored %s of profile %s.\n", strings.Join(removed, ", "), r.Name)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return len(removed) > 0, fmt.Errorf("profile %s: could not delete everything stored for it: %w", r.Name, err)
@@ -637,7 +637,7 @@ func newCmdProfileRename(f *Factory) *cobra.Command {
 				if r.ID == "" && secrets.Mode == auth.KeyringAuto {
 					// Nothing moved; a keyring that could not be asked may
 					// hold items under the old name, which stay there.
-					warnUnreached(f, f.newSession(), secrets.KeyringStatus(cmd.Context()), "moved")
+					warnUnreached(f.IO, f.newSession(), secrets.KeyringStatus(cmd.Context()), "moved")
 				}
 			}
 			if err := config.Edit(cmd.Context(), path, func(doc *config.Document) error {
