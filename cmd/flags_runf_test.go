@@ -178,3 +178,113 @@ func TestNewCmdLogin(t *testing.T) {
 		})
 	}
 }
+
+func TestNewCmdProfileEdit(t *testing.T) {
+	tests := []struct {
+		name         string
+		set          bool
+		args         []string
+		wantName     string
+		wantSettings map[config.Key]string
+		wantInsecure bool
+		wantErr      string
+	}{
+		{name: "add", args: []string{"helm", "--address", "https://c.example.com", "--auth", "none"}, wantName: "helm",
+			wantSettings: map[config.Key]string{config.Address: "https://c.example.com", config.AuthMethod: "none"}},
+		{name: "set insecure", set: true, args: []string{"helm", "--scope", "api", "--insecure-storage"}, wantName: "helm",
+			wantSettings: map[config.Key]string{config.Scope: "api"}, wantInsecure: true},
+		{name: "no name", args: []string{"--address", "https://c.example.com"}, wantErr: "needs a profile NAME"},
+		{name: "two names", set: true, args: []string{"a", "b"}, wantErr: "needs a profile NAME"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _, _ := testFactory(t, nil)
+			var got *ProfileEditOptions
+			runF := func(_ context.Context, o *ProfileEditOptions) error { got = o; return nil }
+			cmd := newCmdProfileAdd(f, runF)
+			if tt.set {
+				cmd = newCmdProfileSet(f, runF)
+			}
+			if !checkFlagErr(t, execRunF(t, cmd, tt.args), tt.wantErr) {
+				return
+			}
+			if got.Name != tt.wantName || got.Insecure != tt.wantInsecure || len(got.Settings) != len(tt.wantSettings) {
+				t.Errorf("options = %+v", *got)
+			}
+			for k, v := range tt.wantSettings {
+				if got.Settings[k] != v {
+					t.Errorf("Settings[%s] = %q, want %q", k, got.Settings[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestNewCmdProfileNames(t *testing.T) {
+	tests := []struct {
+		name      string
+		newCmd    func(*Factory, func(context.Context, *ProfileOptions) error) *cobra.Command
+		args      []string
+		wantNames []string
+		wantErr   string
+	}{
+		{name: "use", newCmd: newCmdProfileUse, args: []string{"helm"}, wantNames: []string{"helm"}},
+		{name: "use none", newCmd: newCmdProfileUse, wantErr: "needs a profile NAME"},
+		{name: "remove", newCmd: newCmdProfileRemove, args: []string{"helm"}, wantNames: []string{"helm"}},
+		{name: "rename", newCmd: newCmdProfileRename, args: []string{"a", "b"}, wantNames: []string{"a", "b"}},
+		{name: "rename one", newCmd: newCmdProfileRename, args: []string{"a"}, wantErr: "needs OLD and NEW profile names"},
+		{name: "list", newCmd: newCmdProfileList},
+		{name: "list argument", newCmd: newCmdProfileList, args: []string{"x"}, wantErr: "takes no arguments"},
+		{name: "current", newCmd: newCmdProfileCurrent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _, _ := testFactory(t, nil)
+			f.Global.Profile, f.Global.Output = "flagged", OutputJSON
+			var got *ProfileOptions
+			err := execRunF(t, tt.newCmd(f, func(_ context.Context, o *ProfileOptions) error { got = o; return nil }), tt.args)
+			if !checkFlagErr(t, err, tt.wantErr) {
+				return
+			}
+			if strings.Join(got.Names, " ") != strings.Join(tt.wantNames, " ") || got.ProfileFlag != "flagged" || got.Output != OutputJSON {
+				t.Errorf("options = %+v", *got)
+			}
+		})
+	}
+	// A name that could not be a profile is refused before runF.
+	f, _, _, _ := testFactory(t, nil)
+	err := execRunF(t, newCmdProfileUse(f, func(context.Context, *ProfileOptions) error { t.Error("runF ran"); return nil }), []string{"../x"})
+	if err == nil {
+		t.Error("an invalid name was accepted")
+	}
+}
+
+func TestNewCmdProfileShow(t *testing.T) {
+	tests := []struct {
+		name       string
+		flag       string
+		args       []string
+		wantName   string
+		wantByFlag bool
+		wantErr    string
+	}{
+		{name: "selected", wantName: ""},
+		{name: "by flag", flag: "helm", wantName: "helm", wantByFlag: true},
+		{name: "argument", flag: "helm", args: []string{"prod"}, wantName: "prod"},
+		{name: "two", args: []string{"a", "b"}, wantErr: "takes at most one profile NAME"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _, _ := testFactory(t, nil)
+			f.Global.Profile = tt.flag
+			var got *ProfileShowOptions
+			err := execRunF(t, newCmdProfileShow(f, func(_ context.Context, o *ProfileShowOptions) error { got = o; return nil }), tt.args)
+			if !checkFlagErr(t, err, tt.wantErr) {
+				return
+			}
+			if got.Name != tt.wantName || got.ByFlag != tt.wantByFlag {
+				t.Errorf("Name, ByFlag = %q, %v; want %q, %v", got.Name, got.ByFlag, tt.wantName, tt.wantByFlag)
+			}
+		})
+	}
+}

@@ -289,3 +289,11 @@ func (s *Session) Connect(ctx context.Context, r *config.Resolved) (*Conn, error
 	}
 	return &Conn{Provider: p, Client: c}, nil
 }
+
+// LookupEnv is the run's os.LookupEnv.
+func (s *Session) LookupEnv(name string) (string, bool) {
+	if s.o.LookupEnv == nil {
+		return "", false
+	}
+	return s.o.LookupEnv(name)
+}
