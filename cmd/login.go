@@ -16,6 +16,7 @@ import (
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/login"
 	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 )
@@ -108,181 +109,28 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err := opts.checkStdinFlag(r); err != nil {
 		return err
 	}
-	deps, err := s.Deps(ctx, r, f.IO.CanPrompt())
+	res, err := login.Run(ctx, &login.Request{
+		Profile:           r,
+		Created:           created,
+		Settings:          opts.Settings,
+		Imported:          opts.Imported,
+		PasswordStdin:     opts.PasswordStdin,
+		ClientSecretStdin: opts.ClientSecretStdin,
+		TokenStdin:        opts.TokenStdin,
+		ReadStdin:         func(ctx context.Context, key config.Key) (string, error) { return readStdinSecret(ctx, f.IO.In, key) },
+		InsecureStorage:   opts.InsecureStorage,
+		Session:           s,
+		Prompter:          loginPrompter{f},
+		Redactor:          f.IO.Redactor,
+		Explain:           func(err error) error { return explainLogin(err, r, f.Global.Timeout) },
+	})
+	for _, n := range res.Notes {
+		fmt.Fprintln(f.IO.ErrOut, n)
+	}
 	if err != nil {
-		return explain(err, r, f.Global.Timeout.String())
+		return err
 	}
-	// Before the first byte leaves (spec §8), the token request included,
-	// and before the user types a secret that plain http:// would expose.
-	s.Warn(r)
-	secrets := deps.Secrets
-	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !opts.ClientSecretStdin &&
-		!r.Get(config.ClientSecret).IsSet() && opts.Imported[config.ClientSecret] == ""
-	if r.Method() != config.MethodNone && !opts.InsecureStorage && !certOnly {
-		// Find out before asking for a secret that could not be kept.
-		if err := secrets.KeyringStatus(ctx); err != nil {
-			return &auth.NoKeyringError{Err: err}
-		}
-	}
-
-	var (
-		provider  auth.Provider
-		secretKey config.Key
-		secret    string
-		token     *auth.Token
-	)
-	switch r.Method() {
-	case config.MethodNone:
-		provider = auth.None()
-	case config.MethodBasic:
-		user, err := loginUsername(ctx, f, r)
-		if err != nil {
-			return err
-		}
-		pw, err := loginSecret(ctx, f, r, opts, opts.PasswordStdin, config.Password,
-			fmt.Sprintf("Password for %s at %s: ", user, r.Value(config.Address)))
-		if err != nil {
-			return err
-		}
-		// The Authorization header carries user:password in Base64.
-		f.IO.Redactor.AddBasic(user, pw)
-		provider, secretKey, secret = auth.NewBasic(user, pw), config.Password, pw
-		if r.Get(config.Username).Source.Kind != config.FromFlag && !r.Get(config.Username).IsSet() {
-			opts.Settings[config.Username] = user
-		}
-	case config.MethodOIDC:
-		key, err := auth.OIDCKey(r)
-		if err != nil {
-			return err
-		}
-		cs := ""
-		if certOnly && r.Storable() {
-			// A secret stored by an earlier login still goes along, but
-			// only to the token endpoint it was verified with.
-			if st, err := secrets.Lookup(ctx, r, config.ClientSecret); err == nil && st.Value != "" && auth.CheckBinding(r, config.ClientSecret, st) == nil {
-				cs = st.Value
-			}
-		}
-		if !certOnly {
-			// A client certificate alone is enough (tls_client_auth);
-			// else the secret, with or without a certificate.
-			if cs, err = loginSecret(ctx, f, r, opts, opts.ClientSecretStdin, config.ClientSecret,
-				fmt.Sprintf("Client secret of %s at %s: ", key.ClientID, key.TokenURL)); err != nil {
-				return err
-			}
-		}
-		// No cache yet: the token is stored only once the cluster accepts it.
-		oidc := auth.NewOIDC(auth.OIDCOptions{
-			Key:      key,
-			Secret:   func(context.Context) (string, error) { return cs, nil },
-			HTTP:     deps.HTTP,
-			Budget:   deps.Timeout,
-			Redactor: f.IO.Redactor,
-		})
-		if token, err = oidc.Token(ctx, true); err != nil {
-			return explain(fmt.Errorf("login failed, nothing was stored: %w", err), r, f.Global.Timeout.String())
-		}
-		provider = oidc
-		if cs != "" {
-			secretKey, secret = config.ClientSecret, cs
-		}
-	case config.MethodBearer:
-		tok, err := loginSecret(ctx, f, r, opts, opts.TokenStdin, config.Token, "Bearer token: ")
-		if err != nil {
-			return err
-		}
-		provider, secretKey, secret = auth.NewBearer(tok), config.Token, tok
-		if j, err := auth.DecodeJWT(tok); err == nil {
-			if exp, ok := j.Time("exp"); ok {
-				token = &auth.Token{AccessToken: tok, ExpiresAt: exp}
-			}
-		}
-	}
-
-	client, err := s.APIClient(ctx, r, provider)
-	if err != nil {
-		return explain(err, r, f.Global.Timeout.String())
-	}
-	topo, _, err := client.Topology(ctx)
-	if err != nil {
-		err = fmt.Errorf("login failed, nothing was stored: %w", err)
-		var httpErr *api.HTTPError
-		if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem != nil && r.Method() != config.MethodNone && secretFromEnv(r) == "" {
-			return withHint(fmt.Errorf("profile %s: %w", r.Name, err), "The cluster rejected these credentials; check them and run the same command again.")
-		}
-		return explain(err, r, f.Global.Timeout.String())
-	}
-
-	// Passphrases of the client certificate, asked for now or given in
-	// the environment, are kept like the other secrets.
-	type certSecret struct {
-		key   config.Key
-		value string
-	}
-	var passphrases []certSecret
-	for _, k := range []config.Key{config.KeyPassphrase, config.KeystorePassword} {
-		v, asked := s.GivenCertSecret(k)
-		if !asked && r.Get(k).Source.Kind == config.FromEnv {
-			v = r.Value(k)
-		}
-		if v != "" && r.Storable() {
-			passphrases = append(passphrases, certSecret{k, v})
-		}
-	}
-	// Crash-safe order: the profile with its id is in the config file
-	// before anything is stored under that id, so a crash at any point
-	// leaves at most an item under an id that no profile has.
-	needID := secretKey != "" || len(passphrases) > 0
-	if needID && r.ID == "" && !created {
-		// Items stored under the profile's name by an older camctl move
-		// to its id first, bound to where the file pointed.
-		if err := secrets.MigrateProfile(ctx, r); err != nil {
-			return fmt.Errorf("login failed, nothing was stored: %w", err)
-		}
-	}
-	if needID || len(opts.Settings) > 0 || created {
-		id, err := saveLoginProfile(ctx, f, r, opts.Settings, needID)
-		if err != nil {
-			return fmt.Errorf("login failed, nothing was stored: profile %s could not be saved: %w", r.Name, err)
-		}
-		r.ID = id
-	}
-
-	var where string
-	if secretKey != "" {
-		if where, err = secrets.Save(ctx, r, secretKey, secret, opts.InsecureStorage); err != nil {
-			return err
-		}
-	}
-	storedPassphrase := false
-	for _, p := range passphrases {
-		k, v := p.key, p.value
-		w, err := secrets.Save(ctx, r, k, v, opts.InsecureStorage)
-		var noKeyring *auth.NoKeyringError
-		if errors.As(err, &noKeyring) {
-			// The cluster accepted the certificate; not being able to
-			// keep its passphrase must not undo that.
-			fld, _ := config.FieldFor(k)
-			fmt.Fprintf(f.IO.ErrOut, "Note: the %s is not stored (no OS keyring: %v); set %s, or log in with --insecure-storage.\n", auth.SecretName(k), noKeyring.Err, fld.Env[0])
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(f.IO.ErrOut, "The %s is stored %s.\n", auth.SecretName(k), map[string]string{auth.InKeyring: "in the OS keyring", auth.InFile: "in a plain-text 0600 file (--insecure-storage)"}[w])
-		storedPassphrase = true
-	}
-	if oidc, ok := provider.(*auth.OIDC); ok {
-		// The token the cluster accepted (a 401 may have replaced the
-		// first one), and only one whose expiry is known.
-		token = oidc.Current()
-	}
-	if token != nil && r.Method() == config.MethodOIDC && !token.ExpiresAt.IsZero() && deps.Tokens != nil {
-		key, _ := auth.OIDCKey(r)
-		if _, err := deps.Tokens.Put(ctx, key, token); err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "Warning: the token could not be cached (%v); the next command fetches a new one.\n", err)
-		}
-	}
+	provider, client, topo, token, secretKey, where, storedPassphrase := res.Provider, res.Client, res.Topology, res.Token, res.SecretKey, res.Where, res.StoredPassphrase
 	w := f.IO.ErrOut
 	who := "without authentication"
 	if provider.Method() != config.MethodNone {
@@ -290,7 +138,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	}
 	fmt.Fprintf(w, "Logged in to %s (profile %s) %s: gateway %s, %d brokers.\n",
 		client.BaseURL(), r.Name, who, termsafe.Line(topo.GatewayVersion), len(topo.Brokers)+topo.Omitted.Brokers)
-	if token != nil && !token.ExpiresAt.IsZero() {
+	if token != nil {
 		fmt.Fprintf(w, "The token is valid until %s (in %s).\n",
 			token.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(token.ExpiresAt).Round(time.Second))
 	}
@@ -373,101 +221,51 @@ func resolveForLogin(f *Factory, s *session.Session, settings map[config.Key]str
 	return r, created, nil
 }
 
-func loginUsername(ctx context.Context, f *Factory, r *config.Resolved) (string, error) {
-	if u := r.Value(config.Username); u != "" {
-		return u, nil
-	}
-	if !f.IO.CanPrompt() {
-		return "", &config.UsageError{Msg: fmt.Sprintf("profile %s uses basic auth but has no username: pass --username NAME or set CAMUNDA_BASIC_AUTH_USERNAME", r.Name)}
-	}
-	u, err := f.Prompt(ctx, fmt.Sprintf("Username for %s: ", r.Value(config.Address)))
-	if err != nil {
-		return "", session.Cancelled(err)
-	}
-	if u = strings.TrimSpace(u); u == "" {
-		return "", &config.UsageError{Msg: "no username given"}
-	}
-	return u, nil
+// loginPrompter asks through f's prompts, which tests replace.
+type loginPrompter struct{ f *Factory }
+
+func (p loginPrompter) CanPrompt() bool { return p.f.IO.CanPrompt() }
+func (p loginPrompter) Prompt(ctx context.Context, label string) (string, error) {
+	return p.f.Prompt(ctx, label)
+}
+func (p loginPrompter) PromptSecret(ctx context.Context, label string) (string, error) {
+	return p.f.PromptSecret(ctx, label)
 }
 
-// loginSecret gets the secret from, in order: --*-stdin, the environment,
-// a hidden prompt on a terminal. This is where login obtains it, so the
-// redactor learns it here.
-func loginSecret(ctx context.Context, f *Factory, r *config.Resolved, opts *LoginOptions, fromStdin bool, key config.Key, label string) (secret string, err error) {
-	defer func() { f.IO.Redactor.Add(secret) }()
-	fld, _ := config.FieldFor(key)
-	if fromStdin {
-		// Cancellable: on a terminal, stdin waits for Ctrl-D.
-		s, err := readCancellable(ctx, func() (string, error) {
-			// One byte more than allowed (and the line end): enough to
-			// tell a secret that is too long from one that fits.
-			b, err := io.ReadAll(io.LimitReader(f.IO.In, maxStdinSecret+3))
-			return string(b), err
-		}, func() {})
-		if err != nil {
-			return "", session.Cancelled(fmt.Errorf("read the secret from stdin: %w", err))
-		}
-		whole := len(s) < maxStdinSecret+3
-		s = strings.TrimRight(s, "\r\n")
-		if len(s) > maxStdinSecret || !whole {
-			// Refused, not cut: a truncated secret would be stored and
-			// fail later, far from the cause (spec §8).
-			return "", &config.UsageError{Msg: fmt.Sprintf("the %s on stdin is longer than 64 KiB; camctl refuses it rather than cut it", auth.SecretName(key))}
-		}
-		if s == "" {
-			return "", &config.UsageError{Msg: "stdin was empty: pipe the secret into camctl login"}
-		}
-		return s, nil
-	}
-	if s := r.Get(key); s.IsSet() {
-		return s.Value, nil
-	}
-	if v := opts.Imported[key]; v != "" {
-		return v, nil
-	}
-	if !f.IO.CanPrompt() {
-		flag := map[config.Key]string{config.Password: "--password-stdin", config.ClientSecret: "--client-secret-stdin", config.Token: "--token-stdin"}[key]
-		return "", &auth.MissingSecretError{Profile: r.Name, What: auth.SecretName(key), Flag: flag, Env: fld.Env[0], InLogin: true}
-	}
-	s, err := f.PromptSecret(ctx, label)
+// readStdinSecret reads the secret of --*-stdin. Cancellable: on a
+// terminal, stdin waits for Ctrl-D.
+func readStdinSecret(ctx context.Context, in io.Reader, key config.Key) (string, error) {
+	s, err := readCancellable(ctx, func() (string, error) {
+		// One byte more than allowed (and the line end): enough to
+		// tell a secret that is too long from one that fits.
+		b, err := io.ReadAll(io.LimitReader(in, maxStdinSecret+3))
+		return string(b), err
+	}, func() {})
 	if err != nil {
-		return "", session.Cancelled(err)
+		return "", session.Cancelled(fmt.Errorf("read the secret from stdin: %w", err))
+	}
+	whole := len(s) < maxStdinSecret+3
+	s = strings.TrimRight(s, "\r\n")
+	if len(s) > maxStdinSecret || !whole {
+		// Refused, not cut: a truncated secret would be stored and
+		// fail later, far from the cause (spec §8).
+		return "", &config.UsageError{Msg: fmt.Sprintf("the %s on stdin is longer than 64 KiB; camctl refuses it rather than cut it", auth.SecretName(key))}
 	}
 	if s == "" {
-		return "", &config.UsageError{Msg: "no " + auth.SecretName(key) + " given"}
+		return "", &config.UsageError{Msg: "stdin was empty: pipe the secret into camctl login"}
 	}
 	return s, nil
 }
 
-// saveLoginProfile writes the login flags into the profile, creating it
-// (and making it current when it is the first) if needed, and with
-// needID gives it an id if it has none. It returns the profile's id.
-func saveLoginProfile(ctx context.Context, f *Factory, r *config.Resolved, settings map[config.Key]string, needID bool) (string, error) {
-	id := ""
-	err := config.Edit(ctx, r.ConfigPath, func(doc *config.Document) error {
-		if !doc.HasProfile(r.Name) {
-			// Only what the command line says, never what came from the
-			// environment: the file must not pick up a CI job's variables.
-			for _, k := range []config.Key{config.Address, config.AuthMethod} {
-				if _, ok := settings[k]; !ok && r.Get(k).Source.Kind != config.FromEnv {
-					settings[k] = r.Value(k)
-				}
-			}
-			if _, err := doc.CreateProfile(r.Name, settings, true); err != nil {
-				return err
-			}
-		} else if err := setAll(doc, r.Name, settings); err != nil {
-			return err
-		}
-		id = doc.ProfileID(r.Name)
-		if needID {
-			var err error
-			id, err = doc.EnsureProfileID(r.Name, r.ID)
-			return err
-		}
-		return nil
-	})
-	return id, err
+// explainLogin is explain for a login: credentials that the cluster
+// rejected (and that the user typed or piped, not set in a variable) get
+// the advice to check them.
+func explainLogin(err error, r *config.Resolved, timeout time.Duration) error {
+	var httpErr *api.HTTPError
+	if errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusUnauthorized && httpErr.Problem != nil && r.Method() != config.MethodNone && secretFromEnv(r) == "" {
+		return withHint(fmt.Errorf("profile %s: %w", r.Name, err), "The cluster rejected these credentials; check them and run the same command again.")
+	}
+	return explain(err, r, timeout.String())
 }
 
 // maxStdinSecret bounds a secret read from stdin (spec §8): far above any

@@ -272,20 +272,6 @@ func fileProfile(path, name string) (*config.Resolved, error) {
 	return config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name})
 }
 
-// setAll writes settings in the order of config.Fields, so files look alike.
-func setAll(doc *config.Document, name string, settings map[config.Key]string) error {
-	for _, fld := range config.Fields {
-		v, ok := settings[fld.Key]
-		if !ok {
-			continue
-		}
-		if err := doc.Set(name, fld.Key, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func newCmdProfileSet(f *Factory, runF func(context.Context, *ProfileEditOptions) error) *cobra.Command {
 	cmd := profileEditCmd(f, &cobra.Command{
 		Use:   "set NAME",
@@ -339,7 +325,7 @@ func runProfileSet(ctx context.Context, o *ProfileEditOptions) error {
 			_, err := doc.CreateProfile(name, settings, false)
 			return err
 		}
-		return setAll(doc, name, settings)
+		return doc.SetAll(name, settings)
 	})
 	if err != nil {
 		return err
