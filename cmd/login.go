@@ -23,7 +23,14 @@ import (
 
 // LoginOptions are the inputs of `camctl login`.
 type LoginOptions struct {
-	f                 *Factory
+	IO *IOStreams
+	// Session is the connection state of the run; Prompter asks.
+	Session  func() *session.Session
+	Prompter login.Prompter
+	// ProfileFlag is --profile; Timeout is --timeout, named in hints.
+	ProfileFlag string
+	Timeout     time.Duration
+
 	Settings          map[config.Key]string
 	PasswordStdin     bool
 	ClientSecretStdin bool
@@ -37,7 +44,7 @@ type LoginOptions struct {
 
 // NewCmdLogin builds `camctl login`.
 func NewCmdLogin(f *Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
-	opts := &LoginOptions{f: f}
+	opts := &LoginOptions{IO: f.IO, Session: f.newSession, Prompter: loginPrompter{f}}
 	var flags *profileFlags
 	cmd := &cobra.Command{
 		Use:   "login",
@@ -73,6 +80,7 @@ logging in is usually simpler.`,
 				return err
 			}
 			opts.Settings, opts.Imported = settings, secrets
+			opts.ProfileFlag, opts.Timeout = f.Global.Profile, f.Global.Timeout
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -88,8 +96,7 @@ logging in is usually simpler.`,
 }
 
 func runLogin(ctx context.Context, opts *LoginOptions) error {
-	f := opts.f
-	s := f.newSession()
+	s := opts.Session()
 	s.InLogin = true
 	if _, ok := opts.Settings[config.AuthMethod]; !ok {
 		// For a profile this login creates, the stdin flag says the method.
@@ -102,7 +109,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			opts.impliedMethod = config.MethodBasic
 		}
 	}
-	r, created, err := resolveForLogin(f, s, opts.Settings, opts.impliedMethod)
+	r, created, err := resolveForLogin(s, opts.ProfileFlag, opts.Settings, opts.impliedMethod)
 	if err != nil {
 		return err
 	}
@@ -117,21 +124,23 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 		PasswordStdin:     opts.PasswordStdin,
 		ClientSecretStdin: opts.ClientSecretStdin,
 		TokenStdin:        opts.TokenStdin,
-		ReadStdin:         func(ctx context.Context, key config.Key) (string, error) { return readStdinSecret(ctx, f.IO.In, key) },
-		InsecureStorage:   opts.InsecureStorage,
-		Session:           s,
-		Prompter:          loginPrompter{f},
-		Redactor:          f.IO.Redactor,
-		Explain:           func(err error) error { return explainLogin(err, r, f.Global.Timeout) },
+		ReadStdin: func(ctx context.Context, key config.Key) (string, error) {
+			return readStdinSecret(ctx, opts.IO.In, key)
+		},
+		InsecureStorage: opts.InsecureStorage,
+		Session:         s,
+		Prompter:        opts.Prompter,
+		Redactor:        opts.IO.Redactor,
+		Explain:         func(err error) error { return explainLogin(err, r, opts.Timeout) },
 	})
 	for _, n := range res.Notes {
-		fmt.Fprintln(f.IO.ErrOut, n)
+		fmt.Fprintln(opts.IO.ErrOut, n)
 	}
 	if err != nil {
 		return err
 	}
 	provider, client, topo, token, secretKey, where, storedPassphrase := res.Provider, res.Client, res.Topology, res.Token, res.SecretKey, res.Where, res.StoredPassphrase
-	w := f.IO.ErrOut
+	w := opts.IO.ErrOut
 	who := "without authentication"
 	if provider.Method() != config.MethodNone {
 		who = fmt.Sprintf("as %s (%s auth)", provider.Identity(), provider.Method())
@@ -147,7 +156,7 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	case auth.InKeyring:
 		fmt.Fprintf(w, "The %s is stored in the OS keyring.\n", what)
 	case auth.InFile:
-		path, _ := config.SecretsPath(f.Getenv)
+		path, _ := config.SecretsPath(s.Getenv)
 		fmt.Fprintf(w, "Warning: the %s is stored in plain text in %s (mode 0600), as --insecure-storage asked.\n", what, path)
 	default:
 		if !storedPassphrase {
@@ -179,12 +188,12 @@ func (opts *LoginOptions) checkStdinFlag(r *config.Resolved) error {
 // resolveForLogin resolves the selected profile with the login flags on
 // top. A profile that does not exist yet is resolved as an empty one when
 // flags describe it, and created after a successful check.
-func resolveForLogin(f *Factory, s *session.Session, settings map[config.Key]string, impliedMethod string) (*config.Resolved, bool, error) {
+func resolveForLogin(s *session.Session, profileFlag string, settings map[config.Key]string, impliedMethod string) (*config.Resolved, bool, error) {
 	file, path, err := s.LoadConfig()
 	if err != nil {
 		return nil, false, err
 	}
-	o := config.Options{ConfigPath: path, File: file, Profile: f.Global.Profile, Flags: settings, LookupEnv: f.LookupEnv, AllowNew: len(settings) > 0}
+	o := config.Options{ConfigPath: path, File: file, Profile: profileFlag, Flags: settings, LookupEnv: s.LookupEnv, AllowNew: len(settings) > 0}
 	sel := config.Select(o)
 	if sel.Selection.Kind == config.FromFlag || sel.Selection.Kind == config.FromEnv && sel.Kind == config.KindFile {
 		if err := config.ValidateName(sel.Name); err != nil {
