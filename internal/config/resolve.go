@@ -163,6 +163,15 @@ func ConnectionVars(lookup func(string) (string, bool)) []string {
 	return names
 }
 
+// getenv is o.LookupEnv's value of name ("" when unset or without one).
+func (o Options) getenv(name string) string {
+	if o.LookupEnv == nil {
+		return ""
+	}
+	v, _ := o.LookupEnv(name)
+	return v
+}
+
 // Select is the first half of Resolve: which profile is selected, and
 // why (spec §3), without resolving its settings. Its Kind is KindEnv for
 // the environment profile, else KindFile (Resolve tells the built-in
@@ -171,13 +180,7 @@ func Select(o Options) *Resolved {
 	if o.File == nil {
 		o.File = &File{}
 	}
-	env := func(name string) string {
-		if o.LookupEnv == nil {
-			return ""
-		}
-		v, _ := o.LookupEnv(name)
-		return v
-	}
+	env := o.getenv
 	r := &Resolved{ConfigPath: o.ConfigPath, settings: map[Key]Setting{}}
 	switch vars := ConnectionVars(o.LookupEnv); {
 	case o.Profile != "":
@@ -207,13 +210,7 @@ func Resolve(o Options) (*Resolved, error) {
 	if o.File == nil {
 		o.File = &File{}
 	}
-	env := func(name string) string {
-		if o.LookupEnv == nil {
-			return ""
-		}
-		v, _ := o.LookupEnv(name)
-		return v
-	}
+	env := o.getenv
 	r := Select(o)
 	var profile Profile
 	if r.Kind == KindFile {
