@@ -16,6 +16,7 @@ import (
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/build"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/session"
 )
 
 // The SIGKILL tests of spec §5: a crash at any point of a first login,
@@ -66,7 +67,7 @@ func (s *sandbox) inProcess(stdin string, args ...string) (int, string, string) 
 			return "", nil
 		},
 	}
-	f.Secrets = f.cachedSecrets
+	f.Secrets = session.CachedSecrets(f.systemSecrets)
 	return run(s.t, f, args...), out.String(), errOut.String()
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/redact"
+	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 	"github.com/camctl/camctl/internal/testutil/hostile"
 	"github.com/camctl/camctl/internal/testutil/leakcheck"
@@ -135,8 +136,8 @@ func hostileExit(method string, cmd hostileCmd, c hostile.Case) int {
 // writes can drive the terminal, and the exit code says what happened
 // (spec §8). TestHostileKeyring runs the same table under a real keyring.
 func TestHostileTable(t *testing.T) {
-	for _, mode := range []string{"memory", auth.KeyringNone} {
-		t.Run(mode, func(t *testing.T) { hostileTable(t, mode, hostileMethods()...) })
+	for _, mode := range []auth.KeyringMode{"memory", auth.KeyringNone} {
+		t.Run(string(mode), func(t *testing.T) { hostileTable(t, mode, hostileMethods()...) })
 	}
 }
 
@@ -144,7 +145,7 @@ func hostileMethods() []string {
 	return []string{config.MethodBasic, config.MethodOIDC, config.MethodBearer}
 }
 
-func hostileTable(t *testing.T, keyring string, methods ...string) {
+func hostileTable(t *testing.T, keyring auth.KeyringMode, methods ...string) {
 	pkiDir := t.TempDir()
 	pki := pkitest.New(t, pkiDir)
 	evilCert := pki.IssueServerCertNames(t, hostile.EvilDNSName)
@@ -169,7 +170,7 @@ func hostileTable(t *testing.T, keyring string, methods ...string) {
 	})
 }
 
-func hostileRow(t *testing.T, keyring string, pki *pkitest.PKI, evilCert tls.Certificate, method string, c hostile.Case, cmd hostileCmd, debug bool) {
+func hostileRow(t *testing.T, keyring auth.KeyringMode, pki *pkitest.PKI, evilCert tls.Certificate, method string, c hostile.Case, cmd hostileCmd, debug bool) {
 	srv := hostile.New()
 	ts := httptest.NewUnstartedServer(srv)
 	if c == hostile.TLSEvilName {
@@ -190,7 +191,7 @@ func hostileRow(t *testing.T, keyring string, pki *pkitest.PKI, evilCert tls.Cer
 		"XDG_CONFIG_HOME":  filepath.Join(dir, "xdg"),
 	}
 	if keyring == auth.KeyringNone || keyring == auth.KeyringSystem {
-		env[config.EnvKeyring] = keyring
+		env[config.EnvKeyring] = string(keyring)
 	}
 	if keyring == auth.KeyringSystem {
 		for _, k := range []string{"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"} {
@@ -204,7 +205,7 @@ func hostileRow(t *testing.T, keyring string, pki *pkitest.PKI, evilCert tls.Cer
 			return &auth.Secrets{Mode: auth.KeyringNone, File: auth.NewFileStore(filepath.Join(filepath.Dir(path), "secrets.json")), Redactor: f.IO.Redactor}, nil
 		}
 	case auth.KeyringSystem:
-		f.Secrets = f.cachedSecrets
+		f.Secrets = session.CachedSecrets(f.systemSecrets)
 	}
 	static := hostileStaticToken()
 	m := map[string]hostileMethod{

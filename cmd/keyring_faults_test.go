@@ -70,7 +70,7 @@ func TestKeyringFaults(t *testing.T) {
 	var pwKey string
 	tests := []struct {
 		name     string
-		mode     string
+		mode     auth.KeyringMode
 		keyring  func(k *faultyKeyring)
 		wantExit int
 		want     []string

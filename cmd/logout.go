@@ -8,11 +8,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/session"
 )
 
+// LogoutOptions are the inputs of `camctl logout`.
+type LogoutOptions struct {
+	IO *IOStreams
+	// Session is the connection state of the run.
+	Session func() *session.Session
+	All     bool
+}
+
 // NewCmdLogout builds `camctl logout`.
-func NewCmdLogout(f *Factory, runF func(context.Context, bool) error) *cobra.Command {
-	var all bool
+func NewCmdLogout(f *Factory, runF func(context.Context, *LogoutOptions) error) *cobra.Command {
+	opts := &LogoutOptions{IO: f.IO, Session: f.newSession}
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Delete the selected profile's stored secrets and cached tokens",
@@ -22,19 +31,20 @@ token. The profile itself stays. Logging out twice is not an error.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
-				return runF(cmd.Context(), all)
+				return runF(cmd.Context(), opts)
 			}
-			return runLogout(cmd.Context(), f, all)
+			return runLogout(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "log out of every profile")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "log out of every profile")
 	return cmd
 }
 
-func runLogout(ctx context.Context, f *Factory, all bool) error {
+func runLogout(ctx context.Context, opts *LogoutOptions) error {
+	s, all := opts.Session(), opts.All
 	var targets []*config.Resolved
 	if all {
-		file, _, err := f.LoadConfig()
+		file, _, err := s.LoadConfig()
 		if err != nil {
 			return err
 		}
@@ -43,14 +53,14 @@ func runLogout(ctx context.Context, f *Factory, all bool) error {
 			names = append(names, config.BuiltinLocalName)
 		}
 		for _, name := range names {
-			r, err := f.ResolveProfile(name, nil)
+			r, err := s.ResolveProfile(name, nil)
 			if err != nil {
 				return err
 			}
 			targets = append(targets, r)
 		}
 	} else {
-		r, err := f.Resolve(nil)
+		r, err := s.Resolve(nil)
 		if err != nil {
 			return err
 		}
@@ -59,17 +69,17 @@ func runLogout(ctx context.Context, f *Factory, all bool) error {
 	var failed []string
 	anything := false
 	for _, r := range targets {
-		found, err := forget(ctx, f, r)
+		found, err := forget(ctx, opts.IO, s, r)
 		anything = anything || found
 		switch {
 		case err != nil:
 			failed = append(failed, err.Error())
 		case !found && !all:
-			fmt.Fprintf(f.IO.ErrOut, "Profile %s has nothing stored; nothing to do.\n", r.Name)
+			fmt.Fprintf(opts.IO.ErrOut, "Profile %s has nothing stored; nothing to do.\n", r.Name)
 		}
 	}
 	if all && !anything && len(failed) == 0 {
-		fmt.Fprintln(f.IO.ErrOut, "No profile has anything stored; nothing to do.")
+		fmt.Fprintln(opts.IO.ErrOut, "No profile has anything stored; nothing to do.")
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("logout incomplete:\n  %s", strings.Join(failed, "\n  "))

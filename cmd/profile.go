@@ -13,6 +13,7 @@ import (
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
@@ -35,16 +36,53 @@ OS keyring.`,
 		},
 	}
 	cmd.AddCommand(
-		newCmdProfileAdd(f),
-		newCmdProfileSet(f),
-		withDataOutput(newCmdProfileList(f)),
-		newCmdProfileUse(f),
-		withDataOutput(newCmdProfileCurrent(f)),
-		withDataOutput(newCmdProfileShow(f)),
-		newCmdProfileRemove(f),
-		newCmdProfileRename(f),
+		newCmdProfileAdd(f, nil),
+		newCmdProfileSet(f, nil),
+		withDataOutput(newCmdProfileList(f, nil)),
+		newCmdProfileUse(f, nil),
+		withDataOutput(newCmdProfileCurrent(f, nil)),
+		withDataOutput(newCmdProfileShow(f, nil)),
+		newCmdProfileRemove(f, nil),
+		newCmdProfileRename(f, nil),
 	)
 	return cmd
+}
+
+// ProfileOptions are the inputs of `profile list`, `current`, `use`,
+// `remove` and `rename`: IO, the run's session and -o, with the profile
+// names given as arguments.
+type ProfileOptions struct {
+	IO *IOStreams
+	// Session is the connection state of the run.
+	Session func() *session.Session
+	// Output is -o; ProfileFlag is --profile.
+	Output, ProfileFlag string
+	// Names are the arguments, validated.
+	Names []string
+}
+
+func profileOptions(f *Factory, args []string) (*ProfileOptions, error) {
+	for _, n := range args {
+		if err := config.ValidateName(n); err != nil {
+			return nil, err
+		}
+	}
+	return &ProfileOptions{IO: f.IO, Session: f.newSession, Output: f.Global.Output, ProfileFlag: f.Global.Profile, Names: args}, nil
+}
+
+// runProfileCmd is the RunE of a profile subcommand: options from f and
+// args, then runF (tests) or run.
+func runProfileCmd(f *Factory, runF, run func(context.Context, *ProfileOptions) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		opts, err := profileOptions(f, args)
+		if err != nil {
+			return err
+		}
+		if runF != nil {
+			return runF(cmd.Context(), opts)
+		}
+		return run(cmd.Context(), opts)
+	}
 }
 
 // profileArg completes the first argument with profile names; the
@@ -56,7 +94,7 @@ func profileArg(f *Factory, withBuiltin bool) cobra.CompletionFunc {
 		}
 		names, dir := f.completeProfiles(cmd, args, toComplete)
 		if !withBuiltin {
-			if file, _, err := f.LoadConfig(); err == nil {
+			if file, _, err := f.newSession().LoadConfig(); err == nil {
 				if _, ok := file.Profiles[config.BuiltinLocalName]; !ok {
 					names = slices.DeleteFunc(names, func(n cobra.Completion) bool { return n == config.BuiltinLocalName })
 				}
@@ -66,7 +104,7 @@ func profileArg(f *Factory, withBuiltin bool) cobra.CompletionFunc {
 	}
 }
 
-func newCmdProfileAdd(f *Factory) *cobra.Command {
+func newCmdProfileAdd(f *Factory, runF func(context.Context, *ProfileEditOptions) error) *cobra.Command {
 	return profileEditCmd(f, &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a profile",
@@ -77,11 +115,16 @@ with ` + "`camctl login -p NAME`" + `.`,
   camctl profile add dev --address http://localhost:8088
   camctl profile add saas --region bru-2 --cluster-id 0a1b2c3d-... --client-id my-client
   camctl profile add saas --from-env-file ~/Downloads/credentials.env   # Console download`,
-	}, runProfileAdd)
+	}, orRun(runF, runProfileAdd))
 }
 
 // ProfileEditOptions are the inputs of `profile add` and `profile set`.
 type ProfileEditOptions struct {
+	IO         *IOStreams
+	ConfigPath func() (string, error)
+	// Stores builds the secret stores of a config file (Factory.Secrets).
+	Stores func(configPath string, interactive bool) (*auth.Secrets, error)
+
 	Name     string
 	Settings map[config.Key]string
 	// Secrets come from --from-env or --from-env-file.
@@ -89,10 +132,18 @@ type ProfileEditOptions struct {
 	Insecure bool
 }
 
+// orRun is runF when a test gives one, else run.
+func orRun(runF, run func(context.Context, *ProfileEditOptions) error) func(context.Context, *ProfileEditOptions) error {
+	if runF != nil {
+		return runF
+	}
+	return run
+}
+
 // profileEditCmd gives cmd the profile setting flags and the argument
 // handling that add and set share, and runs run with the result.
-func profileEditCmd(f *Factory, cmd *cobra.Command, run func(context.Context, *Factory, *ProfileEditOptions) error) *cobra.Command {
-	opts := &ProfileEditOptions{}
+func profileEditCmd(f *Factory, cmd *cobra.Command, run func(context.Context, *ProfileEditOptions) error) *cobra.Command {
+	opts := &ProfileEditOptions{IO: f.IO, ConfigPath: f.ConfigPath, Stores: f.Secrets}
 	flags := addProfileFlags(cmd)
 	cmd.Flags().BoolVar(&opts.Insecure, "insecure-storage", false, "store an imported secret in a plain-text 0600 file instead of the OS keyring")
 	cmd.Args = exactArgs(1, "a profile NAME")
@@ -105,18 +156,18 @@ func profileEditCmd(f *Factory, cmd *cobra.Command, run func(context.Context, *F
 		if opts.Settings, opts.Secrets, err = flags.collect(f.LookupEnv); err != nil {
 			return err
 		}
-		return run(cmd.Context(), f, opts)
+		return run(cmd.Context(), opts)
 	}
 	return cmd
 }
 
-func runProfileAdd(ctx context.Context, f *Factory, o *ProfileEditOptions) error {
+func runProfileAdd(ctx context.Context, o *ProfileEditOptions) error {
 	name, settings, secrets, insecure := o.Name, o.Settings, o.Secrets, o.Insecure
-	path, err := f.ConfigPath()
+	path, err := o.ConfigPath()
 	if err != nil {
 		return err
 	}
-	store, err := secretsForImport(ctx, f, path, secrets, insecure)
+	store, err := secretsForImport(ctx, o, path, secrets, insecure)
 	if err != nil {
 		return err
 	}
@@ -128,12 +179,12 @@ func runProfileAdd(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 	if err != nil {
 		return err
 	}
-	w := f.IO.ErrOut
+	w := o.IO.ErrOut
 	fmt.Fprintf(w, "Added profile %q (%s, auth %s).\n", name, settings[config.Address], settings[config.AuthMethod])
 	if becameCurrent {
 		fmt.Fprintf(w, "It is now the current profile.\n")
 	}
-	if err := storeImported(ctx, f, store, name, secrets, insecure); err != nil {
+	if err := storeImported(ctx, o, store, name, secrets, insecure); err != nil {
 		return err
 	}
 	if m := settings[config.AuthMethod]; m != config.MethodNone && len(secrets) == 0 {
@@ -148,11 +199,11 @@ func runProfileAdd(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 
 // secretsForImport returns the secret stores when secrets were imported,
 // after making sure they can be kept: nothing is written otherwise.
-func secretsForImport(ctx context.Context, f *Factory, configPath string, secrets map[config.Key]string, insecure bool) (*auth.Secrets, error) {
+func secretsForImport(ctx context.Context, o *ProfileEditOptions, configPath string, secrets map[config.Key]string, insecure bool) (*auth.Secrets, error) {
 	if len(secrets) == 0 {
 		return nil, nil
 	}
-	store, err := f.Secrets(configPath, f.IO.CanPrompt())
+	store, err := o.Stores(configPath, o.IO.CanPrompt())
 	if err != nil {
 		return nil, err
 	}
@@ -167,11 +218,11 @@ func secretsForImport(ctx context.Context, f *Factory, configPath string, secret
 // storeImported keeps imported secrets in the secret store, bound to
 // the origins the profile's config file gives (nobody verified them, so
 // only where the user configured them to go).
-func storeImported(ctx context.Context, f *Factory, store *auth.Secrets, name string, secrets map[config.Key]string, insecure bool) error {
+func storeImported(ctx context.Context, o *ProfileEditOptions, store *auth.Secrets, name string, secrets map[config.Key]string, insecure bool) error {
 	if len(secrets) == 0 {
 		return nil
 	}
-	path, err := f.ConfigPath()
+	path, err := o.ConfigPath()
 	if err != nil {
 		return err
 	}
@@ -205,7 +256,7 @@ func storeImported(ctx context.Context, f *Factory, store *auth.Secrets, name st
 		if where == auth.InFile {
 			place = "in a plain-text 0600 file (--insecure-storage)"
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Stored the %s %s.\n", auth.SecretName(fld.Key), place)
+		fmt.Fprintf(o.IO.ErrOut, "Stored the %s %s.\n", auth.SecretName(fld.Key), place)
 	}
 	return nil
 }
@@ -221,42 +272,28 @@ func fileProfile(path, name string) (*config.Resolved, error) {
 	return config.Resolve(config.Options{ConfigPath: path, File: file, Profile: name})
 }
 
-// setAll writes settings in the order of config.Fields, so files look alike.
-func setAll(doc *config.Document, name string, settings map[config.Key]string) error {
-	for _, fld := range config.Fields {
-		v, ok := settings[fld.Key]
-		if !ok {
-			continue
-		}
-		if err := doc.Set(name, fld.Key, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func newCmdProfileSet(f *Factory) *cobra.Command {
+func newCmdProfileSet(f *Factory, runF func(context.Context, *ProfileEditOptions) error) *cobra.Command {
 	cmd := profileEditCmd(f, &cobra.Command{
 		Use:   "set NAME",
 		Short: "Change settings of a profile",
 		Long: `Change only the settings given as flags. An empty value removes a setting
 (for example --scope "").`,
 		Example: `  camctl profile set helm --ca-file /etc/pki/internal-ca.pem`,
-	}, runProfileSet)
+	}, orRun(runF, runProfileSet))
 	cmd.ValidArgsFunction = profileArg(f, true)
 	return cmd
 }
 
-func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error {
+func runProfileSet(ctx context.Context, o *ProfileEditOptions) error {
 	name, settings, secrets, insecure := o.Name, o.Settings, o.Secrets, o.Insecure
 	if len(settings) == 0 && len(secrets) == 0 {
 		return flagErrorf("no settings given: pass at least one flag, such as --address or --auth")
 	}
-	path, err := f.ConfigPath()
+	path, err := o.ConfigPath()
 	if err != nil {
 		return err
 	}
-	store, err := secretsForImport(ctx, f, path, secrets, insecure)
+	store, err := secretsForImport(ctx, o, path, secrets, insecure)
 	if err != nil {
 		return err
 	}
@@ -270,7 +307,7 @@ func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 		// with the address the file has now: they are moved to an id and
 		// bound to it before the edit changes it.
 		if before, err = fileProfile(path, name); err == nil {
-			if s, serr := f.Secrets(path, false); serr == nil {
+			if s, serr := o.Stores(path, false); serr == nil {
 				if err := s.MigrateProfile(ctx, before); err != nil {
 					return err
 				}
@@ -288,7 +325,7 @@ func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 			_, err := doc.CreateProfile(name, settings, false)
 			return err
 		}
-		return setAll(doc, name, settings)
+		return doc.SetAll(name, settings)
 	})
 	if err != nil {
 		return err
@@ -300,13 +337,13 @@ func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 		}
 	}
 	if len(keys) > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
+		fmt.Fprintf(o.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
 	}
-	if err := storeImported(ctx, f, store, name, secrets, insecure); err != nil {
+	if err := storeImported(ctx, o, store, name, secrets, insecure); err != nil {
 		return err
 	}
 	if moves && before != nil && before.ID != "" {
-		noteRebind(ctx, f, path, name, secrets)
+		noteRebind(ctx, o, path, name, secrets)
 	}
 	return nil
 }
@@ -315,12 +352,12 @@ func runProfileSet(ctx context.Context, f *Factory, o *ProfileEditOptions) error
 // bound to where the profile pointed before this edit, so camctl will
 // not send it until a login verifies it at the new place. Secrets just
 // imported by the same command are bound to the new place already.
-func noteRebind(ctx context.Context, f *Factory, path, name string, imported map[config.Key]string) {
+func noteRebind(ctx context.Context, o *ProfileEditOptions, path, name string, imported map[config.Key]string) {
 	r, err := fileProfile(path, name)
 	if err != nil {
 		return
 	}
-	store, err := f.Secrets(path, false)
+	store, err := o.Stores(path, false)
 	if err != nil {
 		return
 	}
@@ -334,7 +371,7 @@ func noteRebind(ctx context.Context, f *Factory, path, name string, imported map
 		}
 		var be *auth.BindingError
 		if errors.As(auth.CheckBinding(r, key, st), &be) {
-			fmt.Fprintf(f.IO.ErrOut, "Note: the stored %s of profile %s is bound to %s; run `camctl login -p %s` before camctl sends it to %s.\n", be.What, name, be.Bound, name, be.Now)
+			fmt.Fprintf(o.IO.ErrOut, "Note: the stored %s of profile %s is bound to %s; run `camctl login -p %s` before camctl sends it to %s.\n", be.What, name, be.Bound, name, be.Now)
 			return
 		}
 	}
@@ -350,34 +387,33 @@ type profileRow struct {
 	Builtin bool `json:"builtin,omitempty"`
 }
 
-func newCmdProfileList(f *Factory) *cobra.Command {
+func newCmdProfileList(f *Factory, runF func(context.Context, *ProfileOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List profiles",
 		Long:    "List the profiles of the config file; `*` marks the one camctl would use now.",
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runProfileList(f)
-		},
+		RunE:    runProfileCmd(f, runF, runProfileList),
 	}
 }
 
-func runProfileList(f *Factory) error {
-	file, path, err := f.LoadConfig()
+func runProfileList(_ context.Context, opts *ProfileOptions) error {
+	s := opts.Session()
+	file, path, err := s.LoadConfig()
 	if err != nil {
 		return err
 	}
 	// The profile camctl would use now, by the same rule as every other
 	// command: also a file's own "local" when none is current.
 	current := ""
-	if r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: f.Global.Profile, LookupEnv: f.LookupEnv}); err == nil {
+	if r, err := config.Resolve(config.Options{ConfigPath: path, File: file, Profile: opts.ProfileFlag, LookupEnv: s.LookupEnv}); err == nil {
 		current = r.Name
-		f.noteEnvProfile(r)
-	} else if current = f.Global.Profile; current == "" {
+		s.NoteEnvProfile(r)
+	} else if current = opts.ProfileFlag; current == "" {
 		// An unknown -p or $CAMCTL_PROFILE, or a variable that does not
 		// resolve: still list what there is, marking what was chosen.
-		if current = f.Getenv(config.EnvProfile); current == "" {
+		if current = s.Getenv(config.EnvProfile); current == "" {
 			current = file.CurrentProfile
 		}
 	}
@@ -405,11 +441,11 @@ func runProfileList(f *Factory) error {
 		}
 		rows = slices.Insert(rows, i, row)
 	}
-	if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
-		return writeData(f.IO.Out, f.Global.Output, rows)
+	if opts.Output == OutputJSON || opts.Output == OutputYAML {
+		return writeData(opts.IO.Out, opts.Output, rows)
 	}
 	if len(file.Profiles) == 0 {
-		fmt.Fprintf(f.IO.ErrOut, "No profiles yet; camctl uses the built-in %q profile (%s, no auth).\nAdd one with `camctl profile add NAME --address URL`.\n", config.BuiltinLocalName, config.DefaultAddress)
+		fmt.Fprintf(opts.IO.ErrOut, "No profiles yet; camctl uses the built-in %q profile (%s, no auth).\nAdd one with `camctl profile add NAME --address URL`.\n", config.BuiltinLocalName, config.DefaultAddress)
 	}
 	if len(rows) == 0 {
 		return nil
@@ -433,52 +469,51 @@ func runProfileList(f *Factory) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err = f.IO.Out.Write(buf.Bytes())
+	_, err = opts.IO.Out.Write(buf.Bytes())
 	return err
 }
 
-func newCmdProfileUse(f *Factory) *cobra.Command {
+func newCmdProfileUse(f *Factory, runF func(context.Context, *ProfileOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:               "use NAME",
 		Short:             "Make a profile the current one",
 		Args:              exactArgs(1, "a profile NAME"),
 		ValidArgsFunction: profileArg(f, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := config.ValidateName(name); err != nil {
-				return err
-			}
-			path, err := f.ConfigPath()
-			if err != nil {
-				return err
-			}
-			err = config.Edit(cmd.Context(), path, func(doc *config.Document) error {
-				if !doc.HasProfile(name) && name != config.BuiltinLocalName {
-					return config.UnknownProfileError(name, "", doc.ProfileNames())
-				}
-				doc.SetCurrentProfile(name)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "Switched to profile %q.\n", name)
-			if env := f.Getenv(config.EnvProfile); env != "" && env != name {
-				fmt.Fprintf(f.IO.ErrOut, "Note: %s=%s is set and takes precedence in this shell.\n", config.EnvProfile, env)
-			} else if vars := config.ConnectionVars(f.LookupEnv); env == "" && len(vars) > 0 {
-				// The environment profile outvotes the current one (spec §3).
-				verb := "are"
-				if len(vars) == 1 {
-					verb = "is"
-				}
-				fmt.Fprintf(f.IO.ErrOut, "Note: %s %s set in this shell, so commands use the CAMUNDA_* environment instead, unless given -p %s.\n", strings.Join(vars, ", "), verb, name)
-			}
-			return nil
-		},
+		RunE:              runProfileCmd(f, runF, runProfileUse),
 	}
 }
 
-func newCmdProfileCurrent(f *Factory) *cobra.Command {
+func runProfileUse(ctx context.Context, opts *ProfileOptions) error {
+	s, name := opts.Session(), opts.Names[0]
+	path, err := s.ConfigPath()
+	if err != nil {
+		return err
+	}
+	err = config.Edit(ctx, path, func(doc *config.Document) error {
+		if !doc.HasProfile(name) && name != config.BuiltinLocalName {
+			return config.UnknownProfileError(name, "", doc.ProfileNames())
+		}
+		doc.SetCurrentProfile(name)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Switched to profile %q.\n", name)
+	if env := s.Getenv(config.EnvProfile); env != "" && env != name {
+		fmt.Fprintf(opts.IO.ErrOut, "Note: %s=%s is set and takes precedence in this shell.\n", config.EnvProfile, env)
+	} else if vars := config.ConnectionVars(s.LookupEnv); env == "" && len(vars) > 0 {
+		// The environment profile outvotes the current one (spec §3).
+		verb := "are"
+		if len(vars) == 1 {
+			verb = "is"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Note: %s %s set in this shell, so commands use the CAMUNDA_* environment instead, unless given -p %s.\n", strings.Join(vars, ", "), verb, name)
+	}
+	return nil
+}
+
+func newCmdProfileCurrent(f *Factory, runF func(context.Context, *ProfileOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   "current",
 		Short: "Print the name of the profile camctl would use now",
@@ -487,39 +522,36 @@ func newCmdProfileCurrent(f *Factory) *cobra.Command {
 variables are set (they then outvote the current profile, and a note on
 stderr says so), else the current profile of the config file, else "local".`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := f.Resolve(nil)
-			if err != nil {
-				return err
-			}
-			if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
-				return writeData(f.IO.Out, f.Global.Output, map[string]string{"name": r.Name, "selectedBy": r.Selection.String()})
-			}
-			fmt.Fprintln(f.IO.Out, r.Name)
-			return nil
-		},
+		RunE: runProfileCmd(f, runF, runProfileCurrent),
 	}
 }
 
-func newCmdProfileRemove(f *Factory) *cobra.Command {
+func runProfileCurrent(_ context.Context, opts *ProfileOptions) error {
+	r, err := opts.Session().Resolve(nil)
+	if err != nil {
+		return err
+	}
+	if opts.Output == OutputJSON || opts.Output == OutputYAML {
+		return writeData(opts.IO.Out, opts.Output, map[string]string{"name": r.Name, "selectedBy": r.Selection.String()})
+	}
+	fmt.Fprintln(opts.IO.Out, r.Name)
+	return nil
+}
+
+func newCmdProfileRemove(f *Factory, runF func(context.Context, *ProfileOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:               "remove NAME",
 		Aliases:           []string{"rm"},
 		Short:             "Delete a profile and its stored secrets",
 		Args:              exactArgs(1, "a profile NAME"),
 		ValidArgsFunction: profileArg(f, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := config.ValidateName(name); err != nil {
-				return err
-			}
-			return runProfileRemove(cmd.Context(), f, name)
-		},
+		RunE:              runProfileCmd(f, runF, runProfileRemove),
 	}
 }
 
-func runProfileRemove(ctx context.Context, f *Factory, name string) error {
-	file, path, err := f.LoadConfig()
+func runProfileRemove(ctx context.Context, opts *ProfileOptions) error {
+	s, name := opts.Session(), opts.Names[0]
+	file, path, err := s.LoadConfig()
 	if err != nil {
 		return err
 	}
@@ -556,12 +588,12 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Removed profile %q.\n", name)
+	fmt.Fprintf(opts.IO.ErrOut, "Removed profile %q.\n", name)
 	if wasCurrent {
-		fmt.Fprintf(f.IO.ErrOut, "It was the current profile; now none is, so camctl falls back to the local profile (select another with `camctl profile use NAME`).\n")
+		fmt.Fprintf(opts.IO.ErrOut, "It was the current profile; now none is, so camctl falls back to the local profile (select another with `camctl profile use NAME`).\n")
 	}
 	if r != nil {
-		if _, err := forget(ctx, f, r); err != nil {
+		if _, err := forget(ctx, opts.IO, s, r); err != nil {
 			return fmt.Errorf("profile %s is removed; what could not be deleted is under an id that no profile has now, so no profile will use it: %w", name, err)
 		}
 	}
@@ -571,22 +603,21 @@ func runProfileRemove(ctx context.Context, f *Factory, name string) error {
 // warnUnreached says that secrets in an unreachable keyring were not
 // touched: silence would claim they are gone, and failing would break
 // every headless machine that never had a keyring.
-func warnUnreached(f *Factory, unreached error, what string) {
-	if unreached == nil || f.keyringNoted {
+func warnUnreached(io *IOStreams, s *session.Session, unreached error, what string) {
+	if unreached == nil || !s.Once("keyring unreached") {
 		return
 	}
-	f.keyringNoted = true
-	fmt.Fprintf(f.IO.ErrOut, "Note: the OS keyring could not be reached (%v); secrets stored there, if any, were not %s. Set %s=none where there is no keyring.\n",
+	fmt.Fprintf(io.ErrOut, "Note: the OS keyring could not be reached (%v); secrets stored there, if any, were not %s. Set %s=none where there is no keyring.\n",
 		unreached, what, config.EnvKeyring)
 }
 
 // forget deletes what is stored for profile r: its secrets (when it has
 // a name to store them under) and its cached access token. It says what
 // went, and returns whether anything did.
-func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
+func forget(ctx context.Context, io *IOStreams, s *session.Session, r *config.Resolved) (bool, error) {
 	// Only the stores: a broken TLS setting or a missing CA file must not
 	// keep a secret from being deleted.
-	secrets, err := f.Secrets(r.ConfigPath, false)
+	secrets, err := s.Secrets(r, false)
 	if err != nil {
 		return false, err
 	}
@@ -598,10 +629,10 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		warnUnreached(f, unreached, "deleted")
+		warnUnreached(io, s, unreached, "deleted")
 	}
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
-		cache := f.tokenCache(secrets, r)
+		cache := s.TokenCache(secrets, r)
 		found, err := cache.Delete(ctx, key)
 		// A token cached by a camctl from before the API address was part
 		// of the key goes too.
@@ -615,7 +646,7 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 		}
 	}
 	if len(removed) > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "Deleted the stored %s of profile %s.\n", strings.Join(removed, ", "), r.Name)
+		fmt.Fprintf(io.ErrOut, "Deleted the stored %s of profile %s.\n", strings.Join(removed, ", "), r.Name)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return len(removed) > 0, fmt.Errorf("profile %s: could not delete everything stored for it: %w", r.Name, err)
@@ -623,51 +654,48 @@ func forget(ctx context.Context, f *Factory, r *config.Resolved) (bool, error) {
 	return len(removed) > 0, nil
 }
 
-func newCmdProfileRename(f *Factory) *cobra.Command {
+func newCmdProfileRename(f *Factory, runF func(context.Context, *ProfileOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:               "rename OLD NEW",
 		Short:             "Rename a profile; its stored secrets stay with it",
 		Args:              exactArgs(2, "OLD and NEW profile names"),
 		ValidArgsFunction: profileArg(f, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			old, new := args[0], args[1]
-			for _, n := range args {
-				if err := config.ValidateName(n); err != nil {
-					return err
-				}
-			}
-			path, err := f.ConfigPath()
-			if err != nil {
-				return err
-			}
-			// Stored items are keyed by the profile's id, which the rename
-			// keeps: nothing in the keyring moves. Items that an older
-			// camctl stored under the old name move to an id first, so a
-			// crash never leaves them under a name for a namesake.
-			if r, err := fileProfile(path, old); err == nil && r.Kind == config.KindFile && r.ID == "" {
-				secrets, err := f.Secrets(path, false)
-				if err != nil {
-					return err
-				}
-				if err := secrets.MigrateProfile(cmd.Context(), r); err != nil {
-					return fmt.Errorf("profile %s was not renamed: %w", old, err)
-				}
-				if r.ID == "" && secrets.Mode == auth.KeyringAuto {
-					// Nothing moved; a keyring that could not be asked may
-					// hold items under the old name, which stay there.
-					warnUnreached(f, secrets.KeyringStatus(cmd.Context()), "moved")
-				}
-			}
-			if err := config.Edit(cmd.Context(), path, func(doc *config.Document) error {
-				if !doc.HasProfile(old) {
-					return config.UnknownProfileError(old, "", doc.ProfileNames())
-				}
-				return doc.RenameProfile(old, new)
-			}); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "Renamed profile %q to %q.\n", old, new)
-			return nil
-		},
+		RunE:              runProfileCmd(f, runF, runProfileRename),
 	}
+}
+
+func runProfileRename(ctx context.Context, opts *ProfileOptions) error {
+	s, old, new := opts.Session(), opts.Names[0], opts.Names[1]
+	path, err := s.ConfigPath()
+	if err != nil {
+		return err
+	}
+	// Stored items are keyed by the profile's id, which the rename
+	// keeps: nothing in the keyring moves. Items that an older
+	// camctl stored under the old name move to an id first, so a
+	// crash never leaves them under a name for a namesake.
+	if r, err := fileProfile(path, old); err == nil && r.Kind == config.KindFile && r.ID == "" {
+		secrets, err := s.Secrets(r, false)
+		if err != nil {
+			return err
+		}
+		if err := secrets.MigrateProfile(ctx, r); err != nil {
+			return fmt.Errorf("profile %s was not renamed: %w", old, err)
+		}
+		if r.ID == "" && secrets.Mode == auth.KeyringAuto {
+			// Nothing moved; a keyring that could not be asked may
+			// hold items under the old name, which stay there.
+			warnUnreached(opts.IO, s, secrets.KeyringStatus(ctx), "moved")
+		}
+	}
+	if err := config.Edit(ctx, path, func(doc *config.Document) error {
+		if !doc.HasProfile(old) {
+			return config.UnknownProfileError(old, "", doc.ProfileNames())
+		}
+		return doc.RenameProfile(old, new)
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Renamed profile %q to %q.\n", old, new)
+	return nil
 }

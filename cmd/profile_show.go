@@ -15,6 +15,7 @@ import (
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
@@ -75,7 +76,20 @@ type shownToken struct {
 	Valid     bool   `json:"valid"`
 }
 
-func newCmdProfileShow(f *Factory) *cobra.Command {
+// ProfileShowOptions are the inputs of `profile show`.
+type ProfileShowOptions struct {
+	IO *IOStreams
+	// Session is the connection state of the run.
+	Session func() *session.Session
+	// Output is -o.
+	Output string
+	// Name is the profile to show ("" selects as usual); ByFlag says it
+	// is the one --profile named.
+	Name   string
+	ByFlag bool
+}
+
+func newCmdProfileShow(f *Factory, runF func(context.Context, *ProfileShowOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show [NAME]",
 		Short: "Show every setting of a profile and where it came from",
@@ -91,17 +105,22 @@ stored and where.`,
 		},
 		ValidArgsFunction: profileArg(f, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := f.Global.Profile
+			opts := &ProfileShowOptions{IO: f.IO, Session: f.newSession, Output: f.Global.Output, Name: f.Global.Profile}
 			if len(args) == 1 {
-				name = args[0]
+				opts.Name = args[0]
 			}
-			return runProfileShow(cmd.Context(), f, name)
+			opts.ByFlag = opts.Name != "" && opts.Name == f.Global.Profile
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runProfileShow(cmd.Context(), opts)
 		},
 	}
 }
 
-func runProfileShow(ctx context.Context, f *Factory, name string) error {
-	r, err := f.ResolveProfile(name, nil)
+func runProfileShow(ctx context.Context, opts *ProfileShowOptions) error {
+	sess, name := opts.Session(), opts.Name
+	r, err := sess.ResolveProfile(name, nil)
 	if err != nil {
 		return err
 	}
@@ -116,7 +135,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	}
 	if name != "" {
 		out.SelectedBy = "argument"
-		if f.Global.Profile == name {
+		if opts.ByFlag {
 			out.SelectedBy = config.Source{Kind: config.FromFlag, Name: "profile"}.String()
 		}
 	}
@@ -131,7 +150,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 		}
 		out.Settings = append(out.Settings, shownSetting{Key: string(fld.Key), Value: s.Value, Source: src})
 	}
-	secrets, err := f.Secrets(r.ConfigPath, false)
+	secrets, err := sess.Secrets(r, false)
 	if err != nil {
 		return err
 	}
@@ -147,11 +166,8 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 			out.Certificate.Error = err.Error()
 		}
 	} else if r.Get(config.Keystore).IsSet() {
-		lc, err := f.clientCert(ctx, r, false)
-		out.Certificate = &shownCert{}
-		if lc != nil {
-			out.Certificate.CertInfo = lc.info
-		}
+		info, err := sess.ClientCert(ctx, r)
+		out.Certificate = &shownCert{CertInfo: info}
 		if err != nil {
 			out.Certificate.Error = err.Error()
 		}
@@ -159,16 +175,16 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
 		// The cache alone: no HTTP client, CA bundle or certificate is
 		// needed to read it.
-		if secrets, err := f.Secrets(r.ConfigPath, false); err == nil {
+		if secrets, err := sess.Secrets(r, false); err == nil {
 			out.Token = &shownToken{}
-			if t, where, err := f.tokenCache(secrets, r).Get(ctx, key); err == nil && t != nil {
+			if t, where, err := sess.TokenCache(secrets, r).Get(ctx, key); err == nil && t != nil {
 				out.Token = &shownToken{Cached: true, Where: where, ExpiresAt: t.ExpiresAt.UTC().Format(time.RFC3339), Valid: t.FreshAt(time.Now())}
 			}
 		}
 	}
 
-	if f.Global.Output == OutputJSON || f.Global.Output == OutputYAML {
-		return writeData(f.IO.Out, f.Global.Output, out)
+	if opts.Output == OutputJSON || opts.Output == OutputYAML {
+		return writeData(opts.IO.Out, opts.Output, out)
 	}
 	// One Write for the whole view (Out redacts per write); every value
 	// is one safe line, so a tab in a config value cannot open a column.
@@ -176,7 +192,7 @@ func runProfileShow(ctx context.Context, f *Factory, name string) error {
 	if err := renderProfile(&buf, out); err != nil {
 		return err
 	}
-	_, err = f.IO.Out.Write(buf.Bytes())
+	_, err = opts.IO.Out.Write(buf.Bytes())
 	return err
 }
 

@@ -94,24 +94,6 @@ func isCobraUsageError(err error) bool {
 	return false
 }
 
-// dataOutput marks commands whose output -o json|yaml formats.
-const dataOutput = "camctl/data-output"
-
-func withDataOutput(cmd *cobra.Command) *cobra.Command {
-	if cmd.Annotations == nil {
-		cmd.Annotations = map[string]string{}
-	}
-	cmd.Annotations[dataOutput] = "true"
-	return cmd
-}
-
-// Output formats of -o.
-const (
-	OutputText = "text"
-	OutputJSON = "json"
-	OutputYAML = "yaml"
-)
-
 // NewCmdRoot builds the command tree. It is built afresh for every run
 // (and every test), so no flag state leaks between executions.
 func NewCmdRoot(f *Factory) *cobra.Command {
@@ -251,22 +233,6 @@ func NewCmdVersion(f *Factory) *cobra.Command {
 			fmt.Fprintln(f.IO.Out, f.Build.String())
 			return nil
 		},
-	}
-}
-
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return flagErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
-	}
-	return nil
-}
-
-func exactArgs(n int, names string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return flagErrorf("%s needs %s (got %d argument(s))", cmd.CommandPath(), names, len(args))
-		}
-		return nil
 	}
 }
 

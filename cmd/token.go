@@ -11,11 +11,18 @@ import (
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/session"
 )
 
 // TokenOptions are the inputs of `camctl token`.
 type TokenOptions struct {
-	f       *Factory
+	IO *IOStreams
+	// Session is the connection state of the run.
+	Session func() *session.Session
+	// Output is -o; Timeout is --timeout, named in error hints.
+	Output  string
+	Timeout time.Duration
+
 	Refresh bool
 	Header  bool
 	Decode  bool
@@ -23,7 +30,7 @@ type TokenOptions struct {
 
 // NewCmdToken builds `camctl token`.
 func NewCmdToken(f *Factory, runF func(context.Context, *TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{f: f}
+	opts := &TokenOptions{IO: f.IO, Session: f.newSession}
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Print an access token for the selected profile",
@@ -46,6 +53,7 @@ The cached token is used while it has more than the refresh margin (30 s, or
 			if n > 1 {
 				return flagErrorf("--header, --decode and -o json|yaml cannot be combined")
 			}
+			opts.Output, opts.Timeout = f.Global.Output, f.Global.Timeout
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -64,8 +72,8 @@ type tokenSource interface {
 }
 
 func runToken(ctx context.Context, opts *TokenOptions) error {
-	f := opts.f
-	r, err := f.Resolve(nil)
+	s := opts.Session()
+	r, err := s.Resolve(nil)
 	if err != nil {
 		return err
 	}
@@ -75,9 +83,9 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 	if opts.Refresh && r.Method() != config.MethodOIDC {
 		return &config.UsageError{Msg: fmt.Sprintf("--refresh fetches a new token from the token endpoint; profile %s uses %s auth, which has none", r.Name, r.Method())}
 	}
-	p, err := f.Provider(ctx, r)
+	p, err := s.Provider(ctx, r)
 	if err != nil {
-		return explain(err, r, f.Global.Timeout.String())
+		return explain(err, r, opts.Timeout.String())
 	}
 	// Token-fetching providers are asked once (one cache read on a warm
 	// run); any other provider fills in a request, which is the one way
@@ -86,13 +94,13 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 	var header string
 	if src, ok := p.(tokenSource); ok {
 		if tok, err = src.Token(ctx, opts.Refresh); err != nil {
-			return explain(err, r, f.Global.Timeout.String())
+			return explain(err, r, opts.Timeout.String())
 		}
 		header = "Bearer " + tok.AccessToken
 	} else {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://camctl.invalid/", nil)
 		if err := p.Authorize(ctx, req); err != nil {
-			return explain(err, r, f.Global.Timeout.String())
+			return explain(err, r, opts.Timeout.String())
 		}
 		header = req.Header.Get("Authorization")
 	}
@@ -101,7 +109,7 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 	// tokens when fetched or read from the cache, static ones by
 	// Authorize (auth.CheckAccessToken), so none can inject a header.
 	if opts.Header {
-		fmt.Fprintf(f.IO.DataOut(), "Authorization: %s\n", header)
+		fmt.Fprintf(opts.IO.DataOut(), "Authorization: %s\n", header)
 		return nil
 	}
 	if tok == nil {
@@ -117,8 +125,8 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 
 	switch {
 	case opts.Decode:
-		return printDecoded(f, tok)
-	case f.Global.Output == OutputJSON || f.Global.Output == OutputYAML:
+		return printDecoded(opts.IO, tok)
+	case opts.Output == OutputJSON || opts.Output == OutputYAML:
 		out := struct {
 			AccessToken string  `json:"access_token"`
 			TokenType   string  `json:"token_type"`
@@ -128,13 +136,13 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 			s := tok.ExpiresAt.UTC().Format(time.RFC3339)
 			out.ExpiresAt = &s
 		}
-		return writeData(f.IO.DataOut(), f.Global.Output, out)
+		return writeData(opts.IO.DataOut(), opts.Output, out)
 	}
-	fmt.Fprintln(f.IO.DataOut(), tok.AccessToken)
+	fmt.Fprintln(opts.IO.DataOut(), tok.AccessToken)
 	return nil
 }
 
-func printDecoded(f *Factory, tok *auth.Token) error {
+func printDecoded(io *IOStreams, tok *auth.Token) error {
 	j, err := auth.DecodeJWT(tok.AccessToken)
 	if err != nil {
 		return fmt.Errorf("cannot decode the token: %w (it is an opaque token; only the identity provider can read it)", err)
@@ -157,5 +165,5 @@ func printDecoded(f *Factory, tok *auth.Token) error {
 	// The claims are outside text, not the token: they go through the
 	// redactor and filter like any output (a hostile token endpoint can
 	// put the client secret in a claim).
-	return writeData(f.IO.Out, OutputJSON, out)
+	return writeData(io.Out, OutputJSON, out)
 }

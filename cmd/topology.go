@@ -17,12 +17,20 @@ import (
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // TopologyOptions are the inputs of `camctl topology`.
 type TopologyOptions struct {
-	f           *Factory
+	IO *IOStreams
+	// Session is the connection state of the run.
+	Session func() *session.Session
+	Colors  func() ColorScheme
+	// Output is -o; Timeout is --timeout, named in error hints.
+	Output  string
+	Timeout time.Duration
+
 	Wait        bool
 	WaitTimeout time.Duration
 	// Check makes any state but OK exit with 6.
@@ -33,7 +41,7 @@ type TopologyOptions struct {
 
 // NewCmdTopology builds `camctl topology`.
 func NewCmdTopology(f *Factory, runF func(context.Context, *TopologyOptions) error) *cobra.Command {
-	opts := &TopologyOptions{f: f, PollInterval: time.Second}
+	opts := &TopologyOptions{IO: f.IO, Session: f.newSession, Colors: f.Colors, PollInterval: time.Second}
 	cmd := &cobra.Command{
 		Use:   "topology",
 		Short: "Show the brokers, partitions and health of the cluster",
@@ -66,6 +74,7 @@ on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
 			if opts.WaitTimeout <= 0 {
 				return flagErrorf("invalid --wait-timeout %s: it must be positive", opts.WaitTimeout)
 			}
+			opts.Output, opts.Timeout = f.Global.Output, f.Global.Timeout
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -79,41 +88,38 @@ on stderr, and exits with 6 if that does not happen within --wait-timeout.`,
 }
 
 func runTopology(ctx context.Context, opts *TopologyOptions) error {
-	f := opts.f
-	r, err := f.Resolve(nil)
+	s := opts.Session()
+	r, err := s.Resolve(nil)
 	if err != nil {
 		return err
 	}
-	p, err := f.Provider(ctx, r)
+	conn, err := s.Connect(ctx, r)
 	if err != nil {
-		return explain(err, r, f.Global.Timeout.String())
+		return explain(err, r, opts.Timeout.String())
 	}
-	client, err := f.APIClient(r, p)
-	if err != nil {
-		return explain(err, r, f.Global.Timeout.String())
-	}
+	client := conn.Client
 	var (
 		topo *api.Topology
 		raw  []byte
 	)
 	if opts.Wait {
-		topo, raw, err = waitHealthy(ctx, f, client, opts)
+		topo, raw, err = waitHealthy(ctx, client, opts)
 	} else {
 		topo, raw, err = client.Topology(ctx)
 	}
 	if err != nil {
-		return explain(err, r, f.Global.Timeout.String())
+		return explain(err, r, opts.Timeout.String())
 	}
-	switch f.Global.Output {
+	switch opts.Output {
 	case OutputJSON:
-		err = writeJSONBody(f.IO.Out, raw)
+		err = writeJSONBody(opts.IO.Out, raw)
 	case OutputYAML:
-		err = writeJSONAsYAML(f.IO.Out, raw)
+		err = writeJSONAsYAML(opts.IO.Out, raw)
 	default:
 		// One Write for the whole view: Out filters and redacts per write.
 		var buf bytes.Buffer
-		if err = renderTopology(&buf, f.Colors(), client.BaseURL().String(), r.Name, topo); err == nil {
-			_, err = f.IO.Out.Write(buf.Bytes())
+		if err = renderTopology(&buf, opts.Colors(), client.BaseURL().String(), r.Name, topo); err == nil {
+			_, err = opts.IO.Out.Write(buf.Bytes())
 		}
 	}
 	if err != nil {
@@ -130,7 +136,7 @@ func runTopology(ctx context.Context, opts *TopologyOptions) error {
 // cluster is starting, refused connections, timeouts and 5xx answers are
 // expected and only reported as progress; authentication and
 // configuration errors end the wait at once.
-func waitHealthy(ctx context.Context, f *Factory, client *api.Client, opts *TopologyOptions) (*api.Topology, []byte, error) {
+func waitHealthy(ctx context.Context, client *api.Client, opts *TopologyOptions) (*api.Topology, []byte, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, opts.WaitTimeout)
 	defer cancel()
@@ -142,7 +148,7 @@ func waitHealthy(ctx context.Context, f *Factory, client *api.Client, opts *Topo
 			h := topo.Health()
 			if h.Healthy() {
 				if attempt > 1 {
-					fmt.Fprintf(f.IO.ErrOut, "Cluster healthy after %s.\n", time.Since(start).Round(100*time.Millisecond))
+					fmt.Fprintf(opts.IO.ErrOut, "Cluster healthy after %s.\n", time.Since(start).Round(100*time.Millisecond))
 				}
 				return topo, raw, nil
 			}
@@ -159,7 +165,7 @@ func waitHealthy(ctx context.Context, f *Factory, client *api.Client, opts *Topo
 		// A line when the state changes, else every 10 s: a CI log
 		// should not get 300 lines for a five-minute wait.
 		if last != shown || time.Since(shownAt) >= 10*time.Second {
-			fmt.Fprintf(f.IO.ErrOut, "Waiting for the cluster (%s elapsed): %s\n", time.Since(start).Round(time.Second), last)
+			fmt.Fprintf(opts.IO.ErrOut, "Waiting for the cluster (%s elapsed): %s\n", time.Since(start).Round(time.Second), last)
 			shown, shownAt = last, time.Now()
 		}
 		t := time.NewTimer(opts.PollInterval)

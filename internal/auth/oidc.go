@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/redact"
 	"github.com/camctl/camctl/internal/termsafe"
 )
@@ -87,7 +88,7 @@ func NewOIDC(o OIDCOptions) *OIDC {
 }
 
 // Method implements Provider.
-func (p *OIDC) Method() string { return "oidc" }
+func (p *OIDC) Method() string { return config.MethodOIDC }
 
 // Identity implements Provider.
 func (p *OIDC) Identity() string { return "client " + p.opts.Key.ClientID }

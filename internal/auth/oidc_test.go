@@ -560,8 +560,8 @@ func TestOIDCCacheKeySeparation(t *testing.T) {
 		{"token URL", func(k TokenKey) TokenKey { k.TokenURL += "/other"; return k }},
 	}
 	for _, tt := range tests {
-		for _, mode := range []string{KeyringAuto, KeyringNone} {
-			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+		for _, mode := range []KeyringMode{KeyringAuto, KeyringNone} {
+			t.Run(tt.name+"/"+string(mode), func(t *testing.T) {
 				// Tokens name the request that got them, so a token
 				// given to the wrong key is recognisable.
 				idp := newFakeIdP(t, func(n int, r seenRequest) reply {
@@ -607,7 +607,7 @@ func TestOIDCCacheKeySeparation(t *testing.T) {
 func TestOIDCCacheSharedWithMode(t *testing.T) {
 	tests := []struct {
 		name      string
-		mode      string
+		mode      KeyringMode
 		keyring   func() SecretStore
 		wantWhere string
 		wantErr   bool
@@ -656,8 +656,8 @@ func TestOIDCCacheSharedWithMode(t *testing.T) {
 // A damaged cache entry is as good as none: a new token is fetched and
 // replaces it.
 func TestOIDCDamagedCacheEntry(t *testing.T) {
-	for _, mode := range []string{KeyringAuto, KeyringNone} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []KeyringMode{KeyringAuto, KeyringNone} {
+		t.Run(string(mode), func(t *testing.T) {
 			idp := newFakeIdP(t, numberedTokens)
 			kr := NewMemoryStore()
 			o := idp.options(idp.key())

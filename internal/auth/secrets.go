@@ -10,27 +10,28 @@ import (
 	"github.com/camctl/camctl/internal/redact"
 )
 
+// KeyringMode is the value of CAMCTL_KEYRING: where secrets may live.
+type KeyringMode string
+
 // Keyring modes (CAMCTL_KEYRING).
 const (
 	// KeyringAuto uses the OS keyring when it is reachable and falls back
 	// to the file store for reading; login refuses to store a secret in the
 	// file without --insecure-storage.
-	KeyringAuto = "auto"
+	KeyringAuto KeyringMode = "auto"
 	// KeyringSystem requires the OS keyring; an unreachable one is an error.
-	KeyringSystem = "system"
+	KeyringSystem KeyringMode = "system"
 	// KeyringNone never touches the OS keyring (CI, containers).
-	KeyringNone = "none"
+	KeyringNone KeyringMode = "none"
 )
 
 // ParseKeyringMode validates a CAMCTL_KEYRING value ("" means auto).
-func ParseKeyringMode(v string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "", KeyringAuto:
+func ParseKeyringMode(v string) (KeyringMode, error) {
+	switch m := KeyringMode(strings.ToLower(strings.TrimSpace(v))); m {
+	case "":
 		return KeyringAuto, nil
-	case KeyringSystem:
-		return KeyringSystem, nil
-	case KeyringNone:
-		return KeyringNone, nil
+	case KeyringAuto, KeyringSystem, KeyringNone:
+		return m, nil
 	}
 	return "", &config.UsageError{Msg: fmt.Sprintf("%s=%q: use auto, system or none", config.EnvKeyring, v)}
 }
@@ -38,7 +39,7 @@ func ParseKeyringMode(v string) (string, error) {
 // Secrets finds and keeps profile secrets. The keyring is consulted only
 // when a secret is actually needed, never on start-up.
 type Secrets struct {
-	Mode string
+	Mode KeyringMode
 	// Namespace keeps profiles of different config files apart
 	// (config.SecretNamespace); "" for the default config file.
 	Namespace string
@@ -69,7 +70,6 @@ func (s *Secrets) legacyKey(profile string, key config.Key) string {
 
 // Where a secret came from, for messages and `profile show`.
 const (
-	InEnv     = "env"
 	InKeyring = "keyring"
 	InFile    = "file"
 )
@@ -92,18 +92,16 @@ type Stored struct {
 func (s *Secrets) Resolve(ctx context.Context, r *config.Resolved, key config.Key) (value, where string, err error) {
 	if set := r.Get(key); set.IsSet() {
 		s.Redactor.Add(set.Value)
-		return set.Value, InEnv + " " + set.Source.Name, nil
+		// Where it is set, as `profile show` names it: "env NAME".
+		return set.Value, set.Source.String(), nil
 	}
 	if !r.Storable() {
 		return "", "", nil
 	}
 	st, err := s.Lookup(ctx, r, key)
-	var sre *SecretReadError
-	if errors.Is(err, ErrUnavailable) && !errors.As(err, &sre) {
-		// auto mode: a keyring that cannot be reached holds nothing
-		// usable now; missing() says so if nothing else is found. (With
-		// CAMCTL_KEYRING=system that is an error of its own: "run
-		// camctl login" would not help while the keyring is locked.)
+	if passedOver(err) {
+		// A keyring that cannot be reached holds nothing usable now;
+		// missing() says so if nothing else is found.
 		return "", "", nil
 	}
 	if err != nil || st.Where == "" {
@@ -157,31 +155,17 @@ func (s *Secrets) Lookup(ctx context.Context, r *config.Resolved, key config.Key
 
 // get reads the item k from the keyring, else the file store.
 func (s *Secrets) get(ctx context.Context, k, profile string, key config.Key) (value, where string, err error) {
-	var unreachable error
-	if s.Mode != KeyringNone && s.Keyring != nil {
-		v, err := s.Keyring.Get(ctx, k)
-		switch {
-		case err == nil:
-			s.Redactor.Add(v)
-			return v, InKeyring, nil
-		case errors.Is(err, ErrNotFound):
-		case s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
-			unreachable = err
-		case s.Mode == KeyringSystem || !errors.Is(err, ErrUnavailable):
-			return "", "", &SecretReadError{Profile: profile, What: SecretName(key), System: s.Mode == KeyringSystem, Err: err}
-		}
+	v, at, unreachable, err := s.tiers().get(ctx, k, nil)
+	switch {
+	case err != nil && at.where == InKeyring:
+		return "", "", &SecretReadError{Profile: profile, What: SecretName(key), System: s.Mode == KeyringSystem, Err: err}
+	case err != nil:
+		return "", "", fmt.Errorf("read %s of profile %s: %w", SecretName(key), profile, err)
+	case at.where == "":
+		return "", "", unreachable
 	}
-	if s.File != nil {
-		v, err := s.File.Get(ctx, k)
-		switch {
-		case err == nil:
-			s.Redactor.Add(v)
-			return v, InFile, nil
-		case !errors.Is(err, ErrNotFound):
-			return "", "", fmt.Errorf("read %s of profile %s: %w", SecretName(key), profile, err)
-		}
-	}
-	return "", "", unreachable
+	s.Redactor.Add(v)
+	return v, at.where, nil
 }
 
 // migrate moves the items that profile r (which has no id) has under its
@@ -216,18 +200,17 @@ func (s *Secrets) migrate(ctx context.Context, r *config.Resolved, want config.K
 		return err
 	}
 	type moved struct {
-		st  namedStore
+		st  tier
 		key config.Key
 	}
 	var done []moved
 	id := config.NewProfileID()
 	for _, key := range SecretKeys() {
-		for _, st := range s.stores() {
+		ts := s.tiers()
+		for _, st := range ts.list {
 			v, err := st.store.Get(ctx, s.legacyKey(r.Name, key))
 			switch {
-			case errors.Is(err, ErrNotFound):
-				continue
-			case err != nil && st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
+			case errors.Is(err, ErrNotFound) || ts.unreached(st, err):
 				continue
 			case err != nil:
 				return fmt.Errorf("move the %s of profile %s to its id: %w", SecretName(key), r.Name, err)
@@ -280,8 +263,7 @@ func (s *Secrets) MigrateProfile(ctx context.Context, r *config.Resolved) error 
 	}
 	for _, key := range SecretKeys() {
 		if err := s.migrate(ctx, r, key); err != nil {
-			var sre *SecretReadError
-			if errors.Is(err, ErrUnavailable) && !errors.As(err, &sre) {
+			if passedOver(err) {
 				continue
 			}
 			return err
@@ -435,11 +417,12 @@ func (s *Secrets) DeleteProfile(ctx context.Context, id, name string) (removed [
 	}
 	for _, it := range items {
 		k, key := it.k, it.key
-		for _, st := range s.stores() {
+		ts := s.tiers()
+		for _, st := range ts.list {
 			if _, err := st.store.Get(ctx, k); err != nil {
 				switch {
 				case errors.Is(err, ErrNotFound):
-				case st.where == InKeyring && s.Mode == KeyringAuto && errors.Is(err, ErrUnavailable):
+				case ts.unreached(st, err):
 					unreached = err
 				default:
 					errs = append(errs, fmt.Errorf("%s: %w", st.where, err))
@@ -470,21 +453,9 @@ func joinUnique(errs []error) error {
 	return errors.Join(out...)
 }
 
-type namedStore struct {
-	store SecretStore
-	where string
-}
-
-func (s *Secrets) stores() []namedStore {
-	var out []namedStore
-	if s.Mode != KeyringNone && s.Keyring != nil {
-		out = append(out, namedStore{s.Keyring, InKeyring})
-	}
-	if s.File != nil {
-		out = append(out, namedStore{s.File, InFile})
-	}
-	return out
-}
+// tiers are the stores of s: a secret may be in the file under any mode
+// (--insecure-storage put it there).
+func (s *Secrets) tiers() tiers { return newTiers(s.Mode, s.Keyring, s.File, true) }
 
 // SecretName is how a secret setting is called in messages.
 func SecretName(key config.Key) string {

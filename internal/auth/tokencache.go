@@ -84,7 +84,7 @@ func (k TokenKey) ID() string {
 // when it is reachable, otherwise in a 0600 file under the cache dir.
 // A lock file per key lets concurrent processes share one token request.
 type TokenCache struct {
-	Mode    string
+	Mode    KeyringMode
 	Keyring SecretStore // nil with KeyringNone
 	File    SecretStore
 	// Dir is the cache directory (lock files live in Dir/locks).
@@ -95,7 +95,7 @@ type TokenCache struct {
 // found, or it is not safe to use) it is the keyring alone, without the
 // file and without locks: never a tokens.json relative to the working
 // directory.
-func NewTokenCache(mode string, keyring SecretStore, dir string) *TokenCache {
+func NewTokenCache(mode KeyringMode, keyring SecretStore, dir string) *TokenCache {
 	c := &TokenCache{Mode: mode, Keyring: keyring, Dir: dir}
 	if dir != "" {
 		// A damaged tokens.json reads as empty: tokens can be fetched again.
@@ -108,28 +108,22 @@ func tokenStoreKey(k TokenKey) string { return "token/" + k.ID() }
 
 // Get returns the cached token for k (nil if none) and where it was.
 func (c *TokenCache) Get(ctx context.Context, k TokenKey) (*Token, string, error) {
-	key := tokenStoreKey(k)
-	for _, st := range c.stores(ctx) {
-		v, err := st.store.Get(ctx, key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			continue
-		case err != nil:
-			if st.where == InKeyring && c.Mode != KeyringSystem && errors.Is(err, ErrUnavailable) {
-				continue
-			}
-			return nil, "", fmt.Errorf("read the cached token: %w", err)
-		}
-		var t Token
-		if err := json.Unmarshal([]byte(v), &t); err != nil || CheckAccessToken(t.AccessToken) != nil {
-			// A damaged entry is as good as none; the next Put replaces
-			// it. So is one that could not be sent (written by a build
-			// that did not check, or by someone else).
-			continue
-		}
-		return &t, st.where, nil
+	var t Token
+	// A damaged entry is as good as none; the next Put replaces it. So
+	// is one that could not be sent (written by a build that did not
+	// check, or by someone else).
+	valid := func(v string) bool {
+		t = Token{}
+		return json.Unmarshal([]byte(v), &t) == nil && CheckAccessToken(t.AccessToken) == nil
 	}
-	return nil, "", nil
+	_, at, _, err := c.tiers().get(ctx, tokenStoreKey(k), valid)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the cached token: %w", err)
+	}
+	if at.where == "" {
+		return nil, "", nil
+	}
+	return &t, at.where, nil
 }
 
 // Put caches t for k: in the keyring if it answers, else in the file.
@@ -141,7 +135,7 @@ func (c *TokenCache) Put(ctx context.Context, k TokenKey, t *Token) (string, err
 	}
 	key := tokenStoreKey(k)
 	var errs []error
-	for _, st := range c.stores(ctx) {
+	for _, st := range c.tiers().list {
 		err := st.store.Set(ctx, key, string(b))
 		if err == nil {
 			return st.where, nil
@@ -160,7 +154,8 @@ func (c *TokenCache) Delete(ctx context.Context, k TokenKey) (bool, error) {
 	key := tokenStoreKey(k)
 	found := false
 	var errs []error
-	for _, st := range c.stores(ctx) {
+	ts := c.tiers()
+	for _, st := range ts.list {
 		if _, err := st.store.Get(ctx, key); err != nil {
 			if errors.Is(err, ErrNotFound) && st.where == InFile {
 				// A damaged file reads as empty, but Delete still resets
@@ -170,7 +165,7 @@ func (c *TokenCache) Delete(ctx context.Context, k TokenKey) (bool, error) {
 				}
 				continue
 			}
-			if !errors.Is(err, ErrNotFound) && !(st.where == InKeyring && c.Mode != KeyringSystem && errors.Is(err, ErrUnavailable)) {
+			if !errors.Is(err, ErrNotFound) && !ts.unreached(st, err) {
 				errs = append(errs, err)
 			}
 			continue
@@ -193,13 +188,6 @@ func (c *TokenCache) Lock(ctx context.Context, k TokenKey) (func(), error) {
 	return atomicfile.Lock(ctx, filepath.Join(c.Dir, "locks", k.ID()))
 }
 
-func (c *TokenCache) stores(context.Context) []namedStore {
-	var out []namedStore
-	if c.Mode != KeyringNone && c.Keyring != nil {
-		out = append(out, namedStore{c.Keyring, InKeyring})
-	}
-	if c.Mode != KeyringSystem && c.File != nil {
-		out = append(out, namedStore{c.File, InFile})
-	}
-	return out
-}
+// tiers are the stores of c: under KeyringSystem the keyring alone, so
+// that a required keyring is never quietly replaced by the file.
+func (c *TokenCache) tiers() tiers { return newTiers(c.Mode, c.Keyring, c.File, false) }

@@ -151,7 +151,7 @@ var testKey = TokenKey{TokenURL: "https://idp.example/token", ClientID: "camctl-
 func TestTokenCacheWhere(t *testing.T) {
 	tests := []struct {
 		name    string
-		mode    string
+		mode    KeyringMode
 		keyring func() SecretStore // nil: no keyring store at all
 		want    string             // where Put and Get say the token is
 		wantErr bool               // Put and Get fail
@@ -231,8 +231,8 @@ func TestTokenCacheWhere(t *testing.T) {
 }
 
 func TestTokenCacheGetMissing(t *testing.T) {
-	for _, mode := range []string{KeyringAuto, KeyringSystem, KeyringNone} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []KeyringMode{KeyringAuto, KeyringSystem, KeyringNone} {
+		t.Run(string(mode), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "camctl")
 			c := NewTokenCache(mode, NewMemoryStore(), dir)
 			got, where, err := c.Get(t.Context(), testKey)
@@ -248,8 +248,8 @@ func TestTokenCacheGetMissing(t *testing.T) {
 
 func TestTokenCacheKeysAreSeparate(t *testing.T) {
 	ctx := t.Context()
-	for _, mode := range []string{KeyringAuto, KeyringNone} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []KeyringMode{KeyringAuto, KeyringNone} {
+		t.Run(string(mode), func(t *testing.T) {
 			c := NewTokenCache(mode, NewMemoryStore(), t.TempDir())
 			other := testKey
 			other.ClientID = "someone-else"
@@ -282,9 +282,9 @@ func TestTokenCacheDamagedEntry(t *testing.T) {
 		{"bad expiry", `{"access_token":"tok","expires_at":"tomorrow"}`},
 		{"truncated", `{"access_token":"tok","expires_at":"2099-01-01T00:0`},
 	}
-	for _, mode := range []string{KeyringAuto, KeyringNone} {
+	for _, mode := range []KeyringMode{KeyringAuto, KeyringNone} {
 		for _, d := range damaged {
-			t.Run(mode+"/"+d.name, func(t *testing.T) {
+			t.Run(string(mode)+"/"+d.name, func(t *testing.T) {
 				ctx := t.Context()
 				kr := NewMemoryStore()
 				c := NewTokenCache(mode, kr, t.TempDir())
@@ -333,7 +333,7 @@ func TestTokenCacheDamagedKeyringEntryFallsBackToFile(t *testing.T) {
 func TestTokenCacheDelete(t *testing.T) {
 	tests := []struct {
 		name      string
-		mode      string
+		mode      KeyringMode
 		keyring   func() SecretStore
 		inKeyring bool // put a token in the keyring first
 		inFile    bool // and/or in the file

@@ -368,3 +368,18 @@ func Edit(ctx context.Context, path string, fn func(*Document) error) error {
 		return doc.Bytes()
 	})
 }
+
+// SetAll sets each of settings in profile name, in the order of Fields,
+// so that files look alike.
+func (d *Document) SetAll(name string, settings map[Key]string) error {
+	for _, f := range Fields {
+		v, ok := settings[f.Key]
+		if !ok {
+			continue
+		}
+		if err := d.Set(name, f.Key, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

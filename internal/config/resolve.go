@@ -86,6 +86,10 @@ type Options struct {
 	Flags map[Key]string
 	// LookupEnv is os.LookupEnv outside tests.
 	LookupEnv func(string) (string, bool)
+	// AllowNew resolves a profile that --profile or $CAMCTL_PROFILE
+	// names and the file does not have as a new, empty one (Resolved.New)
+	// instead of failing: login creates it after a successful check.
+	AllowNew bool
 }
 
 // Resolved is the selected profile with every setting resolved.
@@ -161,24 +165,24 @@ func ConnectionVars(lookup func(string) (string, bool)) []string {
 	return names
 }
 
-// Resolve selects the profile — --profile, else $CAMCTL_PROFILE, else
-// the environment profile when any connection variable is set, else
-// current-profile, else the built-in local profile (spec §3) — and
-// resolves each of its settings separately from, highest first, flag,
-// environment, profile and default. The environment as a whole wins over
-// an implicit current profile: taking single fields of it would send
-// that profile's stored secret to the environment's address.
-func Resolve(o Options) (*Resolved, error) {
+// getenv is o.LookupEnv's value of name ("" when unset or without one).
+func (o Options) getenv(name string) string {
+	if o.LookupEnv == nil {
+		return ""
+	}
+	v, _ := o.LookupEnv(name)
+	return v
+}
+
+// Select is the first half of Resolve: which profile is selected, and
+// why (spec §3), without resolving its settings. Its Kind is KindEnv for
+// the environment profile, else KindFile (Resolve tells the built-in
+// profile and unknown ones apart).
+func Select(o Options) *Resolved {
 	if o.File == nil {
 		o.File = &File{}
 	}
-	env := func(name string) string {
-		if o.LookupEnv == nil {
-			return ""
-		}
-		v, _ := o.LookupEnv(name)
-		return v
-	}
+	env := o.getenv
 	r := &Resolved{ConfigPath: o.ConfigPath, settings: map[Key]Setting{}}
 	switch vars := ConnectionVars(o.LookupEnv); {
 	case o.Profile != "":
@@ -194,7 +198,22 @@ func Resolve(o Options) (*Resolved, error) {
 		// "local" from the file if the user saved one, else built in.
 		r.Name, r.Selection = BuiltinLocalName, Source{Kind: FromDefault}
 	}
+	return r
+}
 
+// Resolve selects the profile — --profile, else $CAMCTL_PROFILE, else
+// the environment profile when any connection variable is set, else
+// current-profile, else the built-in local profile (spec §3) — and
+// resolves each of its settings separately from, highest first, flag,
+// environment, profile and default. The environment as a whole wins over
+// an implicit current profile: taking single fields of it would send
+// that profile's stored secret to the environment's address.
+func Resolve(o Options) (*Resolved, error) {
+	if o.File == nil {
+		o.File = &File{}
+	}
+	env := o.getenv
+	r := Select(o)
 	var profile Profile
 	if r.Kind == KindFile {
 		p, ok := o.File.Profiles[r.Name]
@@ -202,6 +221,10 @@ func Resolve(o Options) (*Resolved, error) {
 		case ok:
 			profile = p
 			r.ID = p.ID
+		case o.AllowNew && (r.Selection.Kind == FromFlag || r.Selection.Kind == FromEnv):
+			// Before the built-in case: `login -p local --address URL`
+			// makes local a profile of the file.
+			r.New = true
 		case r.Name == BuiltinLocalName:
 			r.Kind = KindBuiltin
 		default:

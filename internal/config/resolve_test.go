@@ -635,3 +635,44 @@ func TestUnknownProfileDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+// AllowNew makes a profile named by --profile or $CAMCTL_PROFILE that
+// the file lacks a new, empty one; the current-profile and the built-in
+// local profile are not affected.
+func TestResolveAllowNew(t *testing.T) {
+	badCurrent := testFile()
+	badCurrent.CurrentProfile = "gone"
+	tests := []struct {
+		name     string
+		file     *config.File
+		profile  string
+		env      env
+		wantNew  bool
+		wantKind config.ProfileKind
+		wantErr  string
+	}{
+		{name: "--profile", file: testFile(), profile: "fresh", wantNew: true, wantKind: config.KindFile},
+		{name: "CAMCTL_PROFILE", file: testFile(), env: env{"CAMCTL_PROFILE": "fresh"}, wantNew: true, wantKind: config.KindFile},
+		{name: "existing", file: testFile(), profile: "helm", wantKind: config.KindFile},
+		{name: "explicit local", file: &config.File{}, profile: config.BuiltinLocalName, wantNew: true, wantKind: config.KindFile},
+		{name: "default local", file: &config.File{}, wantKind: config.KindBuiltin},
+		{name: "current-profile", file: badCurrent, wantErr: "current-profile in " + testConfigPath},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := config.Resolve(config.Options{ConfigPath: testConfigPath, File: tt.file, Profile: tt.profile, LookupEnv: tt.env.lookup, AllowNew: true})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.New != tt.wantNew || r.Kind != tt.wantKind {
+				t.Errorf("New, Kind = %v, %v; want %v, %v", r.New, r.Kind, tt.wantNew, tt.wantKind)
+			}
+		})
+	}
+}
