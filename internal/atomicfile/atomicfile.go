@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,24 +243,20 @@ func ReadPrivate(path string) ([]byte, error) {
 		return nil, err
 	}
 	// O_NOFOLLOW closes the gap between the Lstat above and the open.
-	// #nosec G304 -- camctl's own store, opened without following links and checked below.
-	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if uid, other := ownedByOther(fi); other {
-		return nil, &UnsafeError{Path: path, Reason: "it belongs to " + ownerText(uid), Fix: "remove it"}
-	}
-	if worldWritable(fi) {
-		return nil, &UnsafeError{Path: path, Reason: fmt.Sprintf("it is writable by every user (mode %04o)", uint32(fi.Mode().Perm())), Fix: "remove it"}
-	}
-	return io.ReadAll(f)
+	return readChecked(path, os.O_RDONLY|oNoFollow, func(fi fs.FileInfo) error {
+		if uid, other := ownedByOther(fi); other {
+			return &UnsafeError{Path: path, Reason: "it belongs to " + ownerText(uid), Fix: "remove it"}
+		}
+		if worldWritable(fi) {
+			return &UnsafeError{Path: path, Reason: fmt.Sprintf("it is writable by every user (mode %04o)", uint32(fi.Mode().Perm())), Fix: "remove it"}
+		}
+		return nil
+	}, maxPrivateFile)
 }
+
+// maxPrivateFile bounds camctl's own secrets and token files (spec §8):
+// far above what they hold (tokens are at most 64 KiB each).
+const maxPrivateFile = 16 << 20
 
 // tempPrefix starts the names of Write's temporary files for path.
 func tempPrefix(path string) string {

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -31,7 +32,20 @@ func (e *InputFileError) Error() string {
 // the bound while being read is refused too.
 func ReadInput(path string) ([]byte, error) {
 	// #nosec G304 -- the user names this file; checking it is the point.
-	f, err := os.OpenFile(path, os.O_RDONLY|oNonblock, 0)
+	b, err := readChecked(path, os.O_RDONLY|oNonblock, CheckInput, MaxInputFile)
+	if errors.Is(err, errTooLarge) {
+		return nil, &InputFileError{What: "larger than 1 MiB"}
+	}
+	return b, err
+}
+
+var errTooLarge = errors.New("larger than the read bound")
+
+// readChecked opens path with flag, refuses what check refuses about the
+// open descriptor (no check-then-open race), and reads at most limit
+// bytes (errTooLarge beyond, also for a file that grows while read).
+func readChecked(path string, flag int, check func(fs.FileInfo) error, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, flag, 0) // #nosec G304 -- callers name and check the file
 	if err != nil {
 		return nil, err
 	}
@@ -40,15 +54,15 @@ func ReadInput(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckInput(fi); err != nil {
+	if err := check(fi); err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxInputFile+1))
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxInputFile {
-		return nil, &InputFileError{What: "larger than 1 MiB"}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
 	}
 	return b, nil
 }

@@ -184,6 +184,15 @@ func TestReadPrivate(t *testing.T) {
 			t.Fatalf("ReadPrivate = %q, %v", b, err)
 		}
 	})
+	t.Run("a file beyond any real store (spec §8: bounded reads)", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "tokens.json")
+		if err := os.WriteFile(path, make([]byte, 16<<20+1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := atomicfile.ReadPrivate(path); err == nil {
+			t.Fatalf("ReadPrivate read %d bytes, want a refusal", len(b))
+		}
+	})
 	t.Run("world-writable file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "secrets.json")
 		if err := os.WriteFile(path, []byte("{}"), 0o600); err != nil {
