@@ -57,7 +57,7 @@ func NewFactory() *Factory {
 		Prompt:       io.Prompt,
 	}
 	f.Secrets = session.CachedSecrets(f.systemSecrets)
-	addProxyCredentials(io.Redactor, os.Getenv)
+	addProxyCredentials(io.Redactor, f.Getenv)
 	return f
 }
 

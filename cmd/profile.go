@@ -444,7 +444,11 @@ func runProfileList(_ context.Context, opts *ProfileOptions) error {
 	if opts.Output == OutputJSON || opts.Output == OutputYAML {
 		return writeData(opts.IO.Out, opts.Output, rows)
 	}
-	if len(file.Profiles) == 0 {
+	switch {
+	case len(file.Profiles) > 0:
+	case current == config.EnvProfileName:
+		fmt.Fprintf(opts.IO.ErrOut, "No profiles yet; camctl uses the CAMUNDA_* environment (see `camctl profile show`).\nAdd one with `camctl profile add NAME --address URL`.\n")
+	default:
 		fmt.Fprintf(opts.IO.ErrOut, "No profiles yet; camctl uses the built-in %q profile (%s, no auth).\nAdd one with `camctl profile add NAME --address URL`.\n", config.BuiltinLocalName, config.DefaultAddress)
 	}
 	if len(rows) == 0 {

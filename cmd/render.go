@@ -48,7 +48,11 @@ func writeData(w io.Writer, format string, v any) error {
 func writeJSONAsYAML(w io.Writer, raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// Built in memory (the YAML of a 4 MiB body is a few MiB) and written
+	// once: Out filters and redacts per Write, so a piece boundary could
+	// split a secret, or a UTF-8 character the filter would then drop.
+	var buf bytes.Buffer
+	bw := bufio.NewWriter(&buf)
 	e := &yamlEmitter{dec: dec, w: bw}
 	tok, err := dec.Token()
 	if err != nil {
@@ -60,7 +64,11 @@ func writeJSONAsYAML(w io.Writer, raw []byte) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("convert to YAML: more than one JSON value")
 	}
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 // yamlEmitter writes YAML while it reads JSON tokens.

@@ -148,3 +148,29 @@ func holdsUnsafeText(v any) bool {
 	}
 	return false
 }
+
+// countingWriter counts Write calls.
+type countingWriter struct{ writes int }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.writes++; return len(p), nil }
+
+// -o yaml reaches Out in one Write, however large: Out filters and
+// redacts per Write, so a split could cut a secret or a UTF-8 character.
+func TestWriteJSONAsYAMLWritesOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"brokers":[`)
+	for i := range 20000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"host":"broker-é-%d","nodeId":%d}`, i, i)
+	}
+	b.WriteString(`]}`)
+	var w countingWriter
+	if err := writeJSONAsYAML(&w, []byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	if w.writes != 1 {
+		t.Errorf("%d writes, want 1", w.writes)
+	}
+}

@@ -506,12 +506,12 @@ func (p *OIDC) classify(err error) (*TokenError, time.Duration) {
 
 // shorten makes a printable excerpt of at most max bytes of what the
 // endpoint sent, without the client secret (some endpoints echo the
-// request in their error pages). The secret goes before shortening, so
-// that no prefix of it survives a cut, and after, in case dropping
-// control characters joined its pieces; form-encoded as the request had
-// it, too.
+// request in their error pages). RedactedExcerpt redacts before it cuts,
+// so that no prefix of the secret survives; the writers of IOStreams
+// filter and redact once more, in case dropping control characters
+// joined its pieces.
 func (p *OIDC) shorten(s string, max int) string {
-	return api.RedactedExcerpt([]byte(p.redact(s)), max, p.redact)
+	return api.RedactedExcerpt([]byte(s), max, p.redact)
 }
 
 // redact replaces the client secret and tokens, in every form the
