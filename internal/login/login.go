@@ -16,7 +16,6 @@ import (
 	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/redact"
 	"github.com/camctl/camctl/internal/session"
-	"github.com/camctl/camctl/internal/termsafe"
 )
 
 // Prompter asks the person at the terminal.
@@ -173,7 +172,7 @@ func Run(ctx context.Context, q *Request) (*Result, error) {
 	}
 	done := func(error) {}
 	if q.Progress != nil {
-		done = q.Progress("Checking " + termsafe.Line(client.BaseURL().JoinPath("topology").String()))
+		done = q.Progress("Checking " + client.BaseURL().JoinPath("topology").String())
 	}
 	topo, _, err := client.Topology(ctx)
 	done(err)

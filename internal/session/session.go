@@ -73,10 +73,7 @@ func New(o Options) *Session {
 
 // Getenv returns an environment variable ("" when unset).
 func (s *Session) Getenv(name string) string {
-	if s.o.LookupEnv == nil {
-		return ""
-	}
-	v, _ := s.o.LookupEnv(name)
+	v, _ := s.LookupEnv(name)
 	return v
 }
 
