@@ -48,11 +48,11 @@ func writeData(w io.Writer, format string, v any) error {
 func writeJSONAsYAML(w io.Writer, raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	// Built in memory (the YAML of a 4 MiB body is a few MiB) and written
-	// once: Out filters and redacts per Write, so a piece boundary could
-	// split a secret, or a UTF-8 character the filter would then drop.
-	var buf bytes.Buffer
-	bw := bufio.NewWriter(&buf)
+	// Streamed in pieces that end at a line break: Out filters and
+	// redacts per Write, and a piece boundary inside a line could split a
+	// secret, or a UTF-8 character the filter would then drop.
+	lw := &lineWriter{w: w}
+	bw := bufio.NewWriterSize(lw, 64<<10)
 	e := &yamlEmitter{dec: dec, w: bw}
 	tok, err := dec.Token()
 	if err != nil {
@@ -67,7 +67,36 @@ func writeJSONAsYAML(w io.Writer, raw []byte) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	_, err = w.Write(buf.Bytes())
+	return lw.flush()
+}
+
+// lineWriter passes on only whole lines, keeping a partial last line
+// until more of it arrives (or flush).
+type lineWriter struct {
+	w    io.Writer
+	rest []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	data := append(l.rest, p...)
+	i := bytes.LastIndexByte(data, '\n')
+	if i < 0 {
+		l.rest = data
+		return len(p), nil
+	}
+	if _, err := l.w.Write(data[:i+1]); err != nil {
+		return 0, err
+	}
+	l.rest = append(l.rest[:0:0], data[i+1:]...)
+	return len(p), nil
+}
+
+func (l *lineWriter) flush() error {
+	if len(l.rest) == 0 {
+		return nil
+	}
+	_, err := l.w.Write(l.rest)
+	l.rest = nil
 	return err
 }
 

@@ -149,14 +149,21 @@ func holdsUnsafeText(v any) bool {
 	return false
 }
 
-// countingWriter counts Write calls.
-type countingWriter struct{ writes int }
+// countingWriter counts Write calls and those that end inside a line.
+type countingWriter struct{ writes, cut int }
 
-func (c *countingWriter) Write(p []byte) (int, error) { c.writes++; return len(p), nil }
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	if len(p) > 0 && p[len(p)-1] != '\n' {
+		c.cut++
+	}
+	return len(p), nil
+}
 
-// -o yaml reaches Out in one Write, however large: Out filters and
-// redacts per Write, so a split could cut a secret or a UTF-8 character.
-func TestWriteJSONAsYAMLWritesOnce(t *testing.T) {
+// -o yaml reaches Out in whole lines, however large: Out filters and
+// redacts per Write, so a split inside a line could cut a secret or a
+// UTF-8 character. It still streams (a signal can end a long render).
+func TestWriteJSONAsYAMLWritesWholeLines(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(`{"brokers":[`)
 	for i := range 20000 {
@@ -170,7 +177,7 @@ func TestWriteJSONAsYAMLWritesOnce(t *testing.T) {
 	if err := writeJSONAsYAML(&w, []byte(b.String())); err != nil {
 		t.Fatal(err)
 	}
-	if w.writes != 1 {
-		t.Errorf("%d writes, want 1", w.writes)
+	if w.cut != 0 || w.writes < 2 {
+		t.Errorf("%d writes, %d of them ending inside a line; want several, none cut", w.writes, w.cut)
 	}
 }
