@@ -155,7 +155,10 @@ func audienceHint(r *config.Resolved) string {
 // connection without answering: what TLS servers other than Go's and
 // nginx's do with a plain-HTTP request.
 func closedHint(err error, r *config.Resolved) error {
-	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+	// net/http reports a close before it has written the request as
+	// "server closed idle connection" (an unexported error), after it as
+	// EOF or a reset.
+	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) && !strings.Contains(err.Error(), "server closed idle connection") {
 		return err
 	}
 	addr := r.Value(config.Address)
