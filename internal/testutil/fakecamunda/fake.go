@@ -54,6 +54,10 @@ type Server struct {
 	sent     int64
 	release  chan struct{}
 	arrived  chan struct{}
+	// down makes GET /v2/status answer 503; identity overrides the
+	// answer of GET /v2/authentication/me (see SetIdentity).
+	down     bool
+	identity func(r *http.Request) (map[string]any, bool)
 }
 
 // New returns a fake that serves DefaultTopology without auth.
@@ -190,6 +194,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if r.URL.Path == "/v2/status" {
+		s.serveStatus(w, r) // public, as on a real cluster
+		return
+	}
 	if user != "" {
 		u, p, ok := r.BasicAuth()
 		if !ok || u != user || p != password {
@@ -211,12 +219,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.Method != http.MethodGet || r.URL.Path != "/v2/topology" {
-		problem(w, http.StatusNotFound, "Not Found", "No endpoint "+r.Method+" "+r.URL.Path, r.URL.Path)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(topology)
+	s.route(w, r, topology)
 }
 
 // serveBroken sends the answers that are broken below the HTTP status:
