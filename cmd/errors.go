@@ -61,6 +61,10 @@ func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return silent.code
+	}
 	var (
 		flagErr    *FlagError
 		usageErr   *config.UsageError
@@ -371,6 +375,10 @@ func printError(w io.Writer, err error) {
 		}
 		fmt.Fprintf(w, "Interrupted: %s.\n", msg)
 		return
+	}
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return // said already
 	}
 	msg := strings.TrimRight(err.Error(), "\n")
 	fmt.Fprintf(w, "Error: %s\n", msg)

@@ -39,6 +39,9 @@ type HTTPError struct {
 	// Excerpt is a short, single-line excerpt of any other body, such as
 	// an ingress's HTML error page.
 	Excerpt string
+	// Response is the answer itself, for `camctl api --include` (set by
+	// Client.Do only).
+	Response *ErrorResponse
 }
 
 func (e *HTTPError) Error() string {
