@@ -44,7 +44,7 @@ func Operations() []Operation { return operations() }
 // base: "/process-instances/2251799813685249", "process-instances/search",
 // "/v2/topology" (with or without the leading slash or BasePath; a query
 // string or fragment is ignored). An empty method is GET, as in net/http;
-// methods are case-sensitive, as in HTTP.
+// HEAD is known wherever GET is; methods are case-sensitive, as in HTTP.
 //
 // A {param} of a template matches one non-empty segment. Where several
 // templates match, it decides as the server's router (Spring MVC) does: among
@@ -64,18 +64,44 @@ func Match(method, path string) (op Operation, pathKnown, methodKnown bool) {
 	if method == "" {
 		method = "GET"
 	}
-	matched := matching(segments(relative(path)))
-	for _, t := range matched {
-		for _, op := range t.ops {
-			if op.Method == method {
-				return op, true, true
-			}
+	matched, hit := find(method, segments(relative(path)))
+	switch {
+	case hit >= 0:
+		return operation(matched[hit], method), true, true
+	case len(matched) > 0:
+		return Operation{Path: matched[0].path}, true, false
+	}
+	return Operation{}, false, false
+}
+
+// find returns the templates that match segs, most specific first, and the
+// index of the first that has the method (-1 if none has it).
+func find(method string, segs []string) (matched []template, hit int) {
+	matched = matching(segs)
+	for i, t := range matched {
+		if slices.ContainsFunc(t.ops, func(op Operation) bool { return op.Method == method || method == "HEAD" && op.Method == "GET" }) {
+			return matched, i
 		}
 	}
-	if len(matched) == 0 {
-		return Operation{}, false, false
+	return matched, -1
+}
+
+// operation returns the template's operation for method. HEAD is the GET
+// operation without the body (RFC 9110 §9.3.2; Spring MVC answers it for
+// every GET mapping), so it gets no note.
+func operation(t template, method string) Operation {
+	for _, op := range t.ops {
+		if op.Method == method {
+			return op
+		}
 	}
-	return Operation{Path: matched[0].path}, true, false
+	for _, op := range t.ops {
+		if method == "HEAD" && op.Method == "GET" {
+			op.Method = "HEAD"
+			return op
+		}
+	}
+	return Operation{}
 }
 
 // Note returns "" for a method and path of the API, else one short line for
@@ -95,23 +121,19 @@ func Note(method, path string) string {
 	if strings.ContainsFunc(rel, unicode.IsControl) {
 		shown = strconv.Quote(rel) // the note stays one line
 	}
-	matched := matching(segments(rel))
-	for i, t := range matched {
-		if !slices.ContainsFunc(t.ops, func(op Operation) bool { return op.Method == method }) {
-			continue
-		}
-		if i == 0 {
-			return ""
-		}
+	matched, hit := find(method, segments(rel))
+	switch {
+	case hit == 0:
+		return ""
+	case hit > 0:
 		return fmt.Sprintf("Note: %s takes %s in the %s; %s %s is %s %s.",
-			matched[0].path, strings.Join(matched[0].methods(), ", "), API, method, shown, method, t.path)
-	}
-	if len(matched) > 0 {
+			matched[0].path, strings.Join(matched[0].methods(), ", "), API, method, shown, method, matched[hit].path)
+	case len(matched) > 0:
 		return fmt.Sprintf("Note: %s %s is not in the %s this camctl knows (%s has %s); sending it anyway.",
 			method, shown, API, matched[0].path, strings.Join(matched[0].methods(), ", "))
 	}
 	if trimmed := strings.TrimRight(rel, "/"); trimmed != rel && trimmed != "" {
-		if _, _, known := Match(method, trimmed); known {
+		if _, hit := find(method, segments(trimmed)); hit >= 0 {
 			return fmt.Sprintf("Note: %s %s is not in the %s this camctl knows (%s %s is, without the trailing slash); sending it anyway.",
 				method, shown, API, method, trimmed)
 		}

@@ -121,6 +121,9 @@ func TestMatch(t *testing.T) {
 		// The router picks among the templates with the method: GET
 		// /users/search is GET /users/{username} (username "search").
 		{"method decides between literal and parameter", "GET", "/users/search", "/users/{username}", "GET", true, true, false, true},
+		{"HEAD is GET without the body", "HEAD", "/process-instances/1", "/process-instances/{processInstanceKey}", "HEAD", true, true, false, true},
+		{"HEAD without GET", "HEAD", "/process-instances/1/cancellation", "/process-instances/{processInstanceKey}/cancellation", "", true, false, false, false},
+		{"HEAD reaches the GET below a literal", "HEAD", "/process-instances/search", "/process-instances/{processInstanceKey}", "HEAD", true, true, false, true},
 		{"unknown method", "DELETE", "/topology", "/topology", "", true, false, false, false},
 		{"unknown method names the most specific template", "PATCH", "/process-instances/search", "/process-instances/search", "", true, false, false, false},
 		{"methods are case-sensitive", "get", "/topology", "/topology", "", true, false, false, false},
@@ -166,6 +169,10 @@ func TestNote(t *testing.T) {
 		{"GET", "/topology/", "Note: GET /topology/ is not in the Camunda 8.8 REST API this camctl knows (GET /topology is, without the trailing slash); sending it anyway."},
 		{"POST", "/process-instances/search//", "Note: POST /process-instances/search// is not in the Camunda 8.8 REST API this camctl knows (POST /process-instances/search is, without the trailing slash); sending it anyway."},
 		{"DELETE", "/topology/", "Note: DELETE /topology/ is not in the Camunda 8.8 REST API this camctl knows; sending it anyway."},
+		{"GET", "/v2/v2/topology/", "Note: GET /v2/topology/ is not in the Camunda 8.8 REST API this camctl knows; sending it anyway."},
+		{"HEAD", "/topology", ""},
+		{"HEAD", "/users/search", "Note: /users/search takes POST in the Camunda 8.8 REST API; HEAD /users/search is HEAD /users/{username}."},
+		{"OPTIONS", "/topology", "Note: OPTIONS /topology is not in the Camunda 8.8 REST API this camctl knows (/topology has GET); sending it anyway."},
 		// camctl api's default method is GET: a search without a body
 		// reaches the parameter template (the server reads "search" as a key).
 		{"GET", "/process-instances/search", "Note: /process-instances/search takes POST in the Camunda 8.8 REST API; GET /process-instances/search is GET /process-instances/{processInstanceKey}."},
