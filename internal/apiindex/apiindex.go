@@ -75,33 +75,33 @@ func Match(method, path string) (op Operation, pathKnown, methodKnown bool) {
 }
 
 // find returns the templates that match segs, most specific first, and the
-// index of the first that has the method (-1 if none has it).
+// index of the first that serves the method (-1 if none does).
 func find(method string, segs []string) (matched []template, hit int) {
 	matched = matching(segs)
 	for i, t := range matched {
-		if slices.ContainsFunc(t.ops, func(op Operation) bool { return op.Method == method || method == "HEAD" && op.Method == "GET" }) {
+		if slices.ContainsFunc(t.ops, func(op Operation) bool { return serves(op, method) }) {
 			return matched, i
 		}
 	}
 	return matched, -1
 }
 
-// operation returns the template's operation for method. HEAD is the GET
-// operation without the body (RFC 9110 §9.3.2; Spring MVC answers it for
-// every GET mapping), so it gets no note.
+// serves reports whether op answers method. HEAD is the GET operation
+// without the body (RFC 9110 §9.3.2; Spring MVC answers it for every GET
+// mapping), so it gets no note.
+func serves(op Operation, method string) bool {
+	return op.Method == method || method == "HEAD" && op.Method == "GET"
+}
+
+// operation returns the template's operation that serves method, as method.
 func operation(t template, method string) Operation {
-	for _, op := range t.ops {
-		if op.Method == method {
-			return op
-		}
+	i := slices.IndexFunc(t.ops, func(op Operation) bool { return op.Method == method })
+	if i < 0 {
+		i = slices.IndexFunc(t.ops, func(op Operation) bool { return serves(op, method) })
 	}
-	for _, op := range t.ops {
-		if method == "HEAD" && op.Method == "GET" {
-			op.Method = "HEAD"
-			return op
-		}
-	}
-	return Operation{}
+	op := t.ops[i]
+	op.Method = method
+	return op
 }
 
 // Note returns "" for a method and path of the API, else one short line for
@@ -161,11 +161,16 @@ func Methods(path string) []string {
 // each TAB stays short (about 40 at the top instead of 120 paths) and
 // bash/zsh insert the common prefix. A segment that is an endpoint and has
 // more below it is offered both ways ("/process-instances", to send, and
-// "/process-instances/", to go on). Parameters are shown as the template
-// names them ("/process-instances/{processInstanceKey}"); once the user has
-// typed a value in their place ("/process-instances/2251799813685249"), that
-// value stands for the parameter and what follows the template is offered
-// after it. Literal segments win over parameters, as in Match, so
+// "/process-instances/", to go on); a directory with a single path below
+// it and nothing to type in that path is offered whole ("/authentication/me",
+// "/clock/reset"), saving a TAB. Parameters are shown as the template names
+// them ("/process-instances/{processInstanceKey}"); once the user has typed
+// a value in their place ("/process-instances/2251799813685249"), that value
+// stands for the parameter and what follows the template is offered after
+// it. (Where a parameter is the only way on, as after "/resources/", the
+// shell inserts its name, which the user then types over: completion cannot
+// show a candidate without making it insertable.) A literal segment that
+// matches hides the parameters beside it, as on the server, so
 // "/process-instances/search/" offers nothing. noSpace is true when a
 // candidate ends with "/": the shell must not add a space after it
 // (cobra.ShellCompDirectiveNoSpace); a path that is complete gets one.
