@@ -311,3 +311,52 @@ func TestAPIEchoedCredentials(t *testing.T) {
 		})
 	}
 }
+
+func TestAPICompletion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+		not  []string
+	}{
+		{[]string{"__complete", "api", "/proc"}, []string{"/process-definitions/\t", "/process-instances\t", "/process-instances/\t", ":6"}, []string{"/topology"}},
+		{[]string{"__complete", "api", "/process-instances/"}, []string{"/process-instances/search\t", "/process-instances/{processInstanceKey}\tGET Get process instance"}, nil},
+		{[]string{"__complete", "api", "/topology", "-X", ""}, []string{"GET\n", ":4"}, []string{"POST"}},
+		{[]string{"__complete", "api", "-X", ""}, []string{"GET\n", "POST\n", "DELETE\n"}, nil},
+	} {
+		t.Run(strings.Join(tc.args[2:], " "), func(t *testing.T) {
+			f, _, out, errOut := testFactory(t, nil)
+			if code := run(t, f, tc.args...); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("completion lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(out.String(), n) {
+					t.Errorf("completion offers %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
+
+func TestAPIUnknownPathIsSentWithANote(t *testing.T) {
+	srv, seen := echoServer(t)
+	f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL})
+	if code := run(t, f, "api", "-X", "POST", "/no-such-endpoint", "-f", "a=b"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got := errOut.String(); strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "Note: POST /no-such-endpoint is not in the Camunda 8.8 REST API") {
+		t.Errorf("stderr = %q; want one note line", got)
+	}
+	if len(seen()) != 1 || out.Len() == 0 {
+		t.Errorf("the request was not sent or its answer not printed")
+	}
+	// A known endpoint gets no note.
+	f, _, _, errOut = testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL})
+	if code := run(t, f, "api", "/topology"); code != 0 || errOut.Len() != 0 {
+		t.Errorf("GET /topology: exit %d, stderr %q; want 0 and nothing", code, errOut)
+	}
+}
