@@ -1,6 +1,8 @@
 // Package fakecamunda is a fake Orchestration Cluster REST API for tests
 // and benchmarks: GET /v2/topology behind no auth or HTTP Basic, with
-// scripted failures (problem details, HTML error pages, hangs, 5xx).
+// scripted failures (problem details, HTML error pages, hangs, 5xx), and
+// (api.go, search.go) search endpoints over a synthetic data set,
+// deployments, process definitions' XML, process instances and incidents.
 // It only ever listens on loopback.
 package fakecamunda
 
@@ -39,6 +41,10 @@ type Reply struct {
 	// Size, when positive, makes the body that many bytes: Body, then
 	// spaces (valid JSON padding, so only the size is at fault).
 	Size int
+	// Drop closes the connection without an answer once the request
+	// has arrived: the connection broke mid-request, and the client
+	// cannot know whether the server acted on it.
+	Drop bool
 }
 
 // Server is the fake. Its zero value is not usable; call New.
@@ -54,11 +60,13 @@ type Server struct {
 	sent     int64
 	release  chan struct{}
 	arrived  chan struct{}
+	api      apiState
+	log      []Request
 }
 
 // New returns a fake that serves DefaultTopology without auth.
 func New() *Server {
-	return &Server{topology: DefaultTopology, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	return &Server{topology: DefaultTopology, release: make(chan struct{}), arrived: make(chan struct{}, 1), api: newAPIState()}
 }
 
 // RequireBasic makes /v2/* demand HTTP Basic with these credentials.
@@ -129,8 +137,15 @@ func (s *Server) Close() {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := record(r)
 	s.mu.Lock()
 	s.requests++
+	if len(s.log) >= logCap {
+		// A long benchmark must not grow the fake without bound: keep
+		// the newer half.
+		s.log = append(s.log[:0], s.log[len(s.log)/2:]...)
+	}
+	s.log = append(s.log, rec)
 	scheme := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme = h
@@ -155,6 +170,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if reply != nil {
+		if reply.Drop {
+			drop(w, r)
+			return
+		}
 		if reply.Hang {
 			select {
 			case <-r.Context().Done():
@@ -185,6 +204,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, reply.Body)
 			return
 		}
+		if reply.Body != "" && r.URL.Path != "/v2/topology" {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, reply.Body)
+			return
+		}
 		if reply.Body != "" {
 			topology = []byte(reply.Body)
 		}
@@ -210,6 +234,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			problem(w, http.StatusUnauthorized, "Unauthorized", "Invalid token", r.URL.Path)
 			return
 		}
+	}
+	if s.serveAPI(w, r) {
+		return
 	}
 	if r.Method != http.MethodGet || r.URL.Path != "/v2/topology" {
 		problem(w, http.StatusNotFound, "Not Found", "No endpoint "+r.Method+" "+r.URL.Path, r.URL.Path)
