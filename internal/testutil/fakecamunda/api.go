@@ -427,3 +427,15 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request, ks string)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// ProblemReply is a scripted problem-detail answer (RFC 9457, as Camunda
+// sends them).
+func ProblemReply(status int, title, detail string) Reply {
+	b, _ := json.Marshal(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": "/v2"})
+	return Reply{Status: status, ContentType: "application/problem+json", Body: string(b)}
+}
+
+// TooManyRequests is Camunda's backpressure as a 429 (Unavailable is the
+// 503 form): the request was not processed, so any method may be resent.
+var TooManyRequests = ProblemReply(http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
+	"Expected to handle REST API request, but request could not be processed due to backpressure")

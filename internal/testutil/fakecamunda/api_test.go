@@ -352,4 +352,19 @@ func TestScriptAuthAndLogOnPost(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("no credentials: %d", resp.StatusCode)
 	}
+
+	// A scripted body stands in for the endpoint's own, behind auth.
+	f.Script(Reply{Body: `{"items":[],"page":{"totalItems":0}}`}, TooManyRequests)
+	resp, _ = send()
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `{"items":[],"page":{"totalItems":0}}` {
+		t.Errorf("scripted body: %d %s", resp.StatusCode, b)
+	}
+	resp, _ = send()
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || !strings.Contains(string(b), `"title":"RESOURCE_EXHAUSTED"`) {
+		t.Errorf("scripted 429: %d %s", resp.StatusCode, b)
+	}
 }

@@ -1,7 +1,7 @@
 // Package fakecamunda is a fake Orchestration Cluster REST API for tests
 // and benchmarks: GET /v2/topology behind no auth or HTTP Basic, with
 // scripted failures (problem details, HTML error pages, hangs, 5xx), and
-// (api.go, search.go) search endpoints over a synthetic data set,
+// (search.go, api.go) search endpoints over a synthetic data set,
 // deployments, process definitions' XML, process instances and incidents.
 // It only ever listens on loopback.
 package fakecamunda
@@ -164,6 +164,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	user, password, topology, bearer := s.user, s.password, s.topology, s.bearer
 	s.mu.Unlock()
+	override := false
 	select {
 	case s.arrived <- struct{}{}:
 	default:
@@ -204,13 +205,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, reply.Body)
 			return
 		}
-		if reply.Body != "" && r.URL.Path != "/v2/topology" {
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprint(w, reply.Body)
-			return
-		}
 		if reply.Body != "" {
+			// The body of whichever endpoint r is for, once auth passes.
 			topology = []byte(reply.Body)
+			override = true
 		}
 	}
 
@@ -234,6 +232,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			problem(w, http.StatusUnauthorized, "Unauthorized", "Invalid token", r.URL.Path)
 			return
 		}
+	}
+	if override && r.URL.Path != "/v2/topology" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(topology)
+		return
 	}
 	if s.serveAPI(w, r) {
 		return
