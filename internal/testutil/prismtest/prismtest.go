@@ -8,12 +8,14 @@
 // What Prism 5.16 does (found by running it; see the package's tests):
 //
 //   - A request that breaks the spec gets the operation's own 400
-//     answer (its example body, which says nothing about the request),
-//     or, when the operation defines no 400, a 422 problem of type
-//     https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY. Either way
-//     the violations are in the sl-violations response header, a JSON
+//     answer (its example body, which says nothing about the request)
+//     with the violations in the sl-violations response header, a JSON
 //     array of {location, severity, code, message}; those whose location
-//     starts with "request" are the request's. Prism's own answers to
+//     starts with "request" are the request's. Only when the operation
+//     defines no 400 does Prism answer 422, a problem of type
+//     https://stoplight.io/prism/errors#UNPROCESSABLE_ENTITY listing the
+//     violations in "validation" (location without "request") and no
+//     header. Prism's own answers to
 //     valid requests carry response violations too (its examples break
 //     the spec's key patterns): they are not the request's fault.
 //   - --errors is unusable here: it turns those response violations
@@ -301,35 +303,46 @@ func (p *Prism) record(resp *http.Response) {
 			}
 		}
 	}
-	if v, ok := prismError(resp); ok && len(e.Request) == 0 {
-		e.Request = append(e.Request, v)
+	if len(e.Request) == 0 {
+		e.Request = prismError(resp)
 	}
 	p.add(e)
 }
 
 // prismError is Prism's own refusal (406, 404, 405, 422: a problem of a
-// stoplight.io type), read without consuming the body.
-func prismError(resp *http.Response) (Violation, bool) {
+// stoplight.io type; a 422 lists the violations in "validation"), read
+// without consuming the body.
+func prismError(resp *http.Response) []Violation {
 	if !strings.Contains(resp.Header.Get("Content-Type"), "problem+json") || resp.ContentLength > 1<<20 {
-		return Violation{}, false
+		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return Violation{}, false
+		return nil
 	}
 	var pd struct {
 		Type, Title, Detail string
+		// Validation lists a 422's violations, located without "request".
+		Validation []Violation
 	}
 	if json.Unmarshal(body, &pd) != nil {
-		return Violation{}, false
+		return nil
 	}
 	kind, ok := strings.CutPrefix(pd.Type, "https://stoplight.io/prism/errors#")
 	if !ok {
-		return Violation{}, false
+		return nil
 	}
-	return Violation{Location: []string{"request"}, Severity: "Error", Code: kind, Message: pd.Title + ": " + pd.Detail}, true
+	var vs []Violation
+	for _, v := range pd.Validation {
+		v.Location = append([]string{"request"}, v.Location...)
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		vs = []Violation{{Location: []string{"request"}, Severity: "Error", Code: kind, Message: pd.Title + ": " + pd.Detail}}
+	}
+	return vs
 }
 
 func (p *Prism) add(e Exchange) {

@@ -177,8 +177,34 @@ func TestInstallOnDemand(t *testing.T) {
 	if _, again := npmcache.Install(t, packages(src), cache); again {
 		t.Error("the second install ran npm again")
 	}
+	// An operation without a 400 answer: Prism's own 422 problem lists
+	// the violations in its body instead of the header.
+	spec := filepath.Join(t.TempDir(), "mini.yaml")
+	if err := os.WriteFile(spec, []byte(miniSpec), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	node, script := prepare(t, src, cache)
-	p := start(t, node, script, SpecPath())
-	send(t, "GET", p.URL+"/v2/topology", "", "*/*", nil)
+	p := start(t, node, script, spec)
+	send(t, "POST", p.URL+"/v2/x", "application/json", "*/*", strings.NewReader(`{"n":1}`))
 	p.AssertAccepted(t)
+	resp, _ := send(t, "POST", p.URL+"/v2/x", "application/json", "*/*", strings.NewReader(`{"n":"x"}`))
+	err = p.Accepted()
+	if resp.StatusCode != http.StatusUnprocessableEntity || err == nil ||
+		!strings.Contains(err.Error(), "request.body.n: Request body property n must be integer") {
+		t.Errorf("%d: %v", resp.StatusCode, err)
+	}
 }
+
+const miniSpec = `openapi: 3.0.3
+info: {title: mini, version: "1"}
+paths:
+  /x:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, properties: {n: {type: integer}}}
+      responses:
+        "204": {description: done}
+`
