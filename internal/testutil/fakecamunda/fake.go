@@ -1,6 +1,8 @@
 // Package fakecamunda is a fake Orchestration Cluster REST API for tests
 // and benchmarks: GET /v2/topology behind no auth or HTTP Basic, with
-// scripted failures (problem details, HTML error pages, hangs, 5xx).
+// scripted failures (problem details, HTML error pages, hangs, 5xx), and
+// (search.go, api.go) search endpoints over a synthetic data set,
+// deployments, process definitions' XML, process instances and incidents.
 // It only ever listens on loopback.
 package fakecamunda
 
@@ -39,6 +41,10 @@ type Reply struct {
 	// Size, when positive, makes the body that many bytes: Body, then
 	// spaces (valid JSON padding, so only the size is at fault).
 	Size int
+	// Drop closes the connection without an answer once the request
+	// has arrived: the connection broke mid-request, and the client
+	// cannot know whether the server acted on it.
+	Drop bool
 }
 
 // Server is the fake. Its zero value is not usable; call New.
@@ -54,6 +60,8 @@ type Server struct {
 	sent     int64
 	release  chan struct{}
 	arrived  chan struct{}
+	api      apiState
+	log      []Request
 	// down makes GET /v2/status answer 503; identity overrides the
 	// answer of GET /v2/authentication/me (see SetIdentity).
 	down     bool
@@ -62,7 +70,7 @@ type Server struct {
 
 // New returns a fake that serves DefaultTopology without auth.
 func New() *Server {
-	return &Server{topology: DefaultTopology, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	return &Server{topology: DefaultTopology, release: make(chan struct{}), arrived: make(chan struct{}, 1), api: newAPIState()}
 }
 
 // RequireBasic makes /v2/* demand HTTP Basic with these credentials.
@@ -133,8 +141,15 @@ func (s *Server) Close() {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := record(r)
 	s.mu.Lock()
 	s.requests++
+	if len(s.log) >= logCap {
+		// A long benchmark must not grow the fake without bound: keep
+		// the newer half.
+		s.log = append(s.log[:0], s.log[len(s.log)/2:]...)
+	}
+	s.log = append(s.log, rec)
 	scheme := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme = h
@@ -153,12 +168,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	user, password, topology, bearer := s.user, s.password, s.topology, s.bearer
 	s.mu.Unlock()
+	override := false
 	select {
 	case s.arrived <- struct{}{}:
 	default:
 	}
 
 	if reply != nil {
+		if reply.Drop {
+			drop(w, r)
+			return
+		}
 		if reply.Hang {
 			select {
 			case <-r.Context().Done():
@@ -190,7 +210,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if reply.Body != "" {
+			// The body of whichever endpoint r is for, once auth passes.
 			topology = []byte(reply.Body)
+			override = true
 		}
 	}
 
@@ -218,6 +240,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			problem(w, http.StatusUnauthorized, "Unauthorized", "Invalid token", r.URL.Path)
 			return
 		}
+	}
+	if override && r.URL.Path != "/v2/topology" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(topology)
+		return
+	}
+	if s.serveAPI(w, r) {
+		return
 	}
 	s.route(w, r, topology)
 }
