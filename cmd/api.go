@@ -178,7 +178,7 @@ func buildAPIRequest(opts *APIOptions) (*apiRequest, error) {
 	}
 	method := strings.ToUpper(opts.Method)
 	hasBody := opts.Input != "" || len(opts.Form) > 0
-	if !opts.methodSet && (hasBody || len(fields) > 0) {
+	if !opts.methodSet && (hasBody || len(fields) > 0 || opts.Paginate) {
 		method = http.MethodPost
 	}
 	src := &api.Sources{Stdin: opts.IO.In}
