@@ -208,6 +208,8 @@ func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
 //	fake sent <=N              require that scripted answers wrote at most N body bytes
 //	fake requests N            require that N API requests arrived so far
 //	fake auth SCHEME...        require these Authorization schemes, in order ("none" for none)
+//	fake items N               serve a data set of N items on the search endpoints
+//	fake bodies N TEXT         require that N requests so far had TEXT in their body
 func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 	fake := ts.Value(fakeKey{}).(*fakecamunda.Server)
 	if len(args) == 0 {
@@ -297,6 +299,22 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		if got := fake.Sent(); (got <= want) == neg {
 			ts.Fatalf("fake API sent %d body bytes, want at most %d", got, want)
+		}
+	case "items":
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		fake.SetItems(n)
+	case "bodies":
+		want, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		got := 0
+		for _, r := range fake.Log() {
+			if strings.Contains(string(r.Body), args[2]) {
+				got++
+			}
+		}
+		if (got == want) == neg {
+			ts.Fatalf("%d requests had %q in their body, want %d", got, args[2], want)
 		}
 	case "auth":
 		got := fake.AuthSchemes()

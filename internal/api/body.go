@@ -474,6 +474,8 @@ func FormBody(parts []FormPart, src *Sources) (*Body, error) {
 	return &Body{Open: open, ContentLength: -1, ContentType: "multipart/form-data; boundary=" + boundary}, nil
 }
 
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "%0D", "\n", "%0A")
+
 func writeForm(w io.Writer, boundary string, parts []FormPart, stdin []byte) error {
 	mw := multipart.NewWriter(w)
 	if err := mw.SetBoundary(boundary); err != nil {
@@ -491,7 +493,9 @@ func writeForm(w io.Writer, boundary string, parts []FormPart, stdin []byte) err
 			filename = "stdin"
 		}
 		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": p.Name, "filename": filename}))
+		// Quoted as browsers and Go's CreateFormFile write it: some
+		// servers read only the quoted form.
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, quoteEscaper.Replace(p.Name), quoteEscaper.Replace(filename)))
 		h.Set("Content-Type", ContentTypeOf(filename))
 		pw, err := mw.CreatePart(h)
 		if err != nil {
