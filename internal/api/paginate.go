@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,9 +44,14 @@ type Member struct {
 type RepeatedCursorError struct {
 	Cursor string
 	Pages  int
+	// Offset: paging by page.from, the server sent a page it had sent.
+	Offset bool
 }
 
 func (e *RepeatedCursorError) Error() string {
+	if e.Offset {
+		return fmt.Sprintf("the server answered page %d (by page.from) with the items of an earlier page; stopped there (it may ignore page.from: the items printed are the pages before)", e.Pages)
+	}
 	return fmt.Sprintf("the server repeated the cursor of an earlier page after %d pages; stopped there (a server bug: the items printed are complete up to that page, the rest are missing)", e.Pages)
 }
 
@@ -117,6 +123,18 @@ func (c *Client) Paginate(ctx context.Context, req *Request, body []byte, each f
 		p, err := ParsePage(raw)
 		if err != nil {
 			return fmt.Errorf("page %d of %s: %w", pages+1, r.Path, err)
+		}
+		if offset >= 0 {
+			// A server that ignores from answers the same page for ever.
+			h := sha256.New()
+			for _, it := range p.Items {
+				h.Write(it)
+			}
+			sum := string(h.Sum(nil))
+			if seen[sum] {
+				return &RepeatedCursorError{Pages: pages + 1, Offset: true}
+			}
+			seen[sum] = true
 		}
 		if err := each(p); err != nil {
 			return err

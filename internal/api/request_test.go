@@ -313,7 +313,7 @@ func searchServer(t *testing.T, n, limit, repeatAt int, nullLast bool, bodies *[
 			size = req.Page.Limit
 		}
 		start := 0
-		if req.Page.From != nil {
+		if req.Page.From != nil && repeatAt >= 0 {
 			start = *req.Page.From
 		} else if req.Page.After != "" {
 			fmt.Sscanf(req.Page.After, "c%d", &start)
@@ -353,6 +353,7 @@ func TestPaginate(t *testing.T) {
 		{"offset form", 25, 10, `{"page":{"from":0,"limit":10}}`, 0, false, 25, 4, false},
 		{"repeated cursor", 50, 10, `{"page":{"limit":10}}`, 20, false, 30, 3, true},
 		{"no items at all", 0, 10, `{}`, 0, false, 0, 1, false},
+		{"offset ignored by the server", 25, 10, `{"page":{"from":0,"limit":10}}`, -1, false, 10, 2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var bodies []string
