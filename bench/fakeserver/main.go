@@ -28,6 +28,7 @@ func main() {
 	basic := flag.String("basic", "", "require HTTP Basic USER:PASSWORD")
 	oauth := flag.String("oauth", "", "serve POST /oauth/token for client CLIENT_ID:SECRET and require its bearer tokens on /v2/*")
 	ttl := flag.Duration("token-ttl", 5*time.Minute, "lifetime of the tokens -oauth issues")
+	items := flag.Int("items", 0, "items of each kind on the search endpoints (for camctl api --paginate)")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -35,6 +36,7 @@ func main() {
 		log.Fatalf("fakeserver listens on loopback only, not %q", *addr)
 	}
 	fake := fakecamunda.New()
+	fake.SetItems(*items)
 	if *basic != "" {
 		user, pass, ok := strings.Cut(*basic, ":")
 		if !ok {
