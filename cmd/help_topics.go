@@ -21,7 +21,7 @@ var exitCodes = []struct {
 	Meaning string
 }{
 	{ExitOK, "success"},
-	{ExitError, "any other error (also: interrupted with Ctrl-C; no keyring to store a secret in)"},
+	{ExitError, "any other error (also: interrupted with Ctrl-C; no keyring to store a secret in; camctl api: a 4xx answer other than 401/403, a search whose server repeated a cursor)"},
 	{ExitUsage, "usage or configuration error: bad flag or argument, unknown profile, invalid config file (names the file and line), missing required setting (names the flag and variable), unusable client certificate"},
 	{ExitAuth, "authentication or authorization failed: API 401/403, the token endpoint rejected the client, no secret available without a terminal, a stored secret that cannot be read (locked keyring with CAMCTL_KEYRING=system, damaged value), wrong key passphrase or keystore password, a token that had expired when it arrived (check the clocks)"},
 	{ExitUnreachable, "could not reach the server or the token endpoint: DNS, connection refused, TLS failure, timeout, an answer cut off or stalled mid-way"},
