@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -188,4 +189,28 @@ func TestFormBody(t *testing.T) {
 	if _, err := FormBody([]FormPart{{Name: "resources", File: filepath.Join(dir, "missing.bpmn")}}, &Sources{}); err == nil || !strings.Contains(err.Error(), "missing.bpmn") {
 		t.Errorf("FormBody with a missing file = %v; want it named", err)
 	}
+}
+
+// FuzzBuildJSON: any fields either build a JSON object or fail with a
+// FieldError; never invalid JSON, never a panic.
+func FuzzBuildJSON(f *testing.F) {
+	for _, s := range []string{"a=1", "a[b][c]=x", "t[]=1", "s[][k]=v", "v={\"x\":[1]}", "a[=1", "a]=1", "[]=x", "a[][]=1"} {
+		f.Add(s, "b[]=2", true)
+	}
+	f.Fuzz(func(t *testing.T, one, two string, typed bool) {
+		if strings.Contains(one+two, "@") {
+			return // files are not fuzzed
+		}
+		out, err := BuildJSON([]Field{{Raw: one, Typed: typed}, {Raw: two}}, &Sources{})
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("BuildJSON(%q, %q) failed with %T: %v", one, two, err, err)
+			}
+			return
+		}
+		if !json.Valid(out) || out[0] != '{' {
+			t.Fatalf("BuildJSON(%q, %q) = %s: not a JSON object", one, two, out)
+		}
+	})
 }
