@@ -17,6 +17,7 @@ import (
 // 12: peak RSS under 64 MiB; only logged under the race detector, which
 // multiplies memory use).
 func TestAPIPaginate100kItems(t *testing.T) {
+	t.Parallel()
 	const n = 100_000
 	_, url := fakeWithItems(t, n)
 	s := newSandbox(t)

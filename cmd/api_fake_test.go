@@ -27,6 +27,7 @@ func fakeWithItems(t *testing.T, n int) (*fakecamunda.Server, string) {
 }
 
 func TestAPIPaginateAgainstTheFake(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		setup func(*fakecamunda.Server)
@@ -87,6 +88,7 @@ func TestAPIPaginateAgainstTheFake(t *testing.T) {
 }
 
 func TestAPIPaginateRepeatedCursor(t *testing.T) {
+	t.Parallel()
 	fake, url := fakeWithItems(t, 100)
 	fake.RepeatCursor(true)
 	f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": url})
@@ -114,6 +116,7 @@ func TestAPIPaginateRepeatedCursor(t *testing.T) {
 }
 
 func TestAPIPaginateJQPerPage(t *testing.T) {
+	t.Parallel()
 	_, url := fakeWithItems(t, 250)
 	f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": url})
 	if code := run(t, f, "api", "/process-instances/search", "--paginate", "-F", "page[limit]=100", "--jq", ".items[].processInstanceKey"); code != 0 {
@@ -136,6 +139,7 @@ func TestAPIPaginateJQPerPage(t *testing.T) {
 // it did not process them; the 401 of a stale token is answered once
 // with the whole body again.
 func TestAPIRetriesAgainstTheFake(t *testing.T) {
+	t.Parallel()
 	create := []string{"api", "/process-instances", "-f", "processDefinitionId=process-1", "-F", `variables={"orderId":"A-1"}`}
 	for _, tc := range []struct {
 		name     string
@@ -179,6 +183,7 @@ func TestAPIRetriesAgainstTheFake(t *testing.T) {
 }
 
 func TestAPIDeployAndFetchXML(t *testing.T) {
+	t.Parallel()
 	fake, url := fakeWithItems(t, 10)
 	dir := t.TempDir()
 	bpmn := dir + "/order-process.bpmn"

@@ -99,6 +99,7 @@ func echoServer(t *testing.T) (*httptest.Server, func() []echoed) {
 }
 
 func TestAPIRequests(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -168,6 +169,7 @@ func TestAPIRequests(t *testing.T) {
 }
 
 func TestAPIRefusals(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name string
@@ -207,6 +209,7 @@ func TestAPIRefusals(t *testing.T) {
 }
 
 func TestAPIAnswers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -268,6 +271,7 @@ func TestAPIAnswers(t *testing.T) {
 // a problem detail: --include and the error go through the redactor;
 // only the body that was asked for is printed as it came.
 func TestAPIEchoedCredentials(t *testing.T) {
+	t.Parallel()
 	const password = "Zq4-rT8yU2iO6pA1"
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("demo:"+password))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -313,6 +317,7 @@ func TestAPIEchoedCredentials(t *testing.T) {
 }
 
 func TestAPICompletion(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -343,6 +348,7 @@ func TestAPICompletion(t *testing.T) {
 }
 
 func TestAPIUnknownPathIsSentWithANote(t *testing.T) {
+	t.Parallel()
 	srv, seen := echoServer(t)
 	f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL})
 	if code := run(t, f, "api", "-X", "POST", "/no-such-endpoint", "-f", "a=b"); code != 0 {
