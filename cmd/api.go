@@ -86,7 +86,8 @@ the problem detail goes to stderr.`,
   camctl api /process-instances/search -f 'filter[state]=ACTIVE' --paginate --jq '.items[].processInstanceKey'
   camctl api -X POST /incidents/2251799813685251/resolution
   camctl api /process-definitions/2251799813685249/xml > order.bpmn`,
-		Args: exactArgs(1, "PATH"),
+		Args:        exactArgs(1, "PATH"),
+		Annotations: map[string]string{noOutputFormat: "it prints the answer as the server sent it; --jq reshapes JSON"},
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			if len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp

@@ -193,6 +193,7 @@ func TestAPIRefusals(t *testing.T) {
 		{"bad jq", []string{"/topology", "--jq", ".["}, ExitUsage, "--jq"},
 		{"--silent with --jq", []string{"/topology", "--silent", "--jq", "."}, ExitUsage, "--silent"},
 		{"no PATH", []string{}, ExitUsage, "PATH"},
+		{"-o json", []string{"/topology", "-o", "json"}, ExitUsage, "-o json does not apply to camctl api: it prints the answer as the server sent it; --jq reshapes JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, seen := echoServer(t)

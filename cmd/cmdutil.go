@@ -18,6 +18,10 @@ func withDataOutput(cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
+// noOutputFormat explains, for a command with data that -o does not
+// format, why (the text is the annotation's value).
+const noOutputFormat = "camctl/no-output-format"
+
 // Output formats of -o.
 const (
 	OutputText = "text"

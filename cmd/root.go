@@ -115,6 +115,9 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 			case OutputJSON, OutputYAML:
 				// stdout must then be exactly one document; a command
 				// without data would print none.
+				if why := cmd.Annotations[noOutputFormat]; why != "" {
+					return flagErrorf("-o %s does not apply to %s: %s", g.Output, cmd.CommandPath(), why)
+				}
 				if cmd.Annotations[dataOutput] == "" && cmd.Name() != cobra.ShellCompRequestCmd && cmd.Name() != cobra.ShellCompNoDescRequestCmd {
 					return flagErrorf("%s prints no data, so -o %s does not apply to it", cmd.CommandPath(), g.Output)
 				}
