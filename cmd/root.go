@@ -154,6 +154,7 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 	root.AddCommand(
 		withDataOutput(NewCmdTopology(f, nil)),
 		withDataOutput(NewCmdToken(f, nil)),
+		withDataOutput(NewCmdStatus(f, nil)),
 		NewCmdLogin(f, nil),
 		NewCmdLogout(f, nil),
 		NewCmdProfile(f),
