@@ -10,11 +10,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/termsafe"
 	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/hostile"
 )
 
 // statusWorld is one user's camctl state for the status tests: a
@@ -25,16 +28,18 @@ type statusWorld struct {
 	api    *fakeServer
 	issuer *fakecamunda.Issuer
 	idp    *httptest.Server
-	// me, when set, answers GET /v2/authentication/me instead of the fake.
+	// me, when set, answers GET /v2/authentication/me instead of the
+	// fake (setMe; mu guards it, as the server reads it).
+	mu sync.Mutex
 	me http.HandlerFunc
 	// front is the cluster's address: the fake behind the me override.
 	front *httptest.Server
 }
 
 const (
-	statusPassword = "St4tus-pw-demo"
+	statusPassword = "Pw5-kJ2hG7fD9sA3"
 	statusClient   = "status-client"
-	statusSecret   = "St4tus-Cl1ent-secret"
+	statusSecret   = "Sq8-vB3nM6cX1zR4"
 )
 
 func newStatusWorld(t *testing.T) *statusWorld {
@@ -46,8 +51,11 @@ func newStatusWorld(t *testing.T) *statusWorld {
 	t.Cleanup(w.idp.Close)
 	w.api = newFakeServer(t)
 	w.front = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if w.me != nil && r.URL.Path == "/v2/authentication/me" {
-			w.me(rw, r)
+		w.mu.Lock()
+		me := w.me
+		w.mu.Unlock()
+		if me != nil && r.URL.Path == "/v2/authentication/me" {
+			me(rw, r)
 			return
 		}
 		w.api.fake.ServeHTTP(rw, r)
@@ -64,6 +72,12 @@ func (w *statusWorld) camctl(stdin string, args ...string) (code int, stdout, st
 	in.WriteString(stdin)
 	code = run(w.t, f, args...)
 	return code, out.String(), errOut.String()
+}
+
+func (w *statusWorld) setMe(h http.HandlerFunc) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.me = h
 }
 
 func (w *statusWorld) must(stdin string, args ...string) {
@@ -260,11 +274,11 @@ func TestStatusStates(t *testing.T) {
 			name: "403 on /authentication/me, OK elsewhere",
 			setup: func(w *statusWorld) []string {
 				w.loginBasic("helm")
-				w.me = func(rw http.ResponseWriter, _ *http.Request) {
+				w.setMe(func(rw http.ResponseWriter, _ *http.Request) {
 					rw.Header().Set("Content-Type", "application/problem+json")
 					rw.WriteHeader(http.StatusForbidden)
 					fmt.Fprint(rw, `{"title":"Forbidden","status":403,"detail":"no read permission on users"}`)
-				}
+				})
 				return []string{"-p", "helm"}
 			},
 			code:  ExitOK,
@@ -279,7 +293,7 @@ func TestStatusStates(t *testing.T) {
 			name: "no /authentication/me (404)",
 			setup: func(w *statusWorld) []string {
 				w.loginBasic("helm")
-				w.me = http.NotFound
+				w.setMe(http.NotFound)
 				return []string{"-p", "helm"}
 			},
 			code:  ExitOK,
@@ -551,6 +565,76 @@ func TestStatusGolden(t *testing.T) {
 			got = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`).ReplaceAllString(got, "2026-01-02T15:04:05Z")
 			got = regexp.MustCompile(`valid until .* \(in .*\)`).ReplaceAllString(got, "valid until 2026-01-02 15:04 UTC (in 4m59s)")
 			golden(t, "status/all."+format, []byte(got))
+		})
+	}
+}
+
+// A cluster that echoes the request's credentials (and escape
+// sequences) in every field of GET /v2/authentication/me: status shows
+// the identity, but neither a secret nor a character that could drive
+// the terminal, in the human view or in -o json|yaml.
+func TestStatusHostileIdentity(t *testing.T) {
+	for _, method := range []string{config.MethodBasic, config.MethodOIDC, config.MethodBearer} {
+		t.Run(method, func(t *testing.T) {
+			w := newStatusWorld(t)
+			static := statusJWT(time.Now().Add(time.Hour))
+			switch method {
+			case config.MethodBasic:
+				w.loginBasic("p")
+			case config.MethodOIDC:
+				w.loginOIDC("p")
+			case config.MethodBearer:
+				w.api.fake.RequireBearer(func(string) error { return nil })
+				w.must(static+"\n", "login", "-p", "p", "--address", w.front.URL, "--auth", "bearer", "--token-stdin")
+			}
+			var mu sync.Mutex
+			var tokens []string
+			w.setMe(func(rw http.ResponseWriter, r *http.Request) {
+				a := r.Header.Get("Authorization")
+				echo := a
+				if scheme, v, ok := strings.Cut(a, " "); ok {
+					mu.Lock()
+					tokens = append(tokens, v)
+					mu.Unlock()
+					if strings.EqualFold(scheme, "Basic") {
+						dec, _ := base64.StdEncoding.DecodeString(v)
+						echo += " " + string(dec)
+					}
+				}
+				rw.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(rw).Encode(map[string]any{
+					"username": "u" + hostile.Evil + echo, "displayName": echo + hostile.Evil,
+					"tenants": []map[string]any{{"tenantId": echo, "name": hostile.Evil + echo}},
+					"roles":   []string{echo + hostile.Evil}, "groups": []string{hostile.Evil, echo},
+				})
+			})
+			for _, format := range []string{"text", "json", "yaml"} {
+				code, stdout, stderr := w.camctl("", "status", "-p", "p", "-o", format)
+				if code != ExitOK {
+					t.Fatalf("-o %s: exit %d\n%s", format, code, stderr)
+				}
+				mu.Lock()
+				secrets := append([]string{statusPassword, "demo:" + statusPassword, statusSecret, static}, tokens...)
+				mu.Unlock()
+				for what, s := range map[string]string{"stdout": stdout, "stderr": stderr} {
+					if !termsafe.Safe(s) {
+						t.Errorf("-o %s: %s is not terminal-safe:\n%q", format, what, s)
+					}
+					for _, sec := range secrets {
+						if leaked := leak(s, sec); leaked != "" {
+							t.Errorf("-o %s: %s holds %q of a secret\n%s", format, what, leaked, s)
+						}
+					}
+				}
+				if !strings.Contains(stdout, "u") || (format == "text" && !strings.Contains(stdout, "  Signed in:  u")) {
+					t.Errorf("-o %s: no identity shown:\n%s", format, stdout)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(tokens) == 0 {
+				t.Fatal("the cluster was never asked who the credentials belong to")
+			}
 		})
 	}
 }
