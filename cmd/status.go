@@ -51,8 +51,9 @@ the topology's health line says it.
 
 status never prompts and never opens a browser; it fetches a token only when
 none is cached. --all checks the profiles in parallel, each request bounded by
---timeout, and reads each file profile as the config file defines it (the
-CAMUNDA_* variables make up the environment profile).
+--timeout, and reads each file profile as the config file defines it: the
+CAMUNDA_* variables make up the environment profile (check a profile with its
+secret in a variable with -p NAME).
 
 It exits 0 when every profile checked is ready, else with the code of the
 first one that is not, in the order shown: 3 not signed in or credentials

@@ -385,6 +385,53 @@ func TestStatusStates(t *testing.T) {
 			},
 		},
 		{
+			name: "an expired static token",
+			setup: func(w *statusWorld) []string {
+				w.api.fake.RequireBearer(func(string) error { return nil })
+				w.h.env["CAMUNDA_OAUTH_TOKEN"] = statusJWT(time.Now().Add(-time.Hour))
+				w.must("", "profile", "add", "static", "--address", w.front.URL, "--auth", "bearer")
+				return []string{"-p", "static"}
+			},
+			code:  ExitAuth,
+			human: []string{`^  Credential: +bearer token from env CAMUNDA_OAUTH_TOKEN$`, `^  Token: +static, expired at `, `^  Ready: +no \(exit 3\)$`, `expired`},
+			check: func(t *testing.T, w *statusWorld, rep statusJSON) {
+				if rep.Ready || rep.Token == nil || rep.Token.ExpiresAt == nil || rep.Error.ExitCode != 3 {
+					t.Errorf("report = %+v", rep)
+				}
+			},
+		},
+		{
+			name: "the token endpoint rejects the client",
+			setup: func(w *statusWorld) []string {
+				w.api.fake.RequireBearer(w.issuer.Verify)
+				w.h.env["CAMUNDA_CLIENT_SECRET"] = "Wr0ng-9fK2-secret"
+				w.must("", "profile", "add", "kc", "--address", w.front.URL, "--client-id", statusClient, "--token-url", w.idp.URL+"/token")
+				return []string{"-p", "kc"}
+			},
+			code:  ExitAuth,
+			human: []string{`^  Reachable: +yes$`, `invalid_client`, `CAMUNDA_CLIENT_SECRET; correct or unset it`},
+			check: func(t *testing.T, w *statusWorld, rep statusJSON) {
+				if rep.Ready || !rep.Reachable || rep.Token != nil || rep.Error.ExitCode != 3 {
+					t.Errorf("report = %+v", rep)
+				}
+			},
+		},
+		{
+			name: "the token endpoint is unreachable",
+			setup: func(w *statusWorld) []string {
+				w.h.env["CAMUNDA_CLIENT_SECRET"] = statusSecret
+				w.must("", "profile", "add", "kc", "--address", w.front.URL, "--client-id", statusClient, "--token-url", "http://127.0.0.1:1/token")
+				return []string{"-p", "kc", "--timeout", "300ms"}
+			},
+			code:  ExitUnreachable,
+			human: []string{`^  Reachable: +yes$`, `^  Ready: +no \(exit 4\)$`, `token URL`},
+			check: func(t *testing.T, w *statusWorld, rep statusJSON) {
+				if rep.Ready || !rep.Reachable || rep.Error.ExitCode != 4 {
+					t.Errorf("report = %+v", rep)
+				}
+			},
+		},
+		{
 			name: "a stored secret bound elsewhere",
 			setup: func(w *statusWorld) []string {
 				w.loginBasic("helm")
