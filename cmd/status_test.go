@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -683,5 +684,69 @@ func TestStatusHostileIdentity(t *testing.T) {
 				t.Fatal("the cluster was never asked who the credentials belong to")
 			}
 		})
+	}
+}
+
+func TestNewCmdStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		profile string
+		output  string
+		want    StatusOptions
+		wantErr string
+	}{
+		{name: "plain", want: StatusOptions{}},
+		{name: "all json", args: []string{"--all"}, output: OutputJSON, want: StatusOptions{All: true, Output: OutputJSON}},
+		{name: "one profile", profile: "prod", want: StatusOptions{}},
+		{name: "all and a profile", args: []string{"--all"}, profile: "prod", wantErr: "cannot be combined with --profile prod"},
+		{name: "argument", args: []string{"prod"}, wantErr: "takes no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _, _ := testFactory(t, nil)
+			f.Global.Output, f.Global.Profile, f.Global.Timeout = tt.output, tt.profile, 7*time.Second
+			var got *StatusOptions
+			err := execRunF(t, NewCmdStatus(f, func(_ context.Context, o *StatusOptions) error { got = o; return nil }), tt.args)
+			if !checkFlagErr(t, err, tt.wantErr) {
+				return
+			}
+			if got.All != tt.want.All || got.Output != tt.want.Output {
+				t.Errorf("options = %+v, want %+v", *got, tt.want)
+			}
+			if got.Timeout != 7*time.Second || got.IO != f.IO || got.Session == nil || got.Colors == nil || got.Now == nil {
+				t.Errorf("options lack the run's dependencies: %+v", *got)
+			}
+		})
+	}
+}
+
+// On a terminal, the verdict is in colour (green ready, red not) and
+// nothing else the server sent can paint; never with NO_COLOR.
+func TestStatusColour(t *testing.T) {
+	w := newStatusWorld(t)
+	w.loginBasic("helm")
+	w.must("", "profile", "add", "gone", "--address", "http://127.0.0.1:1")
+	for _, noColor := range []bool{false, true} {
+		if noColor {
+			w.h.env["NO_COLOR"] = "1"
+		}
+		f, _, out, errOut := w.h.factory(t)
+		f.IO.SetTTY(false, true, false)
+		if code := run(t, f, "status", "--all"); code != ExitUnreachable {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+		s := out.String()
+		painted := strings.Contains(s, "\x1b[32myes\x1b[0m") && strings.Contains(s, "\x1b[31mno (exit 4)\x1b[0m")
+		if painted == noColor {
+			t.Errorf("NO_COLOR=%v: colour %v:\n%q", noColor, painted, s)
+		}
+		rest := s
+		for _, code := range sgrCodes() {
+			rest = strings.ReplaceAll(rest, code, "")
+		}
+		if !termsafe.Safe(rest) {
+			t.Errorf("escape sequences besides camctl's colours:\n%q", s)
+		}
 	}
 }
