@@ -86,8 +86,11 @@ func ExitCode(err error) int {
 		inputFile  *atomicfile.InputFileError
 		unusable   *auth.UnusableTokenError
 		expired    *auth.ExpiredTokenError
+		notReady   *notReadyError
 	)
 	switch {
+	case errors.As(err, &notReady):
+		return notReady.code
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
 		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe), errors.As(err, &inputFile):
 		return ExitUsage

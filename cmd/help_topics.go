@@ -26,7 +26,7 @@ var exitCodes = []struct {
 	{ExitAuth, "authentication or authorization failed: API 401/403, the token endpoint rejected the client, no secret available without a terminal, a stored secret that cannot be read (locked keyring with CAMCTL_KEYRING=system, damaged value), wrong key passphrase or keystore password, a token that had expired when it arrived (check the clocks)"},
 	{ExitUnreachable, "could not reach the server or the token endpoint: DNS, connection refused, TLS failure, timeout, an answer cut off or stalled mid-way"},
 	{ExitServer, "the server or the token endpoint failed: 5xx (or 429) after retries"},
-	{ExitWaitTimeout, "the cluster is not healthy: topology --wait ran out of time, or topology --check found it DEGRADED or UNAVAILABLE"},
+	{ExitWaitTimeout, "the cluster is not healthy: topology --wait ran out of time, or topology --check or status found it DEGRADED or UNAVAILABLE"},
 }
 
 // camctlVariables are read by camctl itself rather than for a setting.

@@ -3,7 +3,6 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/session"
+	"github.com/camctl/camctl/internal/status"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
@@ -283,31 +283,18 @@ func relevantSecrets(r *config.Resolved) []config.Key {
 }
 
 func secretStatus(ctx context.Context, secrets *auth.Secrets, r *config.Resolved, key config.Key) shownSecret {
-	s := shownSecret{Key: string(key), Optional: key == config.ClientSecret && auth.HasClientCert(r)}
-	if set := r.Get(key); set.IsSet() {
-		s.Status, s.Where = "env", set.Source.Name
-		return s
-	}
-	if !r.Storable() {
-		s.Status = "missing"
-		return s
-	}
-	st, err := secrets.Lookup(ctx, r, key)
-	switch {
-	case err != nil && errors.Is(err, auth.ErrUnavailable):
-		s.Status, s.Detail = "unknown", "the OS keyring could not be asked: "+err.Error()
-	case err != nil:
-		s.Status, s.Detail = "unknown", err.Error()
-	case st.Where == "":
-		s.Status = "missing"
-	default:
-		s.Status, s.Where, s.Bound = "stored", st.Where, st.Bound
-		var be *auth.BindingError
-		if errors.As(auth.CheckBinding(r, key, st), &be) {
-			s.Refused = fmt.Sprintf("not sent to %s (%s from %s): run `camctl login -p %s` to bind it there", be.Now, settingName(be.Setting), be.Source, r.Name)
-		}
+	st := status.LookupSecret(ctx, secrets, r, key)
+	s := shownSecret{Key: string(key), Status: st.Status, Where: st.Where, Detail: st.Detail, Optional: st.Optional, Bound: st.Bound}
+	if be := st.Refused; be != nil {
+		s.Refused = refusedNote(be, r.Name)
 	}
 	return s
+}
+
+// refusedNote says that a stored secret bound elsewhere is not sent, and
+// the login that binds it where the profile points now.
+func refusedNote(be *auth.BindingError, profile string) string {
+	return fmt.Sprintf("not sent to %s (%s from %s): run `camctl login -p %s` to bind it there", be.Now, settingName(be.Setting), be.Source, profile)
 }
 
 func describeToken(t *shownToken) string {

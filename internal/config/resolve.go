@@ -438,3 +438,27 @@ func closestName(name string, known []string) string {
 	}
 	return best
 }
+
+// WithoutConnectionEnv is lookup without the connection variables of
+// spec §3 (every name of every connection setting, aliases included):
+// what a named profile resolves with when the environment is a profile
+// of its own beside it (`status --all`), so that the variables neither
+// override its fields nor send its stored secret to their address.
+func WithoutConnectionEnv(lookup func(string) (string, bool)) func(string) (string, bool) {
+	hidden := map[string]bool{}
+	for _, k := range connectionKeys {
+		f, _ := FieldFor(k)
+		for _, name := range f.Env {
+			hidden[name] = true
+		}
+	}
+	for _, name := range connectionVarsOther {
+		hidden[name] = true
+	}
+	return func(name string) (string, bool) {
+		if hidden[name] || lookup == nil {
+			return "", false
+		}
+		return lookup(name)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/camctl/camctl/internal/api"
@@ -45,13 +46,16 @@ type Options struct {
 	Warn func(string)
 }
 
-// Session is one run's connection state.
+// Session is one run's connection state. It is safe for concurrent use
+// by profiles checked in parallel (`status --all`): mu guards its maps,
+// and is never held across I/O.
 type Session struct {
 	o Options
 	// InLogin: login runs, which binds secrets anew; a stored passphrase
 	// bound elsewhere is asked for again instead of refused.
 	InLogin bool
 
+	mu   sync.Mutex
 	said map[string]bool
 	// certs holds the client certificate of each profile once loaded.
 	certs map[string]*loadedCert
@@ -80,6 +84,8 @@ func (s *Session) Getenv(name string) string {
 // Once reports whether what is said for the first time this run (and
 // remembers it): each note is said once per run.
 func (s *Session) Once(what string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.said[what] {
 		return false
 	}
@@ -241,6 +247,19 @@ func (s *Session) Deps(ctx context.Context, r *config.Resolved, interactive bool
 // APIClient returns a client for r with the provider's credentials, after
 // the warnings the profile deserves.
 func (s *Session) APIClient(ctx context.Context, r *config.Resolved, p auth.Provider) (*api.Client, error) {
+	return s.apiClient(ctx, r, p, 0)
+}
+
+// PublicClient returns a client for r's public endpoints (GET
+// /v2/status): it sends no credentials, so it needs none, and it does
+// not retry, so that a 503 (no partition has a healthy leader) is the
+// answer at once rather than backpressure to wait out. It still carries
+// the profile's TLS settings and client certificate.
+func (s *Session) PublicClient(ctx context.Context, r *config.Resolved) (*api.Client, error) {
+	return s.apiClient(ctx, r, nil, -1)
+}
+
+func (s *Session) apiClient(ctx context.Context, r *config.Resolved, p auth.Provider, retries int) (*api.Client, error) {
 	tlsOpts, err := s.tlsOptions(ctx, r, false)
 	if err != nil {
 		return nil, err
@@ -250,9 +269,10 @@ func (s *Session) APIClient(ctx context.Context, r *config.Resolved, p auth.Prov
 		Timeout:   s.o.Timeout,
 		UserAgent: s.o.UserAgent,
 		TLS:       tlsOpts,
-		Auth:      p,
+		Auth:      p, // a nil Provider is a nil Authorizer: no credentials
 		Debug:     s.o.Debug,
 		Redact:    s.o.Redactor.Redact,
+		Retries:   retries,
 	})
 	var addrErr *api.AddressError
 	if errors.As(err, &addrErr) {

@@ -52,7 +52,7 @@ func (s *Session) clientCert(ctx context.Context, r *config.Resolved, interactiv
 	if !cc.IsSet() {
 		return nil, nil
 	}
-	if lc, ok := s.certs[r.Name]; ok {
+	if lc := s.loaded(r.Name); lc != nil {
 		return lc, lc.err
 	}
 	cc.Passphrase = s.certSecret(ctx, r, config.KeyPassphrase, interactive, "Passphrase of the client key "+cc.KeyFile+": ")
@@ -66,8 +66,17 @@ func (s *Session) clientCert(ctx context.Context, r *config.Resolved, interactiv
 		err = fmt.Errorf("profile %s: %w", r.Name, err)
 	}
 	lc := &loadedCert{cert: cert, info: info, err: err}
+	s.mu.Lock()
 	s.certs[r.Name] = lc
+	s.mu.Unlock()
 	return lc, err
+}
+
+// loaded is r's client certificate if this run loaded it (nil if not).
+func (s *Session) loaded(profile string) *loadedCert {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.certs[profile]
 }
 
 // certSecret returns the function that supplies a certificate secret:
@@ -75,7 +84,7 @@ func (s *Session) clientCert(ctx context.Context, r *config.Resolved, interactiv
 // terminal) asked for. It runs only if the file is encrypted.
 func (s *Session) certSecret(ctx context.Context, r *config.Resolved, key config.Key, interactive bool, label string) func() (string, error) {
 	return func() (string, error) {
-		if v, ok := s.certSecrets[key]; ok {
+		if v, ok := s.GivenCertSecret(key); ok {
 			return v, nil
 		}
 		v, _, err := s.secretsOrNil(r, interactive).Resolve(ctx, r, key)
@@ -94,7 +103,9 @@ func (s *Session) certSecret(ctx context.Context, r *config.Resolved, key config
 				return "", Cancelled(err)
 			}
 			s.o.Redactor.Add(v)
+			s.mu.Lock()
 			s.certSecrets[key] = v
+			s.mu.Unlock()
 			return v, nil
 		}
 		fld, _ := config.FieldFor(key)
@@ -105,6 +116,8 @@ func (s *Session) certSecret(ctx context.Context, r *config.Resolved, key config
 // GivenCertSecret returns the certificate secret key that was asked for
 // in this run, if it was.
 func (s *Session) GivenCertSecret(key config.Key) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	v, ok := s.certSecrets[key]
 	return v, ok
 }

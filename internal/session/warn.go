@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/camctl/camctl/internal/api"
@@ -23,7 +24,7 @@ func (s *Session) Warn(r *config.Resolved) {
 	if !s.Once("profile " + r.Name) {
 		return
 	}
-	if lc := s.certs[r.Name]; lc != nil && lc.info != nil && lc.err == nil {
+	if lc := s.loaded(r.Name); lc != nil && lc.info != nil && lc.err == nil {
 		if left := time.Until(lc.info.NotAfter); left < api.ExpiryWarning {
 			s.warnf("Warning: the client certificate of profile %s (%s) expires on %s, in %s; renew it.",
 				r.Name, lc.info.Subject, lc.info.NotAfter.UTC().Format(time.DateOnly), inDays(left))
@@ -156,8 +157,13 @@ func CachedSecrets(build func(configPath string, interactive bool) (*auth.Secret
 		configPath  string
 		interactive bool
 	}
+	// The lock is held while building, so that profiles checked in
+	// parallel share one set of stores (building touches no keyring).
+	var mu sync.Mutex
 	built := map[key]*auth.Secrets{}
 	return func(configPath string, interactive bool) (*auth.Secrets, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		k := key{configPath, interactive}
 		if s, ok := built[k]; ok {
 			return s, nil

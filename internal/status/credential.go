@@ -1,0 +1,144 @@
+package status
+
+import (
+	"context"
+	"errors"
+
+	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/config"
+)
+
+// Credential says whether the credential of a profile is there and
+// where, never what it is.
+type Credential struct {
+	// Stored: the credential is there (in the keyring, the file store,
+	// the environment, or a client certificate the profile names).
+	Stored bool `json:"stored"`
+	// Where is "keyring", "file" (the --insecure-storage file), "env" or
+	// "certificate"; nil when the credential is not there.
+	Where *string `json:"where"`
+	// BoundTo are the origins a stored secret was verified against and
+	// is sent to (spec §5); nil when it is not bound (env, none).
+	BoundTo []string `json:"bound_to"`
+
+	// What follows is for the human view and not (yet) part of the JSON
+	// contract of spec §12. Kind is what authenticates the profile
+	// ("password", "client secret", "client certificate", "bearer
+	// token"; "" for auth none): the place for the client-authentication
+	// kinds of §10 and §11 (refresh token, private_key_jwt, exec).
+	Kind string `json:"-"`
+	// Needed is false when the profile needs no secret: auth none.
+	Needed bool `json:"-"`
+	// Variable names the environment variable of Where "env", and Path
+	// the certificate file of Where "certificate".
+	Variable string `json:"-"`
+	Path     string `json:"-"`
+	// Refused is set when this run would not send the stored secret: the
+	// profile now points elsewhere than it is bound to.
+	Refused *auth.BindingError `json:"-"`
+	// Problem says why the stores could not be asked ("" when they could).
+	Problem string `json:"-"`
+}
+
+// Secret is what camctl knows of one secret setting of a profile: the
+// one lookup that `profile show` and `status` share.
+type Secret struct {
+	Key config.Key
+	// Status is "stored", "env", "missing" or "unknown" (store unreachable).
+	Status string
+	// Where is auth.InKeyring or auth.InFile for "stored", the variable
+	// name for "env".
+	Where  string
+	Detail string
+	// Optional is set for a client secret that an oidc profile with a
+	// client certificate may do without (tls_client_auth).
+	Optional bool
+	// Bound are the origins a stored secret is bound to (spec §5).
+	Bound []string
+	// Refused says that this run would not send the stored secret, and
+	// why.
+	Refused *auth.BindingError
+}
+
+// LookupSecret finds secret key of r without handing it out: in the
+// environment (already in r), else in the stores, with the origins it is
+// bound to and whether r would send it there.
+func LookupSecret(ctx context.Context, secrets *auth.Secrets, r *config.Resolved, key config.Key) Secret {
+	s := Secret{Key: key, Optional: key == config.ClientSecret && auth.HasClientCert(r)}
+	if set := r.Get(key); set.IsSet() {
+		s.Status, s.Where = "env", set.Source.Name
+		return s
+	}
+	if !r.Storable() {
+		s.Status = "missing"
+		return s
+	}
+	st, err := secrets.Lookup(ctx, r, key)
+	switch {
+	case err != nil && errors.Is(err, auth.ErrUnavailable):
+		s.Status, s.Detail = "unknown", "the OS keyring could not be asked: "+err.Error()
+	case err != nil:
+		s.Status, s.Detail = "unknown", err.Error()
+	case st.Where == "":
+		s.Status = "missing"
+	default:
+		s.Status, s.Where, s.Bound = "stored", st.Where, st.Bound
+		var be *auth.BindingError
+		if errors.As(auth.CheckBinding(r, key, st), &be) {
+			s.Refused = be
+		}
+	}
+	return s
+}
+
+// CredentialKey is the secret setting r's auth method sends ("" for
+// none).
+func CredentialKey(r *config.Resolved) config.Key {
+	switch r.Method() {
+	case config.MethodBasic:
+		return config.Password
+	case config.MethodOIDC:
+		return config.ClientSecret
+	case config.MethodBearer:
+		return config.Token
+	}
+	return ""
+}
+
+// DescribeCredential says whether r's credential is there, where, and
+// where it is bound to. It reads the stores (never the network) and
+// never prompts. Methods and grants that authenticate otherwise (a
+// refresh token, a signed client assertion, a command) get their case
+// here.
+func DescribeCredential(ctx context.Context, secrets *auth.Secrets, r *config.Resolved) Credential {
+	key := CredentialKey(r)
+	if key == "" {
+		return Credential{}
+	}
+	c := Credential{Kind: auth.SecretName(key), Needed: true}
+	s := LookupSecret(ctx, secrets, r, key)
+	if s.Optional && s.Status != "env" && s.Status != "stored" {
+		// The client certificate authenticates the client on its own.
+		c.Kind, c.Stored, c.Path = "client certificate", true, certPath(r)
+		c.Where = ptr("certificate")
+		return c
+	}
+	switch s.Status {
+	case "env":
+		c.Stored, c.Where, c.Variable = true, ptr("env"), s.Where
+	case "stored":
+		c.Stored, c.Where, c.BoundTo, c.Refused = true, ptr(s.Where), s.Bound, s.Refused
+	case "unknown":
+		c.Problem = s.Detail
+	}
+	return c
+}
+
+func certPath(r *config.Resolved) string {
+	if v := r.Value(config.Keystore); v != "" {
+		return v
+	}
+	return r.Value(config.ClientCert)
+}
+
+func ptr[T any](v T) *T { return &v }
