@@ -422,7 +422,9 @@ func (c *checker) node(n *yaml.Node, where string) error {
 		if err := c.node(v, key); err != nil {
 			return err
 		}
-		if k.Kind == yaml.ScalarNode && secretLooking(k.Value) {
+		// The keys under profiles are names ("ci-token" is a profile,
+		// not a token); below them they are settings again.
+		if k.Kind == yaml.ScalarNode && where != "profiles" && secretLooking(k.Value) {
 			return c.fail(k.Line, fmt.Sprintf("%s: a secret does not belong in the config file; remove it and store it with `camctl login` (or pass it in the environment)", key))
 		}
 	}

@@ -144,6 +144,14 @@ func TestLoadRefusesSecrets(t *testing.T) {
 	if _, err := config.Load(writeFile(t, "profiles:\n  prod:\n    auth:\n      token-url: https://kc/token\n    tls:\n      client-key: k.pem\n      keystore: k.p12\n    compass: x\n")); err != nil {
 		t.Errorf("token-url, client-key, keystore, compass: %v", err)
 	}
+	// Profile names are names, whatever words they hold; their settings
+	// are still checked.
+	if _, err := config.Load(writeFile(t, "current: ci-token\nprofiles:\n  ci-token:\n    address: http://a\n  nosecret:\n    address: http://b\n")); err != nil {
+		t.Errorf("profiles named ci-token and nosecret: %v", err)
+	}
+	if _, err := config.Load(writeFile(t, "profiles:\n  ci-token:\n    token: "+secret+"\n")); err == nil {
+		t.Errorf("a token inside a profile named ci-token was accepted")
+	}
 }
 
 // TestLoadWarnsUnknownKeys: spec §3 — a key inside a profile that camctl
