@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,14 +40,15 @@ type APIOptions struct {
 	JQ        string
 	Include   bool
 	Silent    bool
-
-	// methodSet is whether -X was given.
-	methodSet bool
 }
 
-// maxShown bounds what camctl reads of an answer it must hold whole:
-// for --jq, and a text answer shown on a terminal (a file gets it all).
-const maxShown = 64 << 20
+// maxShown bounds what camctl reads of an answer it shows on a terminal
+// (a file or a pipe gets it all, streamed): more is not for reading.
+const maxShown = 16 << 20
+
+// maxJQ bounds an answer (or a page) that --jq holds: gojq's values take
+// some ten times the JSON's size, and spec §8 bounds camctl to 256 MiB.
+const maxJQ = 16 << 20
 
 // NewCmdAPI builds `camctl api`.
 func NewCmdAPI(f *Factory, runF func(context.Context, *APIOptions) error) *cobra.Command {
@@ -101,10 +103,9 @@ the problem detail goes to stderr.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Path = args[0]
-			opts.methodSet = cmd.Flags().Changed("method")
 			opts.Timeout = f.Global.Timeout
-			if opts.Silent && (opts.JQ != "" || opts.Include) {
-				return flagErrorf("--silent prints no body: it does not go with --jq or --include")
+			if opts.Silent && opts.JQ != "" {
+				return flagErrorf("--silent prints no body: it does not go with --jq")
 			}
 			if opts.Paginate && opts.Include {
 				return flagErrorf("--include shows one answer's headers; it does not go with --paginate")
@@ -119,7 +120,7 @@ the problem detail goes to stderr.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Method, "method", "X", "GET", "HTTP method (default GET, or POST with a body)")
+	fl.StringVarP(&opts.Method, "method", "X", "", "HTTP `method` (default GET, or POST with a body)")
 	fl.StringArrayVarP(&opts.RawFields, "raw-field", "f", nil, "a string `key=value` of the JSON body (query parameter for GET)")
 	fl.StringArrayVarP(&opts.Fields, "field", "F", nil, "a typed `key=value`: true, false, null, numbers, JSON; @file reads a file, @- stdin")
 	fl.StringVar(&opts.Input, "input", "", "the request body from a `file` (- for stdin), sent as application/json unless -H sets Content-Type")
@@ -153,23 +154,10 @@ func buildAPIRequest(opts *APIOptions) (*apiRequest, error) {
 	if err != nil {
 		return nil, &FlagError{Err: err}
 	}
-	header := http.Header{}
-	for _, h := range opts.Headers {
-		name, value, ok := strings.Cut(h, ":")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
-			return nil, flagErrorf("-H %q: give 'Name: value'", termsafe.Line(h))
-		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			return nil, flagErrorf("-H %s: the value has a line break", termsafe.Line(name))
-		}
-		switch http.CanonicalHeaderKey(name) {
-		case "Authorization", "Proxy-Authorization":
-			return nil, flagErrorf("-H %s: the profile supplies the credentials; for another credential use another profile (camctl profile add NAME --auth bearer, or -p)", http.CanonicalHeaderKey(name))
-		}
-		header.Add(name, value)
+	header, err := parseHeaders(opts.Headers)
+	if err != nil {
+		return nil, err
 	}
-
 	fields := make([]api.Field, 0, len(opts.RawFields)+len(opts.Fields))
 	for _, f := range opts.RawFields {
 		fields = append(fields, api.Field{Raw: f})
@@ -179,93 +167,162 @@ func buildAPIRequest(opts *APIOptions) (*apiRequest, error) {
 	}
 	method := strings.ToUpper(opts.Method)
 	hasBody := opts.Input != "" || len(opts.Form) > 0
-	if !opts.methodSet && (hasBody || len(fields) > 0 || opts.Paginate) {
-		method = http.MethodPost
+	if method == "" {
+		method = http.MethodGet
+		if hasBody || len(fields) > 0 || opts.Paginate {
+			method = http.MethodPost
+		}
+	}
+	if !validToken(method) {
+		return nil, flagErrorf("-X %q is not an HTTP method", termsafe.Line(opts.Method))
 	}
 	src := &api.Sources{Stdin: opts.IO.In}
 	r := &apiRequest{req: &api.Request{Method: method, Path: path, Header: header}}
 	bodyless := method == http.MethodGet || method == http.MethodHead
-	switch {
-	case len(fields) > 0 && (bodyless || hasBody):
+	if len(fields) > 0 {
 		// Fields are the query string when the body is taken or there is none.
-		q, err := api.BuildQuery(fields, src)
-		if err != nil {
-			return nil, fieldError(err)
-		}
-		r.req.Query = q
-	case len(fields) > 0:
-		b, err := api.BuildJSON(fields, src)
-		if err != nil {
-			return nil, fieldError(err)
-		}
-		r.req.Body = api.BytesBody(b, "application/json")
-	}
-	switch {
-	case opts.Input != "":
-		body, err := api.InputBody(opts.Input, src)
-		if err != nil {
-			return nil, &FlagError{Err: err}
-		}
-		body.ContentType = "application/json"
-		r.req.Body = body
-	case len(opts.Form) > 0:
-		parts := make([]api.FormPart, 0, len(opts.Form))
-		for _, s := range opts.Form {
-			p, err := api.ParseFormPart(s)
-			if err != nil {
-				return nil, &FlagError{Err: err}
+		if bodyless || hasBody {
+			r.req.Query, err = api.BuildQuery(fields, src)
+		} else {
+			var b []byte
+			if b, err = api.BuildJSON(fields, src); err == nil {
+				r.req.Body = api.BytesBody(b, "application/json")
 			}
-			parts = append(parts, p)
 		}
-		body, err := api.FormBody(parts, src)
 		if err != nil {
 			return nil, &FlagError{Err: err}
 		}
-		r.req.Body = body
+	}
+	if hasBody {
+		if r.req.Body, err = rawBody(opts, src); err != nil {
+			return nil, &FlagError{Err: err}
+		}
 	}
 	if bodyless && r.req.Body != nil {
 		return nil, flagErrorf("%s sends no body: drop --input/--form, or use -X POST", method)
 	}
-	if ct := header.Get("Content-Type"); ct != "" && r.req.Body != nil {
+	if header.Get("Content-Type") != "" && r.req.Body != nil {
 		r.req.Body.ContentType = "" // the user's header wins
 	}
-
 	if opts.Paginate {
-		if method != http.MethodPost {
-			return nil, flagErrorf("--paginate follows the pages of a search, which is POST .../search; this request is %s", method)
+		if r.search, err = searchBody(opts, method, path, r.req.Body); err != nil {
+			return nil, err
 		}
-		if len(opts.Form) > 0 {
-			return nil, flagErrorf("--paginate takes a JSON search request, not --form")
-		}
-		if op, known, _ := apiindex.Match(method, path); known && !op.Search || !known && !strings.HasSuffix(strings.SplitN(path, "?", 2)[0], "/search") {
-			return nil, flagErrorf("--paginate is for search endpoints (POST .../search); %s is not one", path)
-		}
-		body := []byte("{}")
-		if r.req.Body != nil {
-			rc, err := r.req.Body.Open()
-			if err != nil {
-				return nil, &FlagError{Err: err}
-			}
-			body, err = io.ReadAll(io.LimitReader(rc, api.MaxBufferedBody+1))
-			rc.Close()
-			if err != nil {
-				return nil, fmt.Errorf("--paginate: reading the request body: %w", err)
-			}
-			if len(body) > api.MaxBufferedBody {
-				return nil, flagErrorf("--paginate: the search request is larger than %d MiB", api.MaxBufferedBody>>20)
-			}
-		}
-		r.search = body
 	}
 	return r, nil
 }
 
-func fieldError(err error) error {
-	var fe *api.FieldError
-	if errors.As(err, &fe) {
-		return &FlagError{Err: err}
+// parseHeaders reads the -H flags. The profile supplies the credentials,
+// so Authorization is refused; a value that a header cannot carry is
+// refused here, as a usage error, rather than by the HTTP client.
+func parseHeaders(flags []string) (http.Header, error) {
+	header := http.Header{}
+	for _, h := range flags {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !validToken(name) {
+			return nil, flagErrorf("-H %q: give 'Name: value' (a name of letters, digits and !#$%%&'*+-.^_`|~)", termsafe.Line(h))
+		}
+		if strings.IndexFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) >= 0 {
+			return nil, flagErrorf("-H %s: the value has a control character or line break", termsafe.Line(name))
+		}
+		switch http.CanonicalHeaderKey(name) {
+		case "Authorization", "Proxy-Authorization":
+			return nil, flagErrorf("-H %s: the profile supplies the credentials; for another credential use another profile (camctl profile add NAME --auth bearer, or -p)", http.CanonicalHeaderKey(name))
+		}
+		header.Add(name, value)
 	}
-	return &FlagError{Err: err}
+	return header, nil
+}
+
+// secretHeader reports whether a header's name says it carries a
+// credential (an API gateway's key, a session): its value is then kept
+// out of --debug and every message, like the profile's own secrets.
+func secretHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"key", "token", "secret", "auth", "cookie", "session", "password", "signature"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// validToken reports whether s is an RFC 9110 token (a method or a
+// header name).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// rawBody is the body of --input or --form.
+func rawBody(opts *APIOptions, src *api.Sources) (*api.Body, error) {
+	if opts.Input != "" {
+		body, err := api.InputBody(opts.Input, src)
+		if err != nil {
+			return nil, err
+		}
+		body.ContentType = "application/json"
+		return body, nil
+	}
+	parts := make([]api.FormPart, 0, len(opts.Form))
+	for _, s := range opts.Form {
+		p, err := api.ParseFormPart(s)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return api.FormBody(parts, src)
+}
+
+// searchBody checks a --paginate request before anything is sent and
+// returns its JSON body.
+func searchBody(opts *APIOptions, method, path string, body *api.Body) ([]byte, error) {
+	if method != http.MethodPost {
+		return nil, flagErrorf("--paginate follows the pages of a search, which is POST .../search; this request is %s", method)
+	}
+	if len(opts.Form) > 0 {
+		return nil, flagErrorf("--paginate takes a JSON search request, not --form")
+	}
+	op, known, _ := apiindex.Match(method, path)
+	search := op.Search
+	if !known {
+		// A search of a newer server than the index knows.
+		p, _, _ := strings.Cut(path, "?")
+		search = strings.HasSuffix(p, "/search")
+	}
+	if !search {
+		return nil, flagErrorf("--paginate is for search endpoints (POST .../search); %s is not one", path)
+	}
+	b := []byte("{}")
+	if body != nil {
+		rc, err := body.Open()
+		if err != nil {
+			return nil, &FlagError{Err: err}
+		}
+		b, err = io.ReadAll(io.LimitReader(rc, api.MaxBufferedBody+1))
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--paginate: reading the request body: %w", err)
+		}
+		if len(b) > api.MaxBufferedBody {
+			return nil, flagErrorf("--paginate: the search request is larger than %d MiB", api.MaxBufferedBody>>20)
+		}
+	}
+	if err := api.CheckSearch(b); err != nil {
+		return nil, &FlagError{Err: err}
+	}
+	return b, nil
 }
 
 func runAPI(ctx context.Context, opts *APIOptions) error {
@@ -280,6 +337,13 @@ func runAPI(ctx context.Context, opts *APIOptions) error {
 	ar, err := buildAPIRequest(opts)
 	if err != nil {
 		return err
+	}
+	for name, values := range ar.req.Header {
+		if secretHeader(name) {
+			for _, v := range values {
+				opts.IO.Redactor.Add(v)
+			}
+		}
 	}
 	s := opts.Session()
 	r, err := s.Resolve(nil)
@@ -310,19 +374,26 @@ func runAPI(ctx context.Context, opts *APIOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Warning: %s\n", rc.Error())
 		return &silentError{code: ExitError}
 	}
-	return explainAPI(err, r, opts.Timeout.String())
+	return explainAPI(err, r, ar.req, opts.Timeout.String())
 }
 
 // explainAPI is explain for answers to a request the user chose: a
 // problem detail from the cluster says what is wrong with the request
-// (a 404 of an unknown key, a 400 of a bad body), so only credentials,
-// network and server failures get camctl's hints.
-func explainAPI(err error, r *config.Resolved, timeout string) error {
+// (a 404 of an unknown key, a 400 of a bad body), and a 404 is more
+// often a wrong PATH than a wrong address; credentials, network and
+// server failures get camctl's usual hints.
+func explainAPI(err error, r *config.Resolved, req *api.Request, timeout string) error {
 	var herr *api.HTTPError
-	if errors.As(err, &herr) && herr.StatusCode < 500 && herr.StatusCode != http.StatusUnauthorized && herr.StatusCode != http.StatusForbidden && herr.Problem != nil {
-		return err
+	if !errors.As(err, &herr) || herr.StatusCode >= 500 || herr.StatusCode == http.StatusUnauthorized || herr.StatusCode == http.StatusForbidden {
+		return explain(err, r, timeout)
 	}
-	return explain(err, r, timeout)
+	err = fmt.Errorf("profile %s: %w", r.Name, err)
+	if herr.StatusCode == http.StatusNotFound {
+		if _, known, _ := apiindex.Match(req.Method, req.Path); !known || herr.Problem == nil {
+			return withHint(err, "Check PATH: `camctl api /<TAB>` completes the endpoints of the REST API. If every path answers 404, check %s.", theSetting(r, config.Address, "address"))
+		}
+	}
+	return err
 }
 
 type apiOutput struct {
@@ -416,7 +487,7 @@ func (o *apiOutput) body(ctx context.Context, contentType string, rc io.ReadClos
 	out := o.opts.IO.DataOut()
 	switch {
 	case o.query != nil:
-		doc, err := readBounded(r, "--jq")
+		doc, err := readBounded(r, maxJQ, "--jq")
 		if err != nil {
 			return err
 		}
@@ -427,12 +498,16 @@ func (o *apiOutput) body(ctx context.Context, contentType string, rc io.ReadClos
 	case !o.tty:
 		_, err := io.Copy(out, r)
 		return err
-	case jsonview.IsJSON(contentType):
-		return jsonview.Pretty(out, r, o.style())
-	case jsonview.IsText(contentType) || contentType == "":
-		doc, err := readBounded(r, "a text answer on a terminal")
+	case jsonview.IsJSON(contentType) || jsonview.IsText(contentType) || contentType == "":
+		doc, err := readBounded(r, maxShown, "an answer shown on a terminal")
 		if err != nil {
 			return err
+		}
+		if jsonview.IsJSON(contentType) {
+			if json.Valid(doc) {
+				return jsonview.Pretty(out, bytes.NewReader(doc), o.style())
+			}
+			fmt.Fprintln(o.opts.IO.ErrOut, "Note: the answer says it is JSON but is not valid JSON; shown as text.")
 		}
 		text := termsafe.Text(string(doc))
 		if text != "" && !strings.HasSuffix(text, "\n") {
@@ -450,13 +525,13 @@ func (o *apiOutput) body(ctx context.Context, contentType string, rc io.ReadClos
 	}
 }
 
-func readBounded(r io.Reader, what string) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxShown+1))
+func readBounded(r io.Reader, limit int, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxShown {
-		return nil, fmt.Errorf("the answer is larger than %d MiB, more than camctl holds for %s; redirect it to a file instead", maxShown>>20, what)
+	if len(b) > limit {
+		return nil, fmt.Errorf("the answer is larger than %d MiB, more than camctl holds for %s; redirect it to a file instead (and filter it there)", limit>>20, what)
 	}
 	return b, nil
 }
@@ -469,7 +544,7 @@ func (o *apiOutput) paginate(ctx context.Context, c *api.Client, ar *apiRequest)
 		return c.Paginate(ctx, ar.req, ar.search, func(*api.Page) error { return nil })
 	}
 	if o.query != nil {
-		return c.Paginate(ctx, ar.req, ar.search, func(p *api.Page) error {
+		return c.PaginateBounded(ctx, ar.req, ar.search, maxJQ, func(p *api.Page) error {
 			return o.query.Run(ctx, out, p.Raw, o.style(), o.tty)
 		})
 	}
@@ -489,8 +564,14 @@ func (o *apiOutput) paginate(ctx context.Context, c *api.Client, ar *apiRequest)
 	}
 	m := api.NewMerger(w)
 	err := c.Paginate(ctx, ar.req, ar.search, m.Add)
-	if cerr := m.Close(); err == nil {
-		err = cerr
+	// A document is closed only when it is complete, or when the server
+	// repeated itself (what came before is whole): one cut off by an
+	// error stays open, so that no JSON reader takes it for all items.
+	var rc *api.RepeatedCursorError
+	if err == nil || errors.As(err, &rc) {
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if pw != nil {
 		pw.Close()

@@ -205,3 +205,61 @@ func TestAPIDeployAndFetchXML(t *testing.T) {
 		t.Errorf("XML = %q; want the deployed file unchanged", out)
 	}
 }
+
+// A search that fails on a later page leaves a document that no JSON
+// reader takes for complete, and the error names the page.
+func TestAPIPaginateFailsMidway(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		reply fakecamunda.Reply
+		code  int
+		want  string
+	}{
+		{"5xx", fakecamunda.Internal, ExitServer, "page 2 of the search: POST"},
+		{"dropped connection", fakecamunda.Reply{Drop: true}, ExitUnreachable, "page 2 of the search: POST"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, url := fakeWithItems(t, 50)
+			fake.Script(fakecamunda.Reply{}, tc.reply)
+			f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": url})
+			code := run(t, f, "api", "/process-instances/search", "--paginate", "-F", "page[limit]=10")
+			if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, errOut, tc.code, tc.want)
+			}
+			if !strings.HasPrefix(out.String(), `{"items":[`) || json.Valid(out.Bytes()) {
+				t.Errorf("stdout = %.200q...; want the items so far in a document left open", out)
+			}
+		})
+	}
+}
+
+func TestAPIPaginateJQSkipsTheLastEmptyPage(t *testing.T) {
+	t.Parallel()
+	_, url := fakeWithItems(t, 250)
+	f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": url})
+	if code := run(t, f, "api", "/process-instances/search", "--paginate", "-F", "page[limit]=100", "--jq", ".items | length"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if out.String() != "100\n100\n50\n" {
+		t.Errorf("stdout = %q; want one line per page with items", out)
+	}
+}
+
+// A header that carries a credential (an API gateway's key) is kept out
+// of --debug and every message, like the profile's secrets.
+func TestAPISecretHeaderNotLogged(t *testing.T) {
+	t.Parallel()
+	const key = "gw-Kq2-vB7nM4xZ9"
+	srv, seen := echoServer(t)
+	f, _, _, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL})
+	if code := run(t, f, "--debug", "api", "/topology", "-H", "X-Api-Key: "+key, "-H", "X-Trace: visible-1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(errOut.String(), key) || !strings.Contains(errOut.String(), "X-Trace: visible-1") {
+		t.Errorf("--debug log:\n%s\nwant the key redacted and X-Trace shown", errOut)
+	}
+	if len(seen()) != 1 {
+		t.Fatalf("no request")
+	}
+}

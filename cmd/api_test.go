@@ -84,6 +84,17 @@ func echoServer(t *testing.T) (*httptest.Server, func() []echoed) {
 			fmt.Fprint(w, `{"title":"UNAUTHORIZED","status":401,"detail":"who are you"}`)
 		case "/v2/empty":
 			w.WriteHeader(204)
+		case "/v2/badjson":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"a":1} trailing garbage`)
+		case "/v2/proces-instances/123":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"timestamp":"2026-12-02T00:00:00Z","status":404,"error":"Not Found","path":"/v2/proces-instances/123"}`)
+		case "/v2/process-instances/42":
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"title":"NOT_FOUND","status":404,"detail":"Process instance with key '42' not found"}`)
 		default:
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("X-Echo", "yes")
@@ -171,6 +182,10 @@ func TestAPIRequests(t *testing.T) {
 func TestAPIRefusals(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	arrayFile := filepath.Join(dir, "array.json")
+	if err := os.WriteFile(arrayFile, []byte("[1]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -193,6 +208,15 @@ func TestAPIRefusals(t *testing.T) {
 		{"bad jq", []string{"/topology", "--jq", ".["}, ExitUsage, "--jq"},
 		{"--silent with --jq", []string{"/topology", "--silent", "--jq", "."}, ExitUsage, "--silent"},
 		{"no PATH", []string{}, ExitUsage, "PATH"},
+		{"control character in a header", []string{"/topology", "-H", "X-Bad: a\x01b"}, ExitUsage, "control character"},
+		{"header name with a bracket", []string{"/topology", "-H", "Bad(Name): v"}, ExitUsage, "give 'Name: value'"},
+		{"method with a space", []string{"-X", "GE T", "/topology"}, ExitUsage, "is not an HTTP method"},
+		{"bad query string", []string{"topology?%zz"}, ExitUsage, "query string"},
+		{"encoded ..", []string{"/%2e%2e/topology"}, ExitUsage, `".."`},
+		{"--paginate with a JSON array", []string{"/process-instances/search", "--paginate", "--input", arrayFile}, ExitUsage, "needs a JSON object"},
+		{"--paginate with page[before]", []string{"/process-instances/search", "--paginate", "-f", "page[before]=abc"}, ExitUsage, "drop page.before"},
+		{"-F @ of a missing file", []string{"/x", "-F", "email=@example.com"}, ExitUsage, "use -f email=..."},
+		{"--form ;filename= with a path", []string{"/deployments", "--form", "resources=@-;filename=../x.bpmn"}, ExitUsage, "plain file name"},
 		{"-o json", []string{"/topology", "-o", "json"}, ExitUsage, "-o json does not apply to camctl api: it prints the answer as the server sent it; --jq reshapes JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +251,10 @@ func TestAPIAnswers(t *testing.T) {
 		{"204", []string{"-X", "POST", "/empty"}, false, 0, "", "", true},
 		{"pretty on a terminal", []string{"/topology"}, true, 0, "~{\n  \"method\": \"GET\",\n  \"path\": \"/v2/topology\",", "", false},
 		{"--silent", []string{"/topology", "--silent"}, false, 0, "", "", true},
+		{"--silent --include: headers only", []string{"/topology", "--silent", "-i"}, false, 0, "~HTTP/1.1 200 OK\n", "", false},
+		{"invalid JSON on a terminal is shown as text", []string{"/badjson"}, true, 0, "{\"a\":1} trailing garbage\n", "not valid JSON", false},
+		{"404 of an unknown path: check PATH", []string{"/proces-instances/123"}, false, ExitError, "", "Check PATH", true},
+		{"404 problem of a known path: no hint", []string{"/process-instances/42"}, false, ExitError, "", "profile (environment): GET", true},
 		{"--include", []string{"/topology", "-i"}, false, 0, "~HTTP/1.1 200 OK\nContent-Length: ", "", false},
 		{"--include shows the echo header", []string{"/topology", "-i"}, false, 0, "~X-Echo: yes\n\n{\"method\"", "", false},
 		{"--jq raw strings", []string{"/topology", "--jq", ".method, .path, {m: .method}"}, false, 0, "GET\n/v2/topology\n{\"m\":\"GET\"}\n", "", false},

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"strings"
@@ -26,6 +27,14 @@ func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f := NewFactory()
+	// net/http logs a server's misbehaviour (bytes after an answer on an
+	// idle connection: "Unsolicited response ... starting with ...")
+	// through the standard logger, with the server's bytes in it, which
+	// can hold an echoed token: that goes through the redactor and the
+	// terminal-safe filter like everything else.
+	log.SetOutput(f.IO.ErrOut)
+	log.SetFlags(0)
+	log.SetPrefix("camctl: ")
 	done := make(chan struct{})
 	// Runs before stop (defers run last first), so that the watchdog
 	// below sees the end of the run, not the cancellation stop causes.

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -153,6 +154,9 @@ func fieldValue(f Field, src *Sources) (string, json.RawMessage, error) {
 			b, err = src.readStdin("-F " + key + "=@-")
 		} else {
 			b, err = readFile(rest, maxFieldFile, "-F "+key)
+			if errors.Is(err, os.ErrNotExist) {
+				err = fmt.Errorf("%w (for a value that starts with @, use -f %s=...)", err, key)
+			}
 		}
 		if err != nil {
 			return "", nil, err
@@ -424,21 +428,48 @@ type FormPart struct {
 	Name string
 	// Value is the text of a text part; File the path of a file part.
 	Value, File string
+	// Filename is the file name the part carries (default: File's base
+	// name); Camunda tells BPMN, DMN and forms apart by its extension.
+	Filename string
+	// data is a file part read ahead: stdin, or a pipe that cannot be
+	// read twice.
+	data []byte
 }
 
-// ParseFormPart reads "name=value" or "name=@file".
+// ParseFormPart reads "name=value", "name=@file" or, as curl writes it,
+// "name=@file;filename=order.bpmn" (for stdin and pipes, which have no
+// name of their own).
 func ParseFormPart(s string) (FormPart, error) {
 	name, val, ok := strings.Cut(s, "=")
 	if !ok || name == "" {
 		return FormPart{}, &FieldError{Msg: fmt.Sprintf("--form %q: give name=value or name=@file", s)}
 	}
-	if file, isFile := strings.CutPrefix(val, "@"); isFile {
-		if file == "" {
-			return FormPart{}, &FieldError{Msg: fmt.Sprintf("--form %q: @ needs a file name (@- for stdin)", s)}
-		}
-		return FormPart{Name: name, File: file}, nil
+	file, isFile := strings.CutPrefix(val, "@")
+	if !isFile {
+		return FormPart{Name: name, Value: val}, nil
 	}
-	return FormPart{Name: name, Value: val}, nil
+	p := FormPart{Name: name, File: file}
+	if f, fn, ok := strings.Cut(file, ";filename="); ok {
+		p.File, p.Filename = f, fn
+		if fn == "" || strings.ContainsAny(fn, "/\\") {
+			return FormPart{}, &FieldError{Msg: fmt.Sprintf("--form %q: ;filename= needs a plain file name such as order.bpmn", s)}
+		}
+	}
+	if p.File == "" {
+		return FormPart{}, &FieldError{Msg: fmt.Sprintf("--form %q: @ needs a file name (@- for stdin)", s)}
+	}
+	return p, nil
+}
+
+// filename is the name a file part carries.
+func (p FormPart) filename() string {
+	switch {
+	case p.Filename != "":
+		return p.Filename
+	case p.File == "-":
+		return "stdin"
+	}
+	return filepath.Base(p.File)
 }
 
 // FormBody is a multipart/form-data body (deployments, documents). File
@@ -446,28 +477,42 @@ func ParseFormPart(s string) (FormPart, error) {
 // are read again for every attempt, stdin is buffered.
 func FormBody(parts []FormPart, src *Sources) (*Body, error) {
 	boundary := multipart.NewWriter(io.Discard).Boundary()
-	var stdin []byte
-	for _, p := range parts {
+	parts = slices.Clone(parts)
+	buffered := 0
+	for i, p := range parts {
+		if p.File == "" {
+			continue
+		}
 		if p.File == "-" {
 			b, err := src.readStdin("--form " + p.Name + "=@-")
 			if err != nil {
 				return nil, err
 			}
-			stdin = b
+			parts[i].data = b
 			continue
 		}
-		if p.File != "" {
-			if fi, err := os.Stat(p.File); err != nil {
-				return nil, fmt.Errorf("--form %s: %w", p.Name, err)
-			} else if fi.IsDir() {
-				return nil, fmt.Errorf("--form %s: %s is a directory", p.Name, p.File)
+		fi, err := os.Stat(p.File)
+		if err != nil {
+			return nil, fmt.Errorf("--form %s: %w", p.Name, err)
+		}
+		if fi.IsDir() {
+			return nil, fmt.Errorf("--form %s: %s is a directory", p.Name, p.File)
+		}
+		if !fi.Mode().IsRegular() {
+			// A pipe (<(...), a FIFO) gives its bytes once: keep them to
+			// send them again after a token refresh.
+			b, err := readFile(p.File, int64(MaxBufferedBody-buffered), "--form "+p.Name)
+			if err != nil {
+				return nil, err
 			}
+			buffered += len(b)
+			parts[i].data = b
 		}
 	}
 	open := func() (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
 		go func() {
-			pw.CloseWithError(writeForm(pw, boundary, parts, stdin))
+			pw.CloseWithError(writeForm(pw, boundary, parts))
 		}()
 		return SourceReader(pr), nil
 	}
@@ -476,7 +521,7 @@ func FormBody(parts []FormPart, src *Sources) (*Body, error) {
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "%0D", "\n", "%0A")
 
-func writeForm(w io.Writer, boundary string, parts []FormPart, stdin []byte) error {
+func writeForm(w io.Writer, boundary string, parts []FormPart) error {
 	mw := multipart.NewWriter(w)
 	if err := mw.SetBoundary(boundary); err != nil {
 		return err
@@ -488,10 +533,7 @@ func writeForm(w io.Writer, boundary string, parts []FormPart, stdin []byte) err
 			}
 			continue
 		}
-		filename := filepath.Base(p.File)
-		if p.File == "-" {
-			filename = "stdin"
-		}
+		filename := p.filename()
 		h := textproto.MIMEHeader{}
 		// Quoted as browsers and Go's CreateFormFile write it: some
 		// servers read only the quoted form.
@@ -501,8 +543,8 @@ func writeForm(w io.Writer, boundary string, parts []FormPart, stdin []byte) err
 		if err != nil {
 			return err
 		}
-		if p.File == "-" {
-			if _, err := pw.Write(stdin); err != nil {
+		if p.data != nil || p.File == "-" {
+			if _, err := pw.Write(p.data); err != nil {
 				return err
 			}
 			continue
@@ -526,9 +568,7 @@ func ContentTypeOf(name string) string {
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".bpmn", ".dmn", ".xml":
 		return "application/xml"
-	case ".form", ".json":
-		return "application/json"
-	case ".rpa":
+	case ".form", ".json", ".rpa":
 		return "application/json"
 	default:
 		if t := mime.TypeByExtension(ext); t != "" {

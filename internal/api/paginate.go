@@ -44,13 +44,20 @@ type Member struct {
 type RepeatedCursorError struct {
 	Cursor string
 	Pages  int
-	// Offset: paging by page.from, the server sent a page it had sent.
+	// Offset: paging by page.from.
 	Offset bool
+	// SamePage: page Pages had the items of an earlier page (they were
+	// not printed again).
+	SamePage bool
 }
 
 func (e *RepeatedCursorError) Error() string {
-	if e.Offset {
-		return fmt.Sprintf("the server answered page %d (by page.from) with the items of an earlier page; stopped there (it may ignore page.from: the items printed are the pages before)", e.Pages)
+	if e.SamePage {
+		by := "page.after"
+		if e.Offset {
+			by = "page.from"
+		}
+		return fmt.Sprintf("the server answered page %d with the items of an earlier page, as if it ignored %s; stopped there (the items printed are those of the pages before, once each)", e.Pages, by)
 	}
 	return fmt.Sprintf("the server repeated the cursor of an earlier page after %d pages; stopped there (a server bug: the items printed are complete up to that page, the rest are missing)", e.Pages)
 }
@@ -68,48 +75,30 @@ func (e *NotSearchError) Error() string { return e.Msg }
 // instead. totalItems is never a stop rule: it may be capped. A cursor
 // seen before ends it with *RepeatedCursorError.
 func (c *Client) Paginate(ctx context.Context, req *Request, body []byte, each func(*Page) error) error {
-	var first map[string]json.RawMessage
-	if err := json.Unmarshal(body, &first); err != nil || first == nil {
-		return &NotSearchError{Msg: "--paginate needs a JSON object as the request body (the search request: filter, sort, page)"}
-	}
-	order, err := memberOrder(body)
-	if err != nil {
-		return &NotSearchError{Msg: "--paginate: the request body: " + err.Error()}
-	}
-	var pageReq map[string]json.RawMessage
-	if raw, ok := first["page"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &pageReq); err != nil {
-			return &NotSearchError{Msg: "--paginate: the request's page must be an object such as {\"limit\": 100}"}
-		}
-	}
-	if pageReq == nil {
-		pageReq = map[string]json.RawMessage{}
-	}
-	pageOrder := []string{}
-	if raw, ok := first["page"]; ok {
-		pageOrder, _ = memberOrder(raw)
-	}
-	offset := int64(-1)
-	if raw, ok := pageReq["from"]; ok {
-		n, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil || n < 0 {
-			return &NotSearchError{Msg: "--paginate: page.from must be a number of items to skip"}
-		}
-		offset = n
-	}
-	if !contains(order, "page") {
-		order = append(order, "page")
-	}
+	return c.PaginateBounded(ctx, req, body, maxPage, each)
+}
 
-	seen := map[string]bool{}
+// PaginateBounded is Paginate with pages of at most limit bytes (--jq
+// holds a page as Go values, some ten times its size).
+func (c *Client) PaginateBounded(ctx context.Context, req *Request, body []byte, limit int, each func(*Page) error) error {
+	q, err := parseSearch(body)
+	if err != nil {
+		return err
+	}
+	first, order, pageReq, pageOrder, offset := q.body, q.order, q.page, q.pageOrder, q.offset
+
+	seen, seenPage := map[string]bool{}, map[string]bool{}
 	for pages := 0; ; pages++ {
 		r := *req
 		r.Body = BytesBody(body, "application/json")
 		resp, err := c.Do(ctx, &r)
 		if err != nil {
+			if pages > 0 && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("page %d of the search: %w", pages+1, err)
+			}
 			return err
 		}
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 		resp.Body.Close()
 		if err != nil {
 			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -117,30 +106,32 @@ func (c *Client) Paginate(ctx context.Context, req *Request, body []byte, each f
 			}
 			return &NetError{Method: r.Method, URL: c.base.JoinPath(r.Path).Redacted(), Kind: NetCutOff, Err: fmt.Errorf("reading page %d: %w", pages+1, err)}
 		}
-		if len(raw) > maxPage {
-			return fmt.Errorf("page %d is larger than %d MiB; ask for fewer items a page (-F 'page[limit]=100')", pages+1, maxPage>>20)
+		if len(raw) > limit {
+			return fmt.Errorf("page %d is larger than %d MiB; ask for fewer items a page (-F 'page[limit]=100')", pages+1, limit>>20)
 		}
 		p, err := ParsePage(raw)
 		if err != nil {
 			return fmt.Errorf("page %d of %s: %w", pages+1, r.Path, err)
 		}
-		if offset >= 0 {
-			// A server that ignores from answers the same page for ever.
-			h := sha256.New()
-			for _, it := range p.Items {
-				h.Write(it)
+		if len(p.Items) == 0 {
+			if pages == 0 {
+				return each(p) // the document of no items
 			}
-			sum := string(h.Sum(nil))
-			if seen[sum] {
-				return &RepeatedCursorError{Pages: pages + 1, Offset: true}
-			}
-			seen[sum] = true
+			return nil
+		}
+		// A server that ignores page.from or page.after answers a page
+		// it sent before: its items would be printed twice.
+		h := sha256.New()
+		for _, it := range p.Items {
+			h.Write(it)
+		}
+		if sum := "items:" + string(h.Sum(nil)); seenPage[sum] {
+			return &RepeatedCursorError{Pages: pages + 1, Offset: offset >= 0, SamePage: true}
+		} else {
+			seenPage[sum] = true
 		}
 		if err := each(p); err != nil {
 			return err
-		}
-		if len(p.Items) == 0 {
-			return nil
 		}
 		if offset >= 0 {
 			offset += int64(len(p.Items))
@@ -207,6 +198,55 @@ func ParsePage(raw []byte) (*Page, error) {
 		return nil, errors.New("the answer has no items (is this a search endpoint?)")
 	}
 	return p, nil
+}
+
+// search is a search request as --paginate pages it.
+type search struct {
+	body      map[string]json.RawMessage
+	order     []string
+	page      map[string]json.RawMessage
+	pageOrder []string
+	// offset is page.from, or -1 for cursor paging.
+	offset int64
+}
+
+// CheckSearch reports whether body is a search request that --paginate
+// can page (before anything is sent).
+func CheckSearch(body []byte) error {
+	_, err := parseSearch(body)
+	return err
+}
+
+func parseSearch(body []byte) (*search, error) {
+	q := &search{page: map[string]json.RawMessage{}, offset: -1}
+	if err := json.Unmarshal(body, &q.body); err != nil || q.body == nil {
+		return nil, &NotSearchError{Msg: "--paginate needs a JSON object as the request body (the search request: filter, sort, page)"}
+	}
+	order, err := memberOrder(body)
+	if err != nil {
+		return nil, &NotSearchError{Msg: "--paginate: the request body: " + err.Error()}
+	}
+	q.order = order
+	if raw, ok := q.body["page"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &q.page); err != nil || q.page == nil {
+			return nil, &NotSearchError{Msg: "--paginate: the request's page must be an object such as {\"limit\": 100}"}
+		}
+		q.pageOrder, _ = memberOrder(raw)
+	}
+	if _, ok := q.page["before"]; ok {
+		return nil, &NotSearchError{Msg: "--paginate follows page.after forwards; drop page.before (or page through it yourself without --paginate)"}
+	}
+	if raw, ok := q.page["from"]; ok {
+		n, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil || n < 0 {
+			return nil, &NotSearchError{Msg: "--paginate: page.from must be a number of items to skip"}
+		}
+		q.offset = n
+	}
+	if !contains(q.order, "page") {
+		q.order = append(q.order, "page")
+	}
+	return q, nil
 }
 
 // memberOrder lists the keys of a JSON object in the order they appear.
@@ -334,6 +374,3 @@ func (m *Merger) Close() error {
 	m.write([]byte("}\n"))
 	return m.err
 }
-
-// Items is how many items were written.
-func (m *Merger) Items() int { return m.n }

@@ -46,28 +46,48 @@ func APIPath(p string) (string, error) {
 	if p == "" {
 		return "", errors.New("PATH is empty: give an endpoint such as /topology or /process-instances/search")
 	}
-	if u, err := url.Parse(p); err == nil && (u.Scheme != "" || u.Host != "") || strings.HasPrefix(p, "//") {
+	if u, err := url.Parse(p); err == nil && (u.Scheme != "" || u.Host != "") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, `\\`) {
 		return "", fmt.Errorf("%q is an absolute URL; camctl api takes a path relative to the profile's API base (such as /topology), so that the profile's credentials never go to another host", p)
 	}
-	if strings.ContainsAny(p, "\x00\r\n\t ") {
+	if strings.IndexFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 		return "", fmt.Errorf("PATH %q contains white space or control characters; percent-encode them", p)
 	}
 	path, query, hasQuery := strings.Cut(p, "?")
+	if _, err := url.ParseQuery(query); hasQuery && err != nil {
+		return "", fmt.Errorf("PATH %q: its query string: %w", p, err)
+	}
 	path = strings.TrimLeft(path, "/")
 	if path == "v2" {
 		path = ""
 	}
 	path = strings.TrimPrefix(path, "v2/")
-	for _, seg := range strings.Split(path, "/") {
-		if seg == ".." || seg == "." {
-			return "", fmt.Errorf("PATH %q has a %q segment; camctl api stays under the API base (/v2)", p, seg)
-		}
+	if err := staysUnder(path); err != nil {
+		return "", fmt.Errorf("PATH %q %w; camctl api stays under the API base (/v2)", p, err)
 	}
 	path = "/" + path
 	if hasQuery {
 		path += "?" + query
 	}
 	return path, nil
+}
+
+// staysUnder checks that a path cannot climb out of the API base, as a
+// server or a proxy in between would read it: segments are decoded
+// ("%2e%2e" is ".."), split at "/" and "\\" again (an encoded slash), and a
+// path parameter (";jsessionid=...", as Tomcat and Spring take "..;")
+// does not make ".." another name.
+func staysUnder(path string) error {
+	decoded, err := url.PathUnescape(path)
+	if err != nil {
+		return fmt.Errorf("is not a valid URL path: %w", err)
+	}
+	for _, seg := range strings.FieldsFunc(decoded, func(r rune) bool { return r == '/' || r == '\\' }) {
+		name, _, _ := strings.Cut(seg, ";")
+		if name == ".." || name == "." {
+			return fmt.Errorf("has a %q segment", seg)
+		}
+	}
+	return nil
 }
 
 // backpressure reports whether a non-2xx answer says the request was not

@@ -33,6 +33,17 @@ func TestAPIPath(t *testing.T) {
 		{"/a/./b", "", `"." segment`},
 		{"", "", "PATH is empty"},
 		{"/topo logy", "", "white space"},
+		{"/topo\x7flogy", "", "control characters"},
+		{"/%2e%2e/topology", "", `"..`},
+		{"/%2E%2E/topology", "", `"..`},
+		{"/a%2f..%2fb", "", `"..`},
+		{"/..;/actuator", "", `"..;"`},
+		{`/..\actuator`, "", `".."`},
+		{`\\evil.example\x`, "", "absolute URL"},
+		{"/topology?%zz", "", "query string"},
+		{"/a%zz", "", "not a valid URL path"},
+		{"/process-instances/search?x=%20", "/process-instances/search?x=%20", ""},
+		{"/a..b/c.d", "/a..b/c.d", ""},
 	} {
 		got, err := APIPath(tc.in)
 		if tc.err != "" {
@@ -315,7 +326,7 @@ func searchServer(t *testing.T, n, limit, repeatAt int, nullLast bool, bodies *[
 		start := 0
 		if req.Page.From != nil && repeatAt >= 0 {
 			start = *req.Page.From
-		} else if req.Page.After != "" {
+		} else if req.Page.After != "" && repeatAt != -2 {
 			fmt.Sscanf(req.Page.After, "c%d", &start)
 		}
 		end := min(start+size, n)
@@ -324,7 +335,7 @@ func searchServer(t *testing.T, n, limit, repeatAt int, nullLast bool, bodies *[
 			items = append(items, fmt.Sprintf(`{"key":"%d"}`, i))
 		}
 		cursor := fmt.Sprintf(`"c%d"`, end)
-		if repeatAt > 0 && start >= repeatAt {
+		if repeatAt > 0 && start >= repeatAt || repeatAt == -2 {
 			cursor = fmt.Sprintf(`"c%d"`, start)
 		}
 		if end >= n && nullLast {
@@ -354,6 +365,7 @@ func TestPaginate(t *testing.T) {
 		{"repeated cursor", 50, 10, `{"page":{"limit":10}}`, 20, false, 30, 3, true},
 		{"no items at all", 0, 10, `{}`, 0, false, 0, 1, false},
 		{"offset ignored by the server", 25, 10, `{"page":{"from":0,"limit":10}}`, -1, false, 10, 2, true},
+		{"cursor ignored by the server", 25, 10, `{"page":{"limit":10}}`, -2, false, 10, 2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var bodies []string
