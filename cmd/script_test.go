@@ -126,7 +126,7 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-var profileIDLine = regexp.MustCompile(`(?m)^(\s*)id: [0-9a-f]{16}$`)
+var profileIDLine = regexp.MustCompile(`(?m)^(\s*)id: ["']?[0-9a-f]{16}["']?$`)
 
 // cmpconfig FILE WANT compares like cmpenv, but reads every random
 // profile id in FILE as the word ID: a script states that a profile has
