@@ -271,20 +271,9 @@ func (c *Client) Get(ctx context.Context, path string) (*Response, error) {
 			return nil, herr
 		}
 		retried++
-		wait := retryAfter(resp.Header.Get("Retry-After"))
-		if wait > maxRetryAfter || c.opts.Timeout > 0 && wait > c.opts.Timeout {
-			// The server asks for a longer pause than camctl waits (30 s)
-			// or than the user gives a request (--timeout): answer now
-			// instead of sitting silent.
-			return nil, herr
-		}
-		if wait <= 0 {
-			wait = c.opts.Backoff(retried)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil, err
-			}
+		if ok, err := c.pause(ctx, retried, resp.Header); err != nil {
+			return nil, err
+		} else if !ok {
 			return nil, herr
 		}
 	}
@@ -313,19 +302,7 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL) (*rawRespons
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var ue *url.Error
-		inner := err
-		if errors.As(err, &ue) {
-			inner = ue.Err
-		}
-		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, ctx.Err()
-		}
-		var redirect *RedirectError
-		if errors.As(err, &redirect) {
-			return nil, fmt.Errorf("%s %s: %w", method, u, redirect)
-		}
-		return nil, &NetError{Method: method, URL: u.String(), Kind: Classify(err), Err: inner}
+		return nil, requestError(ctx, method, u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -413,6 +390,51 @@ func retryAfter(v string) time.Duration {
 		d = time.Until(t)
 	}
 	return max(d, 0)
+}
+
+// pause waits before retry n as the answer's Retry-After asks, or by the
+// client's backoff. It reports false when the server asks for a longer
+// pause than camctl waits (30 s) or than the user gives a request
+// (--timeout): the answer is then returned at once instead of sitting
+// silent; an error only when the run was cancelled.
+func (c *Client) pause(ctx context.Context, n int, h http.Header) (bool, error) {
+	wait := retryAfter(h.Get("Retry-After"))
+	if wait > maxRetryAfter || c.opts.Timeout > 0 && wait > c.opts.Timeout {
+		return false, nil
+	}
+	if wait <= 0 {
+		wait = c.opts.Backoff(n)
+	}
+	if err := sleep(ctx, wait); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return false, err
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// requestError is what a request that got no answer returns: the
+// cancellation, a refused redirect, a body that could not be read from
+// its source, or a NetError saying why the server could not be reached.
+func requestError(ctx context.Context, method string, u *url.URL, err error) error {
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err()
+	}
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		return fmt.Errorf("%s %s: %w", method, u.Redacted(), redirect)
+	}
+	var be *bodyReadError
+	if errors.As(err, &be) {
+		return fmt.Errorf("%s %s: %w", method, u.Redacted(), be.err)
+	}
+	inner := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		inner = ue.Err
+	}
+	return &NetError{Method: method, URL: u.Redacted(), Kind: Classify(err), Err: inner}
 }
 
 func defaultBackoff(n int) time.Duration {

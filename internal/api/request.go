@@ -173,17 +173,9 @@ func (c *Client) Do(ctx context.Context, req *Request) (*StreamResponse, error) 
 			return nil, herr
 		}
 		retried++
-		wait := retryAfter(resp.Header.Get("Retry-After"))
-		if wait > maxRetryAfter || c.opts.Timeout > 0 && wait > c.opts.Timeout {
-			return nil, herr
-		}
-		if wait <= 0 {
-			wait = c.opts.Backoff(retried)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil, err
-			}
+		if ok, err := c.pause(ctx, retried, resp.Header); err != nil {
+			return nil, err
+		} else if !ok {
 			return nil, herr
 		}
 	}
@@ -240,23 +232,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, r *Request
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var ue *url.Error
-		inner := err
-		if errors.As(err, &ue) {
-			inner = ue.Err
-		}
-		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, ctx.Err()
-		}
-		var redirect *RedirectError
-		if errors.As(err, &redirect) {
-			return nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), redirect)
-		}
-		var be *bodyReadError
-		if errors.As(err, &be) {
-			return nil, fmt.Errorf("%s %s: %w", method, u.Redacted(), be.err)
-		}
-		return nil, &NetError{Method: method, URL: u.Redacted(), Kind: Classify(err), Err: inner}
+		return nil, requestError(ctx, method, u, err)
 	}
 	return &StreamResponse{Status: resp.Status, StatusCode: resp.StatusCode, Proto: resp.Proto, Header: resp.Header, Body: resp.Body}, nil
 }
