@@ -4,6 +4,10 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -214,4 +218,267 @@ func TestPersonSignIn(t *testing.T) {
 			t.Fatalf("topology with the person's token: exit %d\n%s\n%s", code, out, stderr)
 		}
 	})
+
+	t.Run("keyring none", func(t *testing.T) {
+		p := newPersonEnv(t, newSandbox(t))
+		f, errW, _ := p.factory(t)
+		code := run(t, f, append([]string{"login", "--web", "--no-browser"}, profile...)...)
+		if code == 0 || !strings.Contains(errW.String(), "--insecure-storage") || strings.Contains(errW.String(), "Open this URL") {
+			t.Errorf("CAMCTL_KEYRING=none: exit %d\n%s\nwant refused before the browser, naming --insecure-storage", code, errW.String())
+		}
+	})
+
+	t.Run("refresh", func(t *testing.T) {
+		s := newSandbox(t)
+		p := newPersonEnv(t, s)
+		if code, stderr := p.loginWeb(t, alice, true, append(profile, "--insecure-storage")...); code != 0 || !strings.Contains(stderr, "stored in plain text") {
+			t.Fatalf("login --web --insecure-storage: exit %d\n%s", code, stderr)
+		}
+		rt1 := storedRefresh(t, p)
+		// At expiry: one refresh, and the rotated refresh token is kept.
+		expireTokens(t, s.cache)
+		before := idp.Stats()
+		code, out, stderr := p.camctl(t, "-p", "sm", "token")
+		if code != 0 || idp.Verify(strings.TrimSpace(out)) != nil {
+			t.Fatalf("token at expiry: exit %d\n%s", code, stderr)
+		}
+		if got := idp.Stats().Grants["refresh_token"] - before.Grants["refresh_token"]; got != 1 {
+			t.Errorf("%d refresh requests at expiry, want 1", got)
+		}
+		rt2 := storedRefresh(t, p)
+		if rt2 == rt1 {
+			t.Error("the refresh token was not rotated, or the new one not stored")
+		}
+		// 100 commands over an expiry: exactly one token request.
+		expireTokens(t, s.cache)
+		before = idp.Stats()
+		for range 100 {
+			if code, _, stderr := p.camctl(t, "-p", "sm", "token"); code != 0 {
+				t.Fatalf("token: exit %d\n%s", code, stderr)
+			}
+		}
+		if got := idp.Stats().Token - before.Token; got != 1 {
+			t.Errorf("100 commands over an expiry made %d token requests, want 1", got)
+		}
+
+		t.Run("20 processes at expiry", func(t *testing.T) {
+			expireTokens(t, s.cache)
+			before := idp.Stats()
+			procs := make([]*proc, 20)
+			for i := range procs {
+				procs[i] = s.start(nil, "-p", "sm", "token")
+			}
+			printed := map[string]bool{}
+			for _, pr := range procs {
+				r := pr.wait()
+				if r.code != 0 {
+					t.Errorf("%v", r)
+					continue
+				}
+				printed[strings.TrimSpace(r.stdout)] = true
+			}
+			if got := idp.Stats().Grants["refresh_token"] - before.Grants["refresh_token"]; got != 1 {
+				t.Errorf("20 processes at expiry made %d refresh requests, want exactly 1 (with rotation a second one would be refused)", got)
+			}
+			if len(printed) != 1 {
+				t.Errorf("the processes printed %d different tokens, want 1", len(printed))
+			}
+		})
+
+		t.Run("revoked", func(t *testing.T) {
+			revoke(t, idp, storedRefresh(t, p))
+			expireTokens(t, s.cache)
+			r := s.camctl(nil, "-p", "sm", "topology")
+			if r.code != 3 || !strings.Contains(r.stderr, "has expired or was revoked") || !strings.Contains(r.stderr, "camctl login -p sm") {
+				t.Errorf("a revoked sign-in: %v\nwant exit 3 naming camctl login -p sm", r)
+			}
+			if strings.Contains(r.stderr, "Open this URL") || strings.Contains(r.stderr, "/auth?") {
+				t.Errorf("a command other than login started a browser sign-in:\n%s", r.stderr)
+			}
+		})
+	})
+
+	t.Run("logout revokes", func(t *testing.T) {
+		s := newSandbox(t)
+		p := newPersonEnv(t, s)
+		if code, stderr := p.loginWeb(t, alice, true, append(profile, "--insecure-storage")...); code != 0 {
+			t.Fatalf("login: exit %d\n%s", code, stderr)
+		}
+		rt := storedRefresh(t, p)
+		before := idp.Stats()
+		code, _, stderr := p.camctl(t, "-p", "sm", "logout")
+		if code != 0 || !strings.Contains(stderr, "Revoked the sign-in of profile sm at the identity provider.") {
+			t.Fatalf("logout: exit %d\n%s", code, stderr)
+		}
+		if idp.Stats().Revoked-before.Revoked != 1 {
+			t.Error("logout sent no revocation request")
+		}
+		path, _ := config.SecretsPath(func(k string) string { return p.env[k] })
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), "refresh-token") {
+			t.Errorf("the refresh token is still stored after logout: %s", b)
+		}
+		if refresh(t, idp, rt) == nil {
+			t.Error("the IdP still accepts the refresh token logout revoked")
+		}
+		code, _, stderr = p.camctl(t, "-p", "sm", "token")
+		if code != 3 || !strings.Contains(stderr, "profile sm is not signed in: sign in again with `camctl login -p sm`") {
+			t.Errorf("token after logout: exit %d\n%s", code, stderr)
+		}
+	})
+
+	t.Run("device", func(t *testing.T) {
+		for _, tt := range []struct {
+			name  string
+			allow bool
+			code  int
+			want  string
+		}{
+			{"approved", true, 0, "Signed in to " + fake.URL + "/v2 (profile sm) as alice (Alice Example) (device code sign-in)."},
+			{"denied", false, 3, "the sign-in was refused: access_denied"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				p := newPersonEnv(t, newSandbox(t))
+				p.keyring = auth.NewMemoryStore()
+				f, errW, _ := p.factory(t)
+				done := make(chan int, 1)
+				go func() { done <- run(t, f, append([]string{"login", "--device"}, profile...)...) }()
+				errW.await(t, `^To sign in, open http://127\.0\.0\.1:\d+/device in a browser on any device and enter the code [A-Z]{4}-[A-Z]{4}$`)
+				complete := errW.await(t, `^  \(or open (\S+), which has the code in it\)$`)
+				if _, err := oidctest.SignIn(t.Context(), complete, alice, tt.allow); err != nil {
+					t.Fatal(err)
+				}
+				code := <-done
+				if code != tt.code || !strings.Contains(errW.String(), tt.want) {
+					t.Errorf("login --device: exit %d\n%s\nwant exit %d and %q", code, errW.String(), tt.code, tt.want)
+				}
+				if tt.allow {
+					if code, _, stderr := p.camctl(t, "-p", "sm", "topology"); code != 0 {
+						t.Errorf("topology after the device sign-in: exit %d\n%s", code, stderr)
+					}
+				}
+			})
+		}
+	})
+
+	t.Run("device faults", func(t *testing.T) {
+		proxy := oidctest.NewProxy(idp)
+		t.Cleanup(proxy.Close)
+		for _, tt := range []struct {
+			name  string
+			fault string
+			code  int
+			want  string
+		}{
+			{"slow_down", "slow_down", 0, "Signed in to"},
+			{"expired_token", "expired_token", 3, "the code expired before the sign-in was approved: expired_token"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				p := newPersonEnv(t, newSandbox(t))
+				p.keyring = auth.NewMemoryStore()
+				p.env["CAMUNDA_WELL_KNOWN_CONFIGURATION_URL"] = proxy.DiscoveryURL()
+				proxy.Fail(oidctest.Fault{Status: http.StatusBadRequest, Body: `{"error":"` + tt.fault + `"}`})
+				f, errW, _ := p.factory(t)
+				done := make(chan int, 1)
+				start := time.Now()
+				go func() { done <- run(t, f, append([]string{"login", "--device"}, profile...)...) }()
+				complete := errW.await(t, `^  \(or open (\S+), which has the code in it\)$`)
+				if _, err := oidctest.SignIn(t.Context(), complete, alice, true); err != nil {
+					t.Fatal(err)
+				}
+				code := <-done
+				took := time.Since(start)
+				if code != tt.code || !strings.Contains(errW.String(), tt.want) {
+					t.Errorf("login --device after %s: exit %d\n%s\nwant exit %d and %q", tt.fault, code, errW.String(), tt.code, tt.want)
+				}
+				if tt.fault == "slow_down" && took < 6*time.Second {
+					// The interval is 1 s; slow_down adds 5 s (RFC 8628 §3.5).
+					t.Errorf("after slow_down the next poll came within %v, want at least 6 s", took)
+				}
+			})
+		}
+	})
+}
+
+// storedRefresh is the refresh token in the secrets file of p.
+func storedRefresh(t *testing.T, p *personEnv) string {
+	t.Helper()
+	path, err := config.SecretsPath(func(k string) string { return p.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items map[string]string
+	if err := json.Unmarshal(b, &items); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for k, v := range items {
+		if !strings.HasSuffix(k, "/"+string(config.RefreshToken)) {
+			continue
+		}
+		var env struct{ Value string }
+		var si auth.SignIn
+		if json.Unmarshal([]byte(v), &env) != nil || json.Unmarshal([]byte(env.Value), &si) != nil || si.RefreshToken == "" {
+			t.Fatalf("the stored sign-in is not readable: %s", v)
+		}
+		return si.RefreshToken
+	}
+	t.Fatalf("no refresh token in %s", path)
+	return ""
+}
+
+// expireTokens makes every cached access token in dir expired.
+func expireTokens(t *testing.T, dir string) {
+	t.Helper()
+	path := filepath.Join(dir, "tokens.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries map[string]string
+	if err := json.Unmarshal(b, &entries); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range entries {
+		var tok auth.Token
+		if err := json.Unmarshal([]byte(v), &tok); err != nil {
+			t.Fatal(err)
+		}
+		tok.ExpiresAt = time.Now().Add(-time.Minute)
+		nb, _ := json.Marshal(tok)
+		entries[k] = string(nb)
+	}
+	b, _ = json.Marshal(entries)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// revoke revokes a refresh token at the IdP, as an admin would.
+func revoke(t *testing.T, idp *oidctest.IdP, rt string) {
+	t.Helper()
+	resp, err := http.PostForm(idp.Issuer+"/token/revocation", url.Values{"token": {rt}, "token_type_hint": {"refresh_token"}, "client_id": {personClient.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %s", resp.Status)
+	}
+}
+
+// refresh tries a refresh token at the IdP; nil means it was accepted.
+func refresh(t *testing.T, idp *oidctest.IdP, rt string) error {
+	t.Helper()
+	resp, err := http.PostForm(idp.TokenURL(), url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {personClient.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return nil
 }

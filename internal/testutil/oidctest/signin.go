@@ -42,6 +42,7 @@ func SignIn(ctx context.Context, start string, u User, allow bool) (*SignInResul
 	if err != nil {
 		return nil, err
 	}
+	consented := false
 	for range 8 {
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -57,8 +58,10 @@ func SignIn(ctx context.Context, start string, u User, allow bool) (*SignInResul
 			return res, nil // camctl's listener
 		}
 		m := formRE.FindStringSubmatch(res.Body)
-		if m == nil {
-			return res, nil // a page without a form: the end
+		if m == nil || consented {
+			// A page without a form, or the one after the consent (the
+			// device flow's "done" or "aborted"): the end.
+			return res, nil
 		}
 		attrs := attributes(m[1])
 		form := url.Values{}
@@ -70,7 +73,7 @@ func SignIn(ctx context.Context, start string, u User, allow bool) (*SignInResul
 			case strings.EqualFold(in[1], "button"):
 				if a["name"] == "decision" && (a["value"] == "allow") == allow && !submitted {
 					form.Set("decision", a["value"])
-					submitted = true
+					submitted, consented = true, true
 				}
 			case a["name"] == "login":
 				form.Set("login", u.Login)
