@@ -165,9 +165,9 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			Notify:       func(line string) { fmt.Fprintln(opts.IO.ErrOut, line) },
 			Open:         opts.Open,
 		},
-		Session: s,
-		Prompter:        opts.Prompter,
-		Redactor:        opts.IO.Redactor,
+		Session:  s,
+		Prompter: opts.Prompter,
+		Redactor: opts.IO.Redactor,
 		Explain: func(err error) error {
 			// Ctrl-C at a prompt and during the check say the same.
 			if isCancelled(err) {

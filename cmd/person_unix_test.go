@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,11 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/build"
 	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/session"
 	"github.com/camctl/camctl/internal/testutil/oidctest"
+	"github.com/camctl/camctl/internal/testutil/testneed"
 )
 
 // The test IdP's person: a public client for camctl and a user. The
@@ -395,6 +398,101 @@ func TestPersonSignIn(t *testing.T) {
 					t.Errorf("after slow_down the next poll came within %v, want at least 6 s", took)
 				}
 			})
+		}
+	})
+	t.Run("killed during a refresh", func(t *testing.T) {
+		proxy := oidctest.NewProxy(idp)
+		t.Cleanup(proxy.Close)
+		s := newSandbox(t)
+		p := newPersonEnv(t, s)
+		via := "CAMUNDA_WELL_KNOWN_CONFIGURATION_URL=" + proxy.DiscoveryURL()
+		p.env["CAMUNDA_WELL_KNOWN_CONFIGURATION_URL"] = proxy.DiscoveryURL()
+		if code, stderr := p.loginWeb(t, alice, true, append(profile, "--insecure-storage")...); code != 0 {
+			t.Fatalf("login: exit %d\n%s", code, stderr)
+		}
+		rt := storedRefresh(t, p)
+		select {
+		case <-proxy.Arrived(): // the login's code exchange
+		default:
+		}
+		expireTokens(t, s.cache)
+		// The refresh is held at the proxy; camctl dies waiting for it,
+		// holding the token lock, before the IdP saw the refresh token.
+		proxy.SetDelay(10 * time.Second)
+		pr := s.start([]string{via}, "-p", "sm", "token")
+		select {
+		case <-proxy.Arrived():
+		case <-time.After(10 * time.Second):
+			t.Fatal("no refresh request arrived")
+		}
+		if err := pr.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		if r := pr.wait(); !r.killed {
+			t.Fatalf("camctl was not killed: %v", r)
+		}
+		proxy.SetDelay(0)
+		if got := storedRefresh(t, p); got != rt {
+			t.Error("the killed refresh changed the stored refresh token")
+		}
+		r := s.camctl([]string{via}, "-p", "sm", "token")
+		if r.code != 0 || idp.Verify(strings.TrimSpace(r.stdout)) != nil {
+			t.Fatalf("the next command after the kill: %v", r)
+		}
+		if got := storedRefresh(t, p); got == rt {
+			t.Error("the refresh after the kill did not store the rotated refresh token")
+		}
+	})
+
+	t.Run("real browser", func(t *testing.T) {
+		browser := testneed.Programs(t, testneed.Need{What: "Chromium", Install: "apt-get install chromium", For: "the real-browser sign-in test"}, "chromium")[0]
+		p := newPersonEnv(t, newSandbox(t))
+		p.keyring = auth.NewMemoryStore()
+		f, errW, _ := p.factory(t)
+		done := make(chan int, 1)
+		go func() { done <- run(t, f, append([]string{"login", "--web", "--no-browser"}, profile...)...) }()
+		authURL := errW.await(t, `^  (http\S+)$`)
+
+		actx, cancel := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("headless", true),
+			chromedp.UserDataDir(t.TempDir()))...)
+		defer cancel()
+		bctx, cancel := chromedp.NewContext(actx)
+		defer cancel()
+		bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
+		defer cancel()
+		var clicked time.Time
+		err := chromedp.Do(bctx,
+			chromedp.Navigate(authURL),
+			chromedp.WaitVisible(chromedp.ID("username")),
+			chromedp.SendKeys(chromedp.ID("username"), alice.Login),
+			chromedp.SendKeys(chromedp.ID("password"), alice.Password),
+			chromedp.Click(chromedp.ID("signin")),
+			chromedp.WaitVisible(chromedp.ID("allow")),
+			func(context.Context, *chromedp.Target) (chromedp.Void, error) {
+				clicked = time.Now()
+				return chromedp.Void{}, nil
+			},
+			chromedp.Click(chromedp.ID("allow")),
+			chromedp.WaitVisible(chromedp.ID("message")),
+		)
+		message := ""
+		if err == nil {
+			message, err = chromedp.Run(bctx, chromedp.Text(chromedp.ID("message")))
+		}
+		if err != nil {
+			t.Fatalf("the browser: %v\nstderr:\n%s", err, errW.String())
+		}
+		code := <-done
+		t.Logf("from the consent click to camctl's \"signed in\": %v", time.Since(clicked).Round(time.Millisecond))
+		if !strings.Contains(message, "You can close this tab") {
+			t.Errorf("the loopback page says %q", message)
+		}
+		if code != 0 || !strings.Contains(errW.String(), "as alice (Alice Example) (browser sign-in)") {
+			t.Fatalf("login --web in a real browser: exit %d\n%s", code, errW.String())
+		}
+		if code, out, stderr := p.camctl(t, "-p", "sm", "topology"); code != 0 || !strings.Contains(out, "Profile:") {
+			t.Errorf("the profile after the browser sign-in: exit %d\n%s%s", code, out, stderr)
 		}
 	})
 }
