@@ -480,6 +480,8 @@ func SecretName(key config.Key) string {
 		return "keystore password"
 	case config.KeystoreKeyPassword:
 		return "keystore key password"
+	case config.RefreshToken:
+		return "refresh token"
 	}
 	return string(key)
 }

@@ -135,6 +135,10 @@ func Run(ctx context.Context, q *Request) (*Result, error) {
 			q.Settings[config.Username] = user
 		}
 	case config.MethodOIDC:
+		// An issuer's token endpoint comes from its discovery document.
+		if _, err := auth.ApplyDiscovery(ctx, r, auth.NewDiscovery(deps), false); err != nil {
+			return res, q.Explain(fmt.Errorf("login failed, nothing was stored: %w", err))
+		}
 		key, err := auth.OIDCKey(r)
 		if err != nil {
 			return res, err

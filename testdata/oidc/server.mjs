@@ -13,6 +13,12 @@
 //                tls_client_auth_subject_dn.
 // It prints "listening <issuer>" on stdout once it accepts requests.
 //
+//   IDP_ISSUER   the issuer it names itself (default http://127.0.0.1:PORT):
+//                for a test that reaches it through a proxy under another
+//                name, e.g. https://keycloak.example.com/realms/x. The
+//                proxy sends X-Forwarded-Proto and the Host of that name;
+//                the issuer's path is stripped from requests before they
+//                are routed.
 //   IDP_USERS    JSON array of {"login","password","name","email"}: the
 //                people who can sign in (browser and device flows) on its
 //                own login form, then consent (Allow / Deny)
@@ -178,7 +184,7 @@ const readForm = (req) => new Promise((resolve, reject) => {
 async function interaction(provider, req, res) {
   const details = await provider.interactionDetails(req, res);
   const { uid, prompt, params } = details;
-  const action = `/interaction/${uid}`;
+  const action = `${issuerPrefix}/interaction/${uid}`;
   if (req.method === 'GET') {
     res.setHeader('content-type', 'text/html; charset=utf-8');
     if (prompt.name === 'login') {
@@ -224,7 +230,9 @@ async function interaction(provider, req, res) {
 let interactionHandler = null;
 
 let handler = (req, res) => { res.statusCode = 503; res.end(); };
+const issuerPrefix = process.env.IDP_ISSUER ? new URL(process.env.IDP_ISSUER).pathname.replace(/\/$/, '') : '';
 const serve = (req, res) => {
+  if (issuerPrefix && req.url.startsWith(issuerPrefix + '/')) req.url = req.url.slice(issuerPrefix.length);
   const path = req.url.split('?')[0];
   if (path === '/_stats') {
     res.setHeader('content-type', 'application/json');
@@ -253,11 +261,11 @@ const server = tls
   }, serve)
   : http.createServer(serve);
 server.listen(0, '127.0.0.1', () => {
-  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
+  const issuer = process.env.IDP_ISSUER || `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
     clients,
     findAccount,
-    interactions: { url: (ctx, i) => `/interaction/${i.uid}` },
+    interactions: { url: (ctx, i) => `${issuerPrefix}/interaction/${i.uid}` },
     // A person's client gets a refresh token without prompt=consent
     // (which oidc-provider wants for offline_access, Keycloak does not).
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -291,7 +299,11 @@ server.listen(0, '127.0.0.1', () => {
       },
     },
   });
-  provider.proxy = false;
+  provider.proxy = Boolean(process.env.IDP_ISSUER);
+  if (issuerPrefix) {
+    // As if mounted under the issuer's path (koa-mount sets the same).
+    provider.use(async (ctx, next) => { ctx.mountPath = issuerPrefix; await next(); });
+  }
   // Counted after the provider answered but before the answer is sent.
   provider.use(async (ctx, next) => {
     await next();
@@ -312,6 +324,6 @@ server.listen(0, '127.0.0.1', () => {
   provider.on('server_error', failed);
   interactionHandler = (req, res) => interaction(provider, req, res);
   handler = provider.callback();
-  console.log(`listening ${issuer}`);
+  console.log(`listening ${issuer} ${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -88,12 +88,19 @@ type Options struct {
 	// NoRotation keeps a refresh token valid across refreshes (default:
 	// each refresh returns a new one and spends the old).
 	NoRotation bool
+	// Issuer, when set, is the issuer the provider names itself (an
+	// https:// name a fakenet host forwards to it, with a path such as
+	// Keycloak's /realms/NAME). IdP.Issuer is then this name and
+	// IdP.Local the provider's own http://127.0.0.1:PORT; see Forward.
+	Issuer string
 }
 
 // IdP is a running provider.
 type IdP struct {
-	// Issuer is http://127.0.0.1:PORT, or https:// with Options.TLS.
+	// Issuer is http://127.0.0.1:PORT, or https:// with Options.TLS
+	// (or Options.Issuer); Local is where the provider listens.
 	Issuer   string
+	Local    string
 	Audience string
 	jwks     jose.JSONWebKeySet
 	t        testing.TB
@@ -165,6 +172,9 @@ func start(t testing.TB, o Options, node, script string) *IdP {
 	if o.NoRotation {
 		cmd.Env = append(cmd.Env, "IDP_ROTATE=0")
 	}
+	if o.Issuer != "" {
+		cmd.Env = append(cmd.Env, "IDP_ISSUER="+o.Issuer)
+	}
 	httpClient := &http.Client{Timeout: 10 * time.Second}
 	if o.TLS != nil {
 		var files []string
@@ -216,11 +226,11 @@ func start(t testing.TB, o Options, node, script string) *IdP {
 		if !ok {
 			t.Fatalf("the OpenID provider exited: %s", stderr.String())
 		}
-		idp.Issuer = v
+		idp.Issuer, idp.Local, _ = strings.Cut(v, " ")
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the OpenID provider did not start within 20 s: %s", stderr.String())
 	}
-	resp, err := httpClient.Get(idp.Issuer + "/jwks")
+	resp, err := httpClient.Get(idp.Local + "/jwks")
 	if err != nil {
 		t.Fatalf("fetch the provider's keys: %v", err)
 	}
@@ -256,7 +266,7 @@ type Stats struct {
 // returns zero Stats.
 func (i *IdP) Stats() Stats {
 	var s Stats
-	resp, err := i.client.Get(i.Issuer + "/_stats")
+	resp, err := i.client.Get(i.Local + "/_stats")
 	if err != nil {
 		i.t.Errorf("oidctest: ask the provider for its counts: %v", err)
 		return Stats{}
@@ -367,7 +377,7 @@ type Proxy struct {
 
 // NewProxy returns a proxy to idp; the caller closes it.
 func NewProxy(idp *IdP) *Proxy {
-	target, _ := url.Parse(idp.Issuer)
+	target, _ := url.Parse(idp.Local)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	p := &Proxy{arrived: make(chan struct{}, 1), closed: make(chan struct{})}
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
@@ -608,3 +618,41 @@ func (p *Proxy) serveDiscovery(w http.ResponseWriter, r *http.Request, forward h
 // provider's (IdP.Issuer): give a client that URL as the issuer and this
 // one as the full discovery URL (CAMUNDA_WELL_KNOWN_CONFIGURATION_URL).
 func (p *Proxy) DiscoveryURL() string { return p.URL + "/.well-known/openid-configuration" }
+
+// Forward is the handler of a fakenet host that stands for the provider
+// under Options.Issuer: it passes requests to the provider as a TLS-
+// terminating proxy would (X-Forwarded-Proto, the original Host), and
+// calls onDevice with each device authorization answer's
+// verification_uri_complete (nil: none), which a test that plays the
+// person needs.
+func (i *IdP) Forward(onDevice func(complete string)) http.Handler {
+	target, _ := url.Parse(i.Local)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		host := r.Host
+		director(r)
+		r.Host = host
+		r.Header.Set("X-Forwarded-Proto", "https")
+		r.Header.Set("X-Forwarded-Host", host)
+	}
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if onDevice == nil || !strings.HasSuffix(resp.Request.URL.Path, "/device/auth") || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		var da struct {
+			Complete string `json:"verification_uri_complete"`
+		}
+		if json.Unmarshal(b, &da) == nil && da.Complete != "" {
+			onDevice(da.Complete)
+		}
+		resp.Body = io.NopCloser(strings.NewReader(string(b)))
+		return nil
+	}
+	return rp
+}

@@ -36,8 +36,14 @@ var (
 // browser sign-in, to camctl's loopback callback, whose page it returns.
 // It submits at most 8 forms.
 func SignIn(ctx context.Context, start string, u User, allow bool) (*SignInResult, error) {
+	return SignInVia(ctx, nil, start, u, allow)
+}
+
+// SignInVia is SignIn with the browser's connections made by rt (a
+// proxy, a CA to trust); nil is Go's default transport.
+func SignInVia(ctx context.Context, rt http.RoundTripper, start string, u User, allow bool) (*SignInResult, error) {
 	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: rt}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, start, nil)
 	if err != nil {
 		return nil, err
