@@ -417,8 +417,8 @@ func printSignedIn(w io.Writer, s *session.Session, r *config.Resolved, res *log
 	if who == "" {
 		who = "a person the cluster does not name"
 	}
-	how := map[string]string{config.GrantAuthorizationCode: "browser", config.GrantDeviceCode: "device code"}[r.Grant()]
-	fmt.Fprintf(w, "Signed in to %s (profile %s) as %s (%s sign-in).\n", res.Client.BaseURL(), r.Name, termsafe.Line(who), how)
+	how := map[string]string{config.GrantAuthorizationCode: "in the browser", config.GrantDeviceCode: "with a device code"}[r.Grant()]
+	fmt.Fprintf(w, "Signed in to %s (profile %s) as %s, %s.\n", res.Client.BaseURL(), r.Name, termsafe.Line(who), how)
 	if res.Token != nil && !res.Token.ExpiresAt.IsZero() {
 		fmt.Fprintf(w, "The access token is valid until %s (in %s); camctl refreshes it when it is due.\n",
 			res.Token.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(res.Token.ExpiresAt).Round(time.Second))

@@ -164,7 +164,7 @@ func TestPersonSignIn(t *testing.T) {
 	idp := oidctest.Start(t, oidctest.Options{Clients: append([]oidctest.Client{personClient}, oidcClients...), Users: []oidctest.User{alice}})
 	fake := newFakeServer(t)
 	fake.fake.RequireBearer(idp.Verify)
-	profile := []string{"-p", "sm", "--address", fake.URL, "--issuer", idp.Issuer, "--client-id", personClient.ID}
+	profile := []string{"-p", "sm", "--address", fake.URL, "--issuer", idp.Issuer, "--client-id", personClient.ID, "--audience", "orchestration-api"}
 
 	t.Run("web", func(t *testing.T) {
 		p := newPersonEnv(t, newSandbox(t))
@@ -176,7 +176,7 @@ func TestPersonSignIn(t *testing.T) {
 		}
 		for _, want := range []string{
 			"Open this URL in a browser to sign in:",
-			"Signed in to " + fake.URL + "/v2 (profile sm) as alice (Alice Example) (browser sign-in).",
+			"Signed in to " + fake.URL + "/v2 (profile sm) as alice (Alice Example), in the browser.",
 			"The refresh token is stored in the OS keyring.",
 		} {
 			if !strings.Contains(stderr, want) {
@@ -199,7 +199,7 @@ func TestPersonSignIn(t *testing.T) {
 				t.Errorf("the authorization URL has no %s: %s", k, u)
 			}
 		}
-		if q.Get("code_challenge_method") != "S256" || q.Get("scope") != "openid offline_access" || !strings.HasPrefix(q.Get("redirect_uri"), "http://127.0.0.1:") || !strings.HasSuffix(q.Get("redirect_uri"), "/callback") {
+		if q.Get("code_challenge_method") != "S256" || q.Get("scope") != "openid offline_access" || q.Get("audience") != "orchestration-api" || !strings.HasPrefix(q.Get("redirect_uri"), "http://127.0.0.1:") || !strings.HasSuffix(q.Get("redirect_uri"), "/callback") {
 			t.Errorf("authorization URL %s: want S256, scope openid offline_access, a loopback /callback", u)
 		}
 
@@ -219,6 +219,25 @@ func TestPersonSignIn(t *testing.T) {
 		code, out, stderr := p.camctl(t, "-p", "sm", "topology")
 		if code != 0 || !strings.Contains(out, "Profile:") {
 			t.Fatalf("topology with the person's token: exit %d\n%s\n%s", code, out, stderr)
+		}
+		code, out, _ = p.camctl(t, "profile", "show", "sm")
+		if code != 0 || !regexp.MustCompile(`auth.refresh-token +stored in the OS keyring`).MatchString(out) || !regexp.MustCompile(`auth.grant +authorization-code`).MatchString(out) {
+			t.Errorf("profile show of a person's profile:\n%s", out)
+		}
+		// What camctl status shows without a network request.
+		f, _, _ := p.factory(t)
+		sess := f.newSession()
+		r, err := sess.ResolveProfile("sm", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets, err := sess.Secrets(r, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := auth.LocalSignIn(t.Context(), r, secrets)
+		if err != nil || st.Grant != config.GrantAuthorizationCode || !st.Person || !st.Stored || st.Where != auth.InKeyring || st.Username != "alice" || len(st.Bound) != 2 {
+			t.Errorf("LocalSignIn: %+v, %v", st, err)
 		}
 	})
 
@@ -336,7 +355,7 @@ func TestPersonSignIn(t *testing.T) {
 			code  int
 			want  string
 		}{
-			{"approved", true, 0, "Signed in to " + fake.URL + "/v2 (profile sm) as alice (Alice Example) (device code sign-in)."},
+			{"approved", true, 0, "Signed in to " + fake.URL + "/v2 (profile sm) as alice (Alice Example), with a device code."},
 			{"denied", false, 3, "the sign-in was refused: access_denied"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
@@ -488,7 +507,7 @@ func TestPersonSignIn(t *testing.T) {
 		if !strings.Contains(message, "You can close this tab") {
 			t.Errorf("the loopback page says %q", message)
 		}
-		if code != 0 || !strings.Contains(errW.String(), "as alice (Alice Example) (browser sign-in)") {
+		if code != 0 || !strings.Contains(errW.String(), "as alice (Alice Example), in the browser.") {
 			t.Fatalf("login --web in a real browser: exit %d\n%s", code, errW.String())
 		}
 		if code, out, stderr := p.camctl(t, "-p", "sm", "topology"); code != 0 || !strings.Contains(out, "Profile:") {
@@ -579,4 +598,31 @@ func refresh(t *testing.T, idp *oidctest.IdP, rt string) error {
 		return errors.New(resp.Status)
 	}
 	return nil
+}
+
+// TestRealmAsTokenURL: a Keycloak realm URL given as the token URL is a
+// frequent mistake; its 404 (or 405) gets the hint to give it as --issuer.
+func TestRealmAsTokenURL(t *testing.T) {
+	r, err := config.Resolve(config.Options{Profile: "kc", AllowNew: true, Flags: map[config.Key]string{config.AuthMethod: config.MethodOIDC}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		url  string
+		code int
+		hint bool
+	}{
+		{"https://kc.example.com/realms/camunda-platform", http.StatusNotFound, true},
+		{"https://kc.example.com/auth/realms/camunda-platform/", http.StatusMethodNotAllowed, true},
+		{"https://login.example.com/oauth2/default", http.StatusNotFound, true},
+		{"https://kc.example.com/realms/camunda-platform/protocol/openid-connect/token", http.StatusNotFound, false},
+		{"https://kc.example.com/realms/camunda-platform", http.StatusBadRequest, false},
+	} {
+		err := explainToken(errors.New("token request failed"), &auth.TokenError{TokenURL: tt.url, StatusCode: tt.code}, r, " -p kc")
+		var h *hintedError
+		got := errors.As(err, &h) && strings.Contains(h.hint, "--issuer "+tt.url)
+		if got != tt.hint {
+			t.Errorf("%s answering %d: hint %v (%v), want %v", tt.url, tt.code, got, err, tt.hint)
+		}
+	}
 }

@@ -250,3 +250,15 @@ func TokenSubject(t *Token) string {
 	}
 	return ""
 }
+
+// LocalTokenKey is the token cache key of oidc profile r found without a
+// network request: the token URL from the cached discovery document when
+// the profile names an issuer (r gets it as an inferred setting), and a
+// person's own key for a person's sign-in. For profile show and status.
+func LocalTokenKey(r *config.Resolved, cache *TokenCache) (TokenKey, error) {
+	_, _ = ApplyDiscovery(context.Background(), r, NewDiscovery(Deps{Tokens: cache}), true)
+	if r.Person() {
+		return PersonKey(r)
+	}
+	return OIDCKey(r)
+}
