@@ -39,7 +39,8 @@ func RevokeSignIn(ctx context.Context, r *config.Resolved, d Deps) (bool, error)
 	}
 	// The refresh token goes only where it is bound (spec §5).
 	o, err := Origin(ep.Revocation)
-	if err != nil || !slices.Contains(st.Bound, o) {
+	tokenOrigin, _ := Origin(r.Value(config.TokenURL))
+	if err != nil || o != tokenOrigin || !slices.Contains(st.Bound, o) {
 		return false, fmt.Errorf("the refresh token was not revoked: the revocation endpoint %s is not at the origin it is bound to (%s)", ep.Revocation, strings.Join(st.Bound, ", "))
 	}
 	form := url.Values{"token": {si.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {r.Value(config.ClientID)}}

@@ -6,15 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/redact"
 )
 
@@ -232,3 +235,34 @@ func TestOpenerCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectPort: --redirect-port fixes the loopback port (an IdP may
+// need it registered); a port in use is a usage error naming it.
+func TestRedirectPort(t *testing.T) {
+	hold, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := hold.Addr().(*net.TCPAddr).Port
+	idp := newFakeIdP(t)
+	urls := make(chan *url.URL, 1)
+	_, err = webFlow(idp, urls).withPort(port).Web(t.Context())
+	var ue *config.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--redirect-port "+strconv.Itoa(port)) {
+		t.Errorf("a port in use: %v, want a usage error naming --redirect-port", err)
+	}
+	hold.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		u := <-urls
+		if got := u.Query().Get("redirect_uri"); got != "http://127.0.0.1:"+strconv.Itoa(port)+"/callback" {
+			t.Errorf("redirect_uri %s, want port %d", got, port)
+		}
+		cancel()
+	}()
+	if _, err := webFlow(idp, urls).withPort(port).Web(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Web on the freed port: %v", err)
+	}
+}
+
+func (f *Flow) withPort(p int) *Flow { f.RedirectPort = p; return f }
