@@ -348,6 +348,26 @@ func TestPersonSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("expired sign-in", func(t *testing.T) {
+		s := newSandbox(t)
+		p := newPersonEnv(t, s)
+		if code, stderr := p.loginWeb(t, alice, true, append(profile, "--insecure-storage")...); code != 0 {
+			t.Fatalf("login: exit %d\n%s", code, stderr)
+		}
+		// The IdP said when the refresh token expires, and that has passed:
+		// camctl knows without asking it.
+		editSignIn(t, p, func(si *auth.SignIn) { si.ExpiresAt = time.Now().Add(-time.Minute) })
+		expireTokens(t, s.cache)
+		before := idp.Stats()
+		r := s.camctl(nil, "-p", "sm", "token")
+		if r.code != 3 || !strings.Contains(r.stderr, "profile sm has expired: its refresh token expired at") || !strings.Contains(r.stderr, "`camctl login -p sm`") {
+			t.Errorf("an expired sign-in: %v", r)
+		}
+		if got := idp.Stats().Token - before.Token; got != 0 {
+			t.Errorf("an expired sign-in made %d token requests, want 0", got)
+		}
+	})
+
 	t.Run("device", func(t *testing.T) {
 		for _, tt := range []struct {
 			name  string
@@ -624,5 +644,44 @@ func TestRealmAsTokenURL(t *testing.T) {
 		if got != tt.hint {
 			t.Errorf("%s answering %d: hint %v (%v), want %v", tt.url, tt.code, got, err, tt.hint)
 		}
+	}
+}
+
+// editSignIn changes the stored sign-in in the secrets file of p.
+func editSignIn(t *testing.T, p *personEnv, edit func(*auth.SignIn)) {
+	t.Helper()
+	path, err := config.SecretsPath(func(k string) string { return p.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items map[string]string
+	if err := json.Unmarshal(b, &items); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range items {
+		if !strings.HasSuffix(k, "/"+string(config.RefreshToken)) {
+			continue
+		}
+		var env map[string]any
+		var si auth.SignIn
+		if err := json.Unmarshal([]byte(v), &env); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(env["value"].(string)), &si); err != nil {
+			t.Fatal(err)
+		}
+		edit(&si)
+		nv, _ := json.Marshal(si)
+		env["value"] = string(nv)
+		ne, _ := json.Marshal(env)
+		items[k] = string(ne)
+	}
+	b, _ = json.Marshal(items)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
