@@ -627,15 +627,13 @@ func (p *Proxy) DiscoveryURL() string { return p.URL + "/.well-known/openid-conf
 // person needs.
 func (i *IdP) Forward(onDevice func(complete string)) http.Handler {
 	target, _ := url.Parse(i.Local)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		host := r.Host
-		director(r)
-		r.Host = host
-		r.Header.Set("X-Forwarded-Proto", "https")
-		r.Header.Set("X-Forwarded-Host", host)
-	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		// The provider builds its URLs from the name it is reached by.
+		pr.Out.Host = pr.In.Host
+		pr.Out.Header.Set("X-Forwarded-Proto", "https")
+		pr.Out.Header.Set("X-Forwarded-Host", pr.In.Host)
+	}}
 	rp.ModifyResponse = func(resp *http.Response) error {
 		if onDevice == nil || !strings.HasSuffix(resp.Request.URL.Path, "/device/auth") || resp.StatusCode != http.StatusOK {
 			return nil
