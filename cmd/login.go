@@ -76,13 +76,14 @@ with PKCE, redirected to http://127.0.0.1:PORT/callback) or --device (a code
 to enter on any device, for SSH sessions and containers). Both need the
 identity provider's --issuer and a public --client-id; the refresh token is
 stored in the OS keyring, bound to the token endpoint, and later commands
-refresh the access token silently. They never open a browser: when the
-sign-in has expired they exit 3 and name this command.`,
+refresh the access token silently. Later commands never open a browser:
+when the sign-in has expired or was revoked they exit 3 and name this
+command. The person's login is checked with GET /v2/authentication/me.`,
 		Example: `  camctl login -p helm --address https://camunda.example.com --auth basic --username demo
   printf '%s\n' "$PASSWORD" | camctl login -p helm --password-stdin
   camctl login -p saas --region bru-2 --cluster-id ID --client-id ID --client-secret-stdin
   camctl login                # the current profile; prompts for what it needs
-  camctl login -p sm --web --address https://camunda.example.com --issuer https://keycloak.example.com/realms/camunda-platform --client-id camctl
+  camctl login -p sm --web --address https://camunda.example.com --issuer https://keycloak.example.com/realms/camunda-platform --client-id camctl-cli
   camctl login -p sm --device # on a machine without a browser`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			// Not repeated: `login --password-stdin hunter2` puts the
