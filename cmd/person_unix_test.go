@@ -22,6 +22,7 @@ import (
 	"github.com/camctl/camctl/internal/build"
 	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/session"
+	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 	"github.com/camctl/camctl/internal/testutil/oidctest"
 	"github.com/camctl/camctl/internal/testutil/testneed"
 )
@@ -238,6 +239,18 @@ func TestPersonSignIn(t *testing.T) {
 		st, err := auth.LocalSignIn(t.Context(), r, secrets)
 		if err != nil || st.Grant != config.GrantAuthorizationCode || !st.Person || !st.Stored || st.Where != auth.InKeyring || st.Username != "alice" || len(st.Bound) != 2 {
 			t.Errorf("LocalSignIn: %+v, %v", st, err)
+		}
+	})
+
+	t.Run("cluster without authentication/me", func(t *testing.T) {
+		old := newFakeServer(t)
+		old.fake.RequireBearer(idp.Verify)
+		old.fake.Script(fakecamunda.Reply{Status: http.StatusNotFound, ContentType: "application/problem+json", Body: `{"title":"Not Found","status":404}`})
+		p := newPersonEnv(t, newSandbox(t))
+		p.keyring = auth.NewMemoryStore()
+		code, stderr := p.loginWeb(t, alice, true, "-p", "sm", "--address", old.URL, "--issuer", idp.Issuer, "--client-id", personClient.ID)
+		if code != 0 || !strings.Contains(stderr, "Signed in to "+old.URL+"/v2 (profile sm) as alice, in the browser.") {
+			t.Errorf("login against a cluster without /v2/authentication/me: exit %d\n%s\nwant verified with /v2/topology, the name from the token", code, stderr)
 		}
 	})
 
