@@ -37,11 +37,29 @@ func SystemOpener(getenv func(string) string) func(url string) error {
 			return fmt.Errorf("no browser opener: %w", err)
 		}
 		// #nosec G204 -- the opener is the platform's or the user's $BROWSER, and the URL one argument, without a shell.
-		cmd := exec.Command(path, append(argv[1:len(argv):len(argv)], url)...)
+		cmd := exec.Command(path, OpenerArgs(argv, url)...)
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("start %s: %w", argv[0], err)
 		}
 		go func() { _ = cmd.Wait() }()
 		return nil
 	}
+}
+
+// OpenerArgs are the arguments after the program: the URL in place of a
+// %s (as Python's webbrowser and xdg's $BROWSER convention allow, e.g.
+// BROWSER="firefox --new-tab %s"), else appended.
+func OpenerArgs(argv []string, url string) []string {
+	args := make([]string, 0, len(argv))
+	placed := false
+	for _, a := range argv[1:] {
+		if strings.Contains(a, "%s") {
+			a, placed = strings.ReplaceAll(a, "%s", url), true
+		}
+		args = append(args, a)
+	}
+	if !placed {
+		args = append(args, url)
+	}
+	return args
 }

@@ -266,3 +266,19 @@ func TestRedirectPort(t *testing.T) {
 }
 
 func (f *Flow) withPort(p int) *Flow { f.RedirectPort = p; return f }
+
+func TestOpenerArgs(t *testing.T) {
+	const u = "https://idp/auth?a=1&b=2"
+	for _, tt := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"xdg-open"}, u},
+		{[]string{"rundll32", "url.dll,FileProtocolHandler"}, "url.dll,FileProtocolHandler " + u},
+		{[]string{"firefox", "--new-tab", "%s"}, "--new-tab " + u},
+	} {
+		if got := strings.Join(OpenerArgs(tt.argv, u), " "); got != tt.want {
+			t.Errorf("%q: %q, want %q", tt.argv, got, tt.want)
+		}
+	}
+}
