@@ -382,6 +382,7 @@ func TestPersonSignIn(t *testing.T) {
 	})
 
 	t.Run("device", func(t *testing.T) {
+		t.Parallel() // waits out polling intervals: beside the rest
 		for _, tt := range []struct {
 			name  string
 			allow bool
@@ -392,6 +393,7 @@ func TestPersonSignIn(t *testing.T) {
 			{"denied", false, 3, "the sign-in was refused: access_denied"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
 				p := newPersonEnv(t, newSandbox(t))
 				p.keyring = auth.NewMemoryStore()
 				f, errW, _ := p.factory(t)
@@ -416,8 +418,7 @@ func TestPersonSignIn(t *testing.T) {
 	})
 
 	t.Run("device faults", func(t *testing.T) {
-		proxy := oidctest.NewProxy(idp)
-		t.Cleanup(proxy.Close)
+		t.Parallel()
 		for _, tt := range []struct {
 			name  string
 			fault string
@@ -428,6 +429,9 @@ func TestPersonSignIn(t *testing.T) {
 			{"expired_token", "expired_token", 3, "the code expired before the sign-in was approved: expired_token"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				proxy := oidctest.NewProxy(idp)
+				t.Cleanup(proxy.Close)
 				p := newPersonEnv(t, newSandbox(t))
 				p.keyring = auth.NewMemoryStore()
 				p.env["CAMUNDA_WELL_KNOWN_CONFIGURATION_URL"] = proxy.DiscoveryURL()
