@@ -500,6 +500,30 @@ func TestPersonSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("connection reset during a refresh", func(t *testing.T) {
+		proxy := oidctest.NewProxy(idp)
+		t.Cleanup(proxy.Close)
+		s := newSandbox(t)
+		p := newPersonEnv(t, s)
+		via := "CAMUNDA_WELL_KNOWN_CONFIGURATION_URL=" + proxy.DiscoveryURL()
+		p.env["CAMUNDA_WELL_KNOWN_CONFIGURATION_URL"] = proxy.DiscoveryURL()
+		if code, stderr := p.loginWeb(t, alice, true, append(profile, "--insecure-storage")...); code != 0 {
+			t.Fatalf("login: exit %d\n%s", code, stderr)
+		}
+		expireTokens(t, s.cache)
+		proxy.Recount()
+		proxy.Fail(oidctest.Fault{Reset: true})
+		// The refresh token may have reached the IdP: no second try with
+		// it (with rotation the IdP would take that for a replay).
+		r := s.camctl([]string{via}, "-p", "sm", "token")
+		if r.code != 4 || proxy.TokenRequests() != 1 {
+			t.Errorf("a reset refresh: %v after %d token requests; want exit 4 after 1", r, proxy.TokenRequests())
+		}
+		if r := s.camctl([]string{via}, "-p", "sm", "token"); r.code != 0 {
+			t.Errorf("the next command: %v", r)
+		}
+	})
+
 	t.Run("real browser", func(t *testing.T) {
 		browser := testneed.Programs(t, testneed.Need{What: "Chromium", Install: "apt-get install chromium", For: "the real-browser sign-in test"}, "chromium")[0]
 		p := newPersonEnv(t, newSandbox(t))

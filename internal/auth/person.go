@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/termsafe"
 )
@@ -89,6 +90,12 @@ func NewPerson(ctx context.Context, r *config.Resolved, d Deps, key TokenKey) (*
 		}
 		oc.Endpoint.TokenURL = p.cc.TokenURL // moved by rediscover, if at all
 		ot, err := oc.TokenSource(ctx, &oauth2.Token{RefreshToken: si.RefreshToken}).Token()
+		if err != nil && sentMaybe(err) {
+			// The request may have reached the IdP, which then spent the
+			// refresh token (rotation): asking again with it could make
+			// the IdP revoke the whole sign-in as a replay. No retry.
+			return nil, &stopError{&TokenError{TokenURL: p.opts.Key.TokenURL, ClientID: key.ClientID, Net: api.Classify(err), Err: netCause(err)}}
+		}
 		if err != nil {
 			var re *oauth2.RetrieveError
 			if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -118,6 +125,24 @@ func NewPerson(ctx context.Context, r *config.Resolved, d Deps, key TokenKey) (*
 		Obtain:   obtain,
 	})
 	return p, nil
+}
+
+// sentMaybe reports a failed request without an answer that may still
+// have reached the server: anything but a refused connection or an
+// unknown host (and an answer cut off is one it sent).
+func sentMaybe(err error) bool {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return false // an answer: the usual rules
+	}
+	if !isNetErr(err) {
+		return strings.Contains(err.Error(), "cannot fetch token") // a body cut off
+	}
+	switch api.Classify(err) {
+	case api.NetRefused, api.NetDNS, api.NetTLS, api.NetUnknownAuthority, api.NetClientCertRequired, api.NetPlainHTTP:
+		return false
+	}
+	return true
 }
 
 // PersonKey is the token cache key of a person's sign-in: a person's
