@@ -254,6 +254,20 @@ func TestPersonSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("wrong audience", func(t *testing.T) {
+		other := newFakeServer(t)
+		other.fake.RequireBearer(idp.VerifyFor("another-api"))
+		p := newPersonEnv(t, newSandbox(t))
+		p.keyring = auth.NewMemoryStore()
+		code, stderr := p.loginWeb(t, alice, true, "-p", "sm", "--address", other.URL, "--issuer", idp.Issuer, "--client-id", personClient.ID)
+		if code != 3 || !strings.Contains(stderr, "login failed, nothing was stored") || !strings.Contains(stderr, "\"Audience\" mapper") || !strings.Contains(stderr, "camctl -p sm token --decode") {
+			t.Errorf("a cluster that wants another audience: exit %d\n%s", code, stderr)
+		}
+		if _, err := os.Stat(p.env[config.EnvConfig]); err == nil {
+			t.Error("the failed login created the profile")
+		}
+	})
+
 	t.Run("keyring none", func(t *testing.T) {
 		p := newPersonEnv(t, newSandbox(t))
 		f, errW, _ := p.factory(t)
