@@ -375,6 +375,22 @@ func TestPersonSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("logout with the IdP down", func(t *testing.T) {
+		proxy := oidctest.NewProxy(idp)
+		t.Cleanup(proxy.Close)
+		s := newSandbox(t)
+		p := newPersonEnv(t, s)
+		p.env["CAMUNDA_WELL_KNOWN_CONFIGURATION_URL"] = proxy.DiscoveryURL()
+		if code, stderr := p.loginWeb(t, alice, true, append(profile, "--insecure-storage")...); code != 0 {
+			t.Fatalf("login: exit %d\n%s", code, stderr)
+		}
+		proxy.SetDown(true)
+		code, _, stderr := p.camctl(t, "-p", "sm", "logout")
+		if code != 0 || !strings.Contains(stderr, "Warning: profile sm: the refresh token was not revoked") || !strings.Contains(stderr, "deleting the local copies anyway") || !strings.Contains(stderr, "Deleted the stored refresh token") {
+			t.Errorf("logout with the IdP down: exit %d\n%s\nwant a warning, and the local copies deleted", code, stderr)
+		}
+	})
+
 	t.Run("expired sign-in", func(t *testing.T) {
 		s := newSandbox(t)
 		p := newPersonEnv(t, s)
