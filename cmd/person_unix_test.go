@@ -136,13 +136,28 @@ func (p *personEnv) loginWeb(t *testing.T, u oidctest.User, allow bool, args ...
 	code := make(chan int, 1)
 	go func() { code <- run(t, f, append([]string{"login", "--web", "--no-browser"}, args...)...) }()
 	authURL := errW.await(t, `^  (http\S+)$`)
+	var callback time.Time
+	var mu sync.Mutex
+	rt := roundTrip(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == "/callback" {
+			mu.Lock()
+			callback = time.Now()
+			mu.Unlock()
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
 	go func() {
-		if _, err := oidctest.SignIn(t.Context(), authURL, u, allow); err != nil {
+		if _, err := oidctest.SignInVia(t.Context(), rt, authURL, u, allow); err != nil {
 			t.Errorf("sign in at the IdP: %v", err)
 		}
 	}()
 	select {
 	case c := <-code:
+		mu.Lock()
+		if !callback.IsZero() && c == 0 {
+			t.Logf("from the callback to \"signed in\": %v", time.Since(callback).Round(100*time.Microsecond))
+		}
+		mu.Unlock()
 		return c, errW.String()
 	case <-time.After(30 * time.Second):
 		t.Fatalf("login --web did not end; stderr:\n%s", errW.String())
@@ -756,3 +771,7 @@ func editSignIn(t *testing.T, p *personEnv, edit func(*auth.SignIn)) {
 		t.Fatal(err)
 	}
 }
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
