@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -187,7 +188,9 @@ func TestAPIDeployAndFetchXML(t *testing.T) {
 	fake, url := fakeWithItems(t, 10)
 	dir := t.TempDir()
 	bpmn := dir + "/order-process.bpmn"
-	writeConfig(t, bpmn, fakecamunda.BPMN("order-process"))
+	if err := os.WriteFile(bpmn, []byte(fakecamunda.BPMN("order-process")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f, _, out, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": url})
 	if code := run(t, f, "api", "/deployments", "--form", "resources=@"+bpmn, "--jq", ".deployments[0].processDefinition.processDefinitionKey"); code != 0 {
 		t.Fatalf("deploy: exit %d: %s", code, errOut)

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/atomicfile"
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/login"
 )
 
 // Exit codes (spec §7). `camctl help exit-codes` documents the same table.
@@ -87,6 +89,9 @@ func ExitCode(err error) int {
 		unusable   *auth.UnusableTokenError
 		expired    *auth.ExpiredTokenError
 		notReady   *notReadyError
+		discovery  *auth.DiscoveryError
+		signIn     *auth.SignInError
+		webLogin   *login.FlowError
 	)
 	switch {
 	case errors.As(err, &notReady):
@@ -96,6 +101,17 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &waitErr), errors.As(err, &unhealthy):
 		return ExitWaitTimeout
+	case errors.As(err, &signIn), errors.As(err, &webLogin):
+		return ExitAuth
+	case errors.As(err, &discovery):
+		switch {
+		case discovery.StatusCode == 0:
+			return ExitUnreachable
+		case discovery.StatusCode >= 500 || discovery.StatusCode == http.StatusTooManyRequests:
+			return ExitServer
+		}
+		// No document there, or not one camctl can use: the issuer is wrong.
+		return ExitUsage
 	case errors.As(err, &missing), errors.As(err, &readErr), errors.As(err, &bindErr), errors.As(err, &unusable), errors.As(err, &expired):
 		return ExitAuth
 	case errors.As(err, &certErr):
@@ -136,14 +152,15 @@ func ExitCode(err error) int {
 // explain adds the next step to API and network errors of profile r.
 func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	var (
-		h *api.HTTPError
-		n *api.NetError
-		t *auth.TokenError
-		u *api.UnexpectedBodyError
-		w *waitTimeoutError
-		l *api.TooLargeError
-		x *auth.ExpiredTokenError
-		b *auth.UnusableTokenError
+		h    *api.HTTPError
+		n    *api.NetError
+		t    *auth.TokenError
+		u    *api.UnexpectedBodyError
+		w    *waitTimeoutError
+		l    *api.TooLargeError
+		x    *auth.ExpiredTokenError
+		b    *auth.UnusableTokenError
+		disc *auth.DiscoveryError
 	)
 	if errors.As(err, &h) || errors.As(err, &n) || errors.As(err, &t) || errors.As(err, &u) || errors.As(err, &w) || errors.As(err, &l) || errors.As(err, &x) || errors.As(err, &b) {
 		// These name the URL; the profile completes the picture.
@@ -176,6 +193,8 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 		return withHint(err, "Unlock the OS keyring and try again, or give the secret in its CAMUNDA_* environment variable for this run.")
 	case errors.As(err, &l):
 		return withHint(err, "Check %s: it is the Orchestration Cluster REST address, e.g. http://localhost:8080.", theSetting(r, config.Address, "address"))
+	case errors.As(err, &disc) && disc.StatusCode == 0:
+		return withHint(err, "Check %s and that the identity provider is up.", theSetting(r, config.Issuer, "issuer"))
 	case errors.As(err, &certErr):
 		return explainCert(err, certErr, r)
 	case errors.As(err, &tokenErr):
@@ -336,12 +355,31 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 		return withHint(err, "camctl does not send a token it knows to be expired. Check this machine's clock (and the identity provider's: its tokens carry its time); `camctl token` fails the same way until they agree.")
 	case te.StatusCode == http.StatusOK:
 		return withHint(err, "The token URL did not answer with a token; check that it is the token endpoint (for Keycloak: .../realms/<realm>/protocol/openid-connect/token).")
+	case (te.StatusCode == http.StatusNotFound || te.StatusCode == http.StatusMethodNotAllowed) && looksLikeIssuer(te.TokenURL):
+		// A realm URL is a frequent mistake for the token endpoint.
+		return withHint(err, "%s looks like an issuer (a Keycloak realm), not a token endpoint: give it as the issuer instead, `--issuer %s` (or CAMUNDA_ISSUER_URL), and camctl finds the token endpoint in its discovery document.", te.TokenURL, te.TokenURL)
 	case te.StatusCode == http.StatusNotFound:
 		return withHint(err, "Check %s.", theSetting(r, config.TokenURL, "token URL"))
 	case te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests:
 		return withHint(err, "The identity provider kept failing within --timeout; try again later.")
 	}
 	return err
+}
+
+// looksLikeIssuer reports a token URL that is more likely an issuer: a
+// Keycloak realm (…/realms/NAME) or any URL whose path does not end in
+// a token endpoint's last segment.
+func looksLikeIssuer(tokenURL string) bool {
+	u, err := url.Parse(tokenURL)
+	if err != nil {
+		return false
+	}
+	p := strings.TrimRight(u.Path, "/")
+	if i := strings.LastIndex(p, "/realms/"); i >= 0 && !strings.Contains(p[i+len("/realms/"):], "/") {
+		return true
+	}
+	last := p[strings.LastIndex(p, "/")+1:]
+	return !strings.Contains(strings.ToLower(last), "token")
 }
 
 // methodSecret is the secret setting an auth method sends.

@@ -143,6 +143,12 @@ func pemKeystoreHint(r *config.Resolved) string {
 // audienceHint is the next step when the cluster refused a token the
 // identity provider had just issued: most often the wrong audience.
 func audienceHint(r *config.Resolved) string {
+	if r.Person() {
+		// A person's token: its audience comes from the client's
+		// registration (a mapper) more often than from --audience.
+		return fmt.Sprintf("The cluster rejected the token the identity provider issued to you through client %s. Check that it carries the audience the cluster expects (Self-Managed 8.8: usually orchestration-api; Keycloak: an \"Audience\" mapper on the client; Auth0, Okta: --audience), that the cluster's username claim names you (`camctl%s token --decode` shows the token), and that your user may access this cluster.",
+			r.Value(config.ClientID), showProfileArg(r))
+	}
 	aud := "none is set"
 	if v := r.Value(config.Audience); v != "" {
 		aud = fmt.Sprintf("%q", v)
@@ -166,4 +172,13 @@ func closedHint(err error, r *config.Resolved) error {
 		return err
 	}
 	return withHint(err, "The server closed the connection without an answer. If it speaks TLS, use https:// (%s).", setSetting(r, config.Address, otherScheme(addr)))
+}
+
+// showProfileArg is " -p NAME" for a profile of the file, "" for the
+// environment profile.
+func showProfileArg(r *config.Resolved) string {
+	if r.Kind == config.KindEnv {
+		return ""
+	}
+	return " -p " + r.Name
 }

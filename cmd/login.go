@@ -39,6 +39,14 @@ type LoginOptions struct {
 	// Imported are secrets from --from-env-file (or --from-env).
 	Imported map[config.Key]string
 
+	// Web and Device sign a person in (spec §10): login --web, --device.
+	Web, Device  bool
+	NoBrowser    bool
+	RedirectPort int
+	LoginTimeout time.Duration
+	// Open opens a URL in the browser (tests replace it).
+	Open func(string) error
+
 	impliedMethod string
 }
 
@@ -61,11 +69,22 @@ fails at once, naming the flag or variable to use.
 Where no OS keyring is reachable (CI, SSH, containers) login refuses to
 store a secret unless --insecure-storage is given; then it goes to a 0600
 file in camctl's config directory. In CI, setting CAMUNDA_* variables instead of
-logging in is usually simpler.`,
+logging in is usually simpler.
+
+A person signs in as themselves with --web (a browser: authorization code
+with PKCE, redirected to http://127.0.0.1:PORT/callback) or --device (a code
+to enter on any device, for SSH sessions and containers). Both need the
+identity provider's --issuer and a public --client-id; the refresh token is
+stored in the OS keyring, bound to the token endpoint, and later commands
+refresh the access token silently. Later commands never open a browser:
+when the sign-in has expired or was revoked they exit 3 and name this
+command. The person's login is checked with GET /v2/authentication/me.`,
 		Example: `  camctl login -p helm --address https://camunda.example.com --auth basic --username demo
   printf '%s\n' "$PASSWORD" | camctl login -p helm --password-stdin
   camctl login -p saas --region bru-2 --cluster-id ID --client-id ID --client-secret-stdin
-  camctl login                # the current profile; prompts for what it needs`,
+  camctl login                # the current profile; prompts for what it needs
+  camctl login -p sm --web --address https://camunda.example.com --issuer https://keycloak.example.com/realms/camunda-platform --client-id camctl-cli
+  camctl login -p sm --device # on a machine without a browser`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			// Not repeated: `login --password-stdin hunter2` puts the
 			// secret here.
@@ -91,13 +110,22 @@ logging in is usually simpler.`,
 	addStdinFlag(cmd.Flags(), &opts.PasswordStdin, "password-stdin", "read the basic-auth password from stdin")
 	addStdinFlag(cmd.Flags(), &opts.ClientSecretStdin, "client-secret-stdin", "read the OAuth client secret from stdin")
 	addStdinFlag(cmd.Flags(), &opts.TokenStdin, "token-stdin", "read the static bearer token from stdin")
-	cmd.Flags().BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the secret in a plain-text 0600 file instead of the OS keyring")
+	cmd.Flags().BoolVar(&opts.InsecureStorage, "insecure-storage", false, "store the secret (or a person's refresh token) in a plain-text 0600 file instead of the OS keyring")
+	cmd.Flags().BoolVar(&opts.Web, "web", false, "sign in as yourself in a browser (authorization code with PKCE; sets --grant authorization-code)")
+	cmd.Flags().BoolVar(&opts.Device, "device", false, "sign in as yourself with a code entered on any device (RFC 8628; sets --grant device-code)")
+	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "with --web: only print the sign-in URL, do not open a browser")
+	cmd.Flags().IntVar(&opts.RedirectPort, "redirect-port", 0, "with --web: the loopback port of the redirect http://127.0.0.1:PORT/callback, for IdPs that need it registered (default: a free one)")
+	cmd.Flags().DurationVar(&opts.LoginTimeout, "login-timeout", login.DefaultLoginTimeout, "with --web or --device: how long to wait for the sign-in")
+	opts.Open = login.SystemOpener(func(k string) string { v, _ := f.LookupEnv(k); return v })
 	return cmd
 }
 
 func runLogin(ctx context.Context, opts *LoginOptions) error {
 	s := opts.Session()
 	s.InLogin = true
+	if err := opts.personFlags(); err != nil {
+		return err
+	}
 	if _, ok := opts.Settings[config.AuthMethod]; !ok {
 		// For a profile this login creates, the stdin flag says the method.
 		switch {
@@ -116,6 +144,9 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err := opts.checkStdinFlag(r); err != nil {
 		return err
 	}
+	if (opts.Web || opts.Device) && r.Method() != config.MethodOIDC {
+		return flagErrorf("profile %s uses %s auth (%s); a person signs in to an oidc profile: add --auth oidc", r.Name, r.Method(), r.Get(config.AuthMethod).Source)
+	}
 	res, err := login.Run(ctx, &login.Request{
 		Profile:           r,
 		Created:           created,
@@ -128,9 +159,16 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 			return readStdinSecret(ctx, opts.IO.In, key)
 		},
 		InsecureStorage: opts.InsecureStorage,
-		Session:         s,
-		Prompter:        opts.Prompter,
-		Redactor:        opts.IO.Redactor,
+		Person: login.PersonOptions{
+			NoBrowser:    opts.NoBrowser,
+			RedirectPort: opts.RedirectPort,
+			Timeout:      opts.LoginTimeout,
+			Notify:       func(line string) { fmt.Fprintln(opts.IO.ErrOut, line) },
+			Open:         opts.Open,
+		},
+		Session:  s,
+		Prompter: opts.Prompter,
+		Redactor: opts.IO.Redactor,
 		Explain: func(err error) error {
 			// Ctrl-C at a prompt and during the check say the same.
 			if isCancelled(err) {
@@ -148,6 +186,10 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	if res.Person {
+		printSignedIn(opts.IO.ErrOut, s, r, res)
+		return nil
 	}
 	provider, client, topo, token, secretKey, where, storedPassphrase := res.Provider, res.Client, res.Topology, res.Token, res.SecretKey, res.Where, res.StoredPassphrase
 	w := opts.IO.ErrOut
@@ -330,4 +372,70 @@ func stdinFlagError(err error) error {
 	}
 	name := ive.GetFlag().Name
 	return fmt.Errorf("--%s takes no value (the one given is not shown: it may be the secret); pipe the secret into it instead: printf '%%s\\n' \"$SECRET\" | camctl login --%s", name, name)
+}
+
+// personFlags checks --web, --device and their options, and turns --web
+// or --device into the grant the profile keeps.
+func (opts *LoginOptions) personFlags() error {
+	if opts.Web && opts.Device {
+		return flagErrorf("--web and --device cannot be combined: choose the browser (--web) or a code for another device (--device)")
+	}
+	if opts.RedirectPort < 0 || opts.RedirectPort > 65535 {
+		return flagErrorf("--redirect-port %d: give a port from 1 to 65535 (or 0 for a free one)", opts.RedirectPort)
+	}
+	if opts.LoginTimeout <= 0 {
+		return flagErrorf("--login-timeout %s: give a positive duration, e.g. 5m", opts.LoginTimeout)
+	}
+	grant := ""
+	switch {
+	case opts.Web:
+		grant = config.GrantAuthorizationCode
+	case opts.Device:
+		grant = config.GrantDeviceCode
+	default:
+		return nil
+	}
+	if g, ok := opts.Settings[config.Grant]; ok && g != grant {
+		return flagErrorf("--grant %s does not fit %s, which signs in with %s", g, map[bool]string{true: "--web", false: "--device"}[opts.Web], grant)
+	}
+	if opts.PasswordStdin || opts.TokenStdin {
+		return flagErrorf("a person's sign-in (--web, --device) takes no --password-stdin or --token-stdin")
+	}
+	opts.Settings[config.Grant] = grant
+	if _, ok := opts.Settings[config.AuthMethod]; !ok {
+		opts.impliedMethod = config.MethodOIDC
+	}
+	return nil
+}
+
+// printSignedIn says who signed in to what, until when, and where the
+// sign-in is kept.
+func printSignedIn(w io.Writer, s *session.Session, r *config.Resolved, res *login.Result) {
+	who := res.Username
+	if res.Identity != nil && res.Identity.DisplayName != "" && res.Identity.DisplayName != who {
+		who = fmt.Sprintf("%s (%s)", who, termsafe.Line(res.Identity.DisplayName))
+	}
+	if who == "" {
+		who = "a person the cluster does not name"
+	}
+	how := map[string]string{config.GrantAuthorizationCode: "in the browser", config.GrantDeviceCode: "with a device code"}[r.Grant()]
+	fmt.Fprintf(w, "Signed in to %s (profile %s) as %s, %s.\n", res.Client.BaseURL(), r.Name, termsafe.Line(who), how)
+	if res.Token != nil && !res.Token.ExpiresAt.IsZero() {
+		fmt.Fprintf(w, "The access token is valid until %s (in %s); camctl refreshes it when it is due.\n",
+			res.Token.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST"), time.Until(res.Token.ExpiresAt).Round(time.Second))
+	}
+	if res.SignIn == nil {
+		return
+	}
+	until := ""
+	if !res.SignIn.ExpiresAt.IsZero() {
+		until = ", until " + res.SignIn.ExpiresAt.Local().Format("2006-01-02 15:04:05 MST")
+	}
+	switch res.Where {
+	case auth.InKeyring:
+		fmt.Fprintf(w, "The refresh token is stored in the OS keyring%s.\n", until)
+	case auth.InFile:
+		path, _ := config.SecretsPath(s.Getenv)
+		fmt.Fprintf(w, "Warning: the refresh token is stored in plain text in %s (mode 0600), as --insecure-storage asked%s.\n", path, until)
+	}
 }

@@ -618,6 +618,22 @@ func warnUnreached(io *IOStreams, s *session.Session, unreached error, what stri
 // forget deletes what is stored for profile r: its secrets (when it has
 // a name to store them under) and its cached access token. It says what
 // went, and returns whether anything did.
+// revokeSignIn revokes a person's sign-in at the IdP, saying what
+// happened; a failure is a warning, the local copies go anyway.
+func revokeSignIn(ctx context.Context, io *IOStreams, s *session.Session, r *config.Resolved) {
+	deps, err := s.Deps(ctx, r, false)
+	if err == nil {
+		var revoked bool
+		revoked, err = auth.RevokeSignIn(ctx, r, deps)
+		if revoked {
+			fmt.Fprintf(io.ErrOut, "Revoked the sign-in of profile %s at the identity provider.\n", r.Name)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(io.ErrOut, "Warning: profile %s: %v; deleting the local copies anyway.\n", r.Name, err)
+	}
+}
+
 func forget(ctx context.Context, io *IOStreams, s *session.Session, r *config.Resolved) (bool, error) {
 	// Only the stores: a broken TLS setting or a missing CA file must not
 	// keep a secret from being deleted.
@@ -627,6 +643,13 @@ func forget(ctx context.Context, io *IOStreams, s *session.Session, r *config.Re
 	}
 	var removed []string
 	var errs []error
+	if r.Person() && r.Storable() {
+		// First at the IdP (RFC 7009), while the refresh token is here.
+		revokeSignIn(ctx, io, s, r)
+	}
+	// A person's token cache key and an issuer's token URL are found
+	// without the network.
+	_, _ = auth.ApplyDiscovery(ctx, r, auth.NewDiscovery(auth.Deps{Tokens: s.TokenCache(secrets, r)}), true)
 	if r.Storable() {
 		gone, unreached, err := secrets.DeleteProfile(ctx, r.ID, r.Name)
 		removed = append(removed, gone...)
@@ -635,7 +658,11 @@ func forget(ctx context.Context, io *IOStreams, s *session.Session, r *config.Re
 		}
 		warnUnreached(io, s, unreached, "deleted")
 	}
-	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
+	key, err := auth.OIDCKey(r)
+	if r.Person() {
+		key, err = auth.PersonKey(r)
+	}
+	if err == nil && r.Method() == config.MethodOIDC {
 		cache := s.TokenCache(secrets, r)
 		found, err := cache.Delete(ctx, key)
 		// A token cached by a camctl from before the API address was part

@@ -50,9 +50,10 @@ func addProfileFlags(cmd *cobra.Command) *profileFlags {
 	fs.StringVar(&p.clusterID, "cluster-id", "", "SaaS cluster id (with --region)")
 	fs.BoolVar(&p.fromEnv, "from-env", false, "take the settings from the current CAMUNDA_*/ZEEBE_* variables (a secret among them goes to the keyring)")
 	fs.StringVar(&p.fromEnvFile, "from-env-file", "", "take the settings from a Camunda Console credentials `file` (export KEY='value' lines)")
-	// The one setting with a fixed set of values; the others are free
-	// text or files, which the shell completes by default.
+	// The settings with a fixed set of values; the others are free text
+	// or files, which the shell completes by default.
 	_ = cmd.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(config.Methods, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("grant", cobra.FixedCompletions(config.Grants, cobra.ShellCompDirectiveNoFileComp))
 	return p
 }
 

@@ -172,12 +172,13 @@ func runProfileShow(ctx context.Context, opts *ProfileShowOptions) error {
 			out.Certificate.Error = err.Error()
 		}
 	}
-	if key, err := auth.OIDCKey(r); err == nil && r.Method() == config.MethodOIDC {
+	if secrets, err := sess.Secrets(r, false); err == nil && r.Method() == config.MethodOIDC {
 		// The cache alone: no HTTP client, CA bundle or certificate is
 		// needed to read it.
-		if secrets, err := sess.Secrets(r, false); err == nil {
+		cache := sess.TokenCache(secrets, r)
+		if key, err := auth.LocalTokenKey(r, cache); err == nil {
 			out.Token = &shownToken{}
-			if t, where, err := sess.TokenCache(secrets, r).Get(ctx, key); err == nil && t != nil {
+			if t, where, err := cache.Get(ctx, key); err == nil && t != nil {
 				out.Token = &shownToken{Cached: true, Where: where, ExpiresAt: t.ExpiresAt.UTC().Format(time.RFC3339), Valid: t.FreshAt(time.Now())}
 			}
 		}
@@ -263,7 +264,12 @@ func relevantSecrets(r *config.Resolved) []config.Key {
 	case config.MethodBasic:
 		want[config.Password] = true
 	case config.MethodOIDC:
-		want[config.ClientSecret] = true
+		if r.Person() {
+			// A person's sign-in: the refresh token login stored.
+			want[config.RefreshToken] = true
+		} else {
+			want[config.ClientSecret] = true
+		}
 	case config.MethodBearer:
 		want[config.Token] = true
 	}

@@ -3,9 +3,12 @@
 package cmd
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,8 +18,10 @@ import (
 
 	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 	"github.com/camctl/camctl/internal/testutil/fakenet"
+	"github.com/camctl/camctl/internal/testutil/oidctest"
 	"github.com/camctl/camctl/internal/testutil/pkitest"
 	"github.com/camctl/camctl/internal/testutil/secretservicetest"
+	"github.com/camctl/camctl/internal/testutil/testneed"
 )
 
 // The README's example values, as the scripts in testdata/readme know them.
@@ -36,6 +41,7 @@ const (
 	readmeEntraAPI     = "api://camunda-orchestration"
 	readmeStaticToken  = "static-T0ken-readme"
 	readmeHelmPassword = "demo"
+	readmeRealm        = "https://keycloak.example.com/realms/camunda-platform"
 )
 
 // TestREADME runs testdata/readme: the README's commands, word for word
@@ -58,11 +64,27 @@ func TestREADME(t *testing.T) {
 	issuer.AddClient(readmeSaaSClient, readmeSaaSSecret)
 	issuer.AddClient(readmeEntraApp, readmeEntraSecret)
 	issuer.AddCertClient(readmeX509Client, pkitest.ClientSubjectDN)
+	// A real OpenID provider for a person's sign-in, as Keycloak's realm
+	// camunda-platform at keycloak.example.com (without Node.js it is
+	// missing, and the scripts that need it skip; under CI=true, fail).
+	var person *oidctest.IdP
+	devices := make(chan string, 4)
+	if _, err := exec.LookPath("node"); err == nil || testneed.Strict() {
+		person = oidctest.Start(t, oidctest.Options{
+			Issuer:  readmeRealm,
+			Clients: []oidctest.Client{{ID: "camctl-cli", Public: true}, {ID: readmeKCClient, Secret: readmeKCSecret}},
+			Users:   []oidctest.User{alice},
+		})
+	}
 	verify := func(token string) error {
 		if token == readmeStaticToken {
 			return nil
 		}
-		return issuer.Verify(token)
+		err := issuer.Verify(token)
+		if err != nil && person != nil && person.Verify(token) == nil {
+			return nil
+		}
+		return err
 	}
 
 	// A self-managed cluster behind an ingress: Basic (the Helm default)
@@ -85,9 +107,22 @@ func TestREADME(t *testing.T) {
 	net.HandleMTLS("camunda.internal", bearer)
 	net.Handle("bru-2.zeebe.camunda.io", http.StripPrefix("/"+readmeClusterID, bearer))
 	net.Handle("bru-2.api.camunda.io", http.StripPrefix("/"+readmeClusterID, bearer))
-	for _, host := range []string{"login.cloud.camunda.io", "keycloak.example.com", "login.microsoftonline.com"} {
+	for _, host := range []string{"login.cloud.camunda.io", "login.microsoftonline.com"} {
 		net.Handle(host, issuer)
 	}
+	var realm http.Handler = http.NotFoundHandler()
+	if person != nil {
+		realm = person.Forward(func(complete string) { devices <- complete })
+	}
+	net.Handle("keycloak.example.com", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The realm at /realms/camunda-platform is the real provider; the
+		// older /auth/realms/... URLs of the other examples the fake one.
+		if strings.HasPrefix(r.URL.Path, "/realms/camunda-platform/") {
+			realm.ServeHTTP(w, r)
+			return
+		}
+		issuer.ServeHTTP(w, r)
+	}))
 	net.HandleMTLS("keycloak.internal", issuer)
 	keycloak := httptest.NewServer(issuer) // the Docker Compose one, on the user's machine
 	t.Cleanup(keycloak.Close)
@@ -134,7 +169,32 @@ func TestREADME(t *testing.T) {
 		env.Setenv("DBUS_SESSION_BUS_ADDRESS", os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 		env.Setenv("XDG_RUNTIME_DIR", os.Getenv("XDG_RUNTIME_DIR"))
 		env.Values[issuerKey{}] = issuer
+		// camctl login --web opens this "browser": it signs alice in.
+		env.Setenv("BROWSER", "test-browser")
+		env.Setenv("TEST_BROWSER_LOGIN", alice.Login)
+		env.Setenv("TEST_BROWSER_PASSWORD", alice.Password)
 		return nil
+	}
+	p.Condition = func(cond string) (bool, error) {
+		if cond == "person-idp" {
+			return person != nil, nil
+		}
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	// approve-device: alice approves the device sign-in that is waiting,
+	// in the provider's pages (through fakenet, as her browser would).
+	p.Cmds["approve-device"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		var complete string
+		select {
+		case complete = <-devices:
+		case <-time.After(20 * time.Second):
+			ts.Fatalf("no device sign-in started within 20 s")
+		}
+		res, err := oidctest.SignInVia(context.Background(), net.Transport(), complete, alice, true)
+		ts.Check(err)
+		if res.Status != http.StatusOK {
+			ts.Fatalf("the device sign-in ended on %s: %d", res.URL, res.Status)
+		}
 	}
 	p.Cmds["oidc-cluster"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Value(fakeKey{}).(*fakecamunda.Server).RequireBearer(ts.Value(issuerKey{}).(*fakecamunda.Issuer).Verify)

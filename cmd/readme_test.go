@@ -314,6 +314,9 @@ func scriptCommands(script string) [][]string {
 		default:
 			continue
 		}
+		if n := len(words); words[n-1] == "&" {
+			words = words[:n-1] // run in the background: the same command
+		}
 		if words[0] == "camctl" {
 			out = append(out, words)
 		}

@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 	}
 	testscript.Main(m, map[string]func(){
 		"camctl": func() { os.Exit(Main()) },
+		// The $BROWSER of the README's `camctl login --web`.
+		"test-browser": func() { os.Exit(testBrowser()) },
 	})
 }
 

@@ -306,6 +306,14 @@ func describeCredential(rep *status.Report) string {
 		if len(c.BoundTo) > 0 {
 			s += ", bound to " + strings.Join(c.BoundTo, " and ")
 		}
+		if si := c.SignIn; si != nil {
+			if si.Username != "" {
+				s += "; signed in as " + termsafe.Line(si.Username)
+			}
+			if !si.ExpiresAt.IsZero() {
+				s += ", sign-in valid until " + si.ExpiresAt.Local().Format("2006-01-02 15:04 MST")
+			}
+		}
 		if c.Refused != nil {
 			s += "; " + refusedNote(c.Refused, rep.Profile)
 		}

@@ -71,7 +71,7 @@ func bindingTargets(r *config.Resolved, key config.Key) ([]bindingTarget, error)
 	switch key {
 	case config.Password, config.Token:
 		settings = []config.Key{config.Address}
-	case config.ClientSecret:
+	case config.ClientSecret, config.RefreshToken:
 		// The token endpoint checks the secret, but the tokens it buys go
 		// to the API: bound to the token endpoint alone, a changed address
 		// would receive a fresh token that it could replay at the real

@@ -37,6 +37,14 @@ type OIDCOptions struct {
 	// obtains; nil gives the provider one of its own, which still keeps
 	// the secret out of its error excerpts.
 	Redactor *redact.Redactor
+	// Obtain, when set, replaces the client-credentials request: a
+	// person's sign-in refreshes its token (NewPerson). It is called
+	// under the token lock, with the token endpoint's HTTP client in ctx.
+	Obtain func(ctx context.Context) (*oauth2.Token, error)
+	// Rediscover, when set, reads the discovery document the token URL
+	// came from again, after the token endpoint failed (404, no answer),
+	// and returns the token endpoint it names now.
+	Rediscover func(ctx context.Context) (string, error)
 	// Now and Backoff are replaced by tests.
 	Now     func() time.Time
 	Backoff func(attempt int) time.Duration
@@ -91,7 +99,12 @@ func NewOIDC(o OIDCOptions) *OIDC {
 func (p *OIDC) Method() string { return config.MethodOIDC }
 
 // Identity implements Provider.
-func (p *OIDC) Identity() string { return "client " + p.opts.Key.ClientID }
+func (p *OIDC) Identity() string {
+	if p.opts.Obtain != nil {
+		return personIdentity(p.Current())
+	}
+	return "client " + p.opts.Key.ClientID
+}
 
 // Authorize sends the cached token, or a new one.
 func (p *OIDC) Authorize(ctx context.Context, req *http.Request) error {
@@ -188,6 +201,11 @@ func (p *OIDC) Token(ctx context.Context, force bool) (*Token, error) {
 		}
 	}
 	t, err := p.fetch(ctx)
+	if err != nil && p.rediscover(ctx, err) {
+		// The discovery document was stale: the issuer moved its token
+		// endpoint (within the origin the credential is bound to).
+		t, err = p.fetch(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +244,7 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	for attempt := 1; ; attempt++ {
 		obtained := p.opts.Now()
 		bodyErr.reset()
-		ot, err := p.cc.Token(ctx)
+		ot, err := p.obtain(ctx)
 		if err == nil {
 			// Known before anything can print it, even if it is refused.
 			p.opts.Redactor.Add(ot.AccessToken)
@@ -247,6 +265,12 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 		}
 		if errors.Is(context.Cause(ctx), context.Canceled) {
 			return nil, ctx.Err() // Ctrl-C, not a failing endpoint
+		}
+		var stop *stopError
+		if errors.As(err, &stop) {
+			// Not an answer of the endpoint (Options.Obtain found no
+			// sign-in, say): as it is, and no retry.
+			return nil, stop.err
 		}
 		if rerr := bodyErr.get(); rerr != nil {
 			// oauth2 reports a failed body read only as text; the
@@ -297,6 +321,22 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 		}
 	}
 }
+
+// obtain makes one token request: client credentials, or what
+// Options.Obtain does instead.
+func (p *OIDC) obtain(ctx context.Context) (*oauth2.Token, error) {
+	if p.opts.Obtain != nil {
+		return p.opts.Obtain(ctx)
+	}
+	return p.cc.Token(ctx)
+}
+
+// stopError carries an error of Options.Obtain that is not a token
+// request's: fetch returns it unchanged and does not retry.
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
 
 // bodyErr remembers why reading the last answer's body failed.
 type bodyErr struct {

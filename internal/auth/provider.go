@@ -6,6 +6,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -108,17 +109,35 @@ func NewProvider(ctx context.Context, r *config.Resolved, d Deps) (Provider, err
 		}
 		return NewBearer(tok), nil
 	case config.MethodOIDC:
+		disc := NewDiscovery(d)
+		ep, err := ApplyDiscovery(ctx, r, disc, false)
+		if err != nil {
+			return nil, err
+		}
+		if r.Person() {
+			key, err := PersonKey(r)
+			if err != nil {
+				return nil, err
+			}
+			p, err := NewPerson(ctx, r, d, key)
+			if err != nil {
+				return nil, err
+			}
+			p.opts.Rediscover = rediscoverer(r, disc, ep)
+			return p, nil
+		}
 		key, err := OIDCKey(r)
 		if err != nil {
 			return nil, err
 		}
 		return NewOIDC(OIDCOptions{
-			Key:      key,
-			Secret:   func(ctx context.Context) (string, error) { return oidcSecret(ctx, r, secrets) },
-			HTTP:     d.HTTP,
-			Budget:   d.Timeout,
-			Cache:    d.Tokens,
-			Redactor: secrets.Redactor,
+			Key:        key,
+			Secret:     func(ctx context.Context) (string, error) { return oidcSecret(ctx, r, secrets) },
+			HTTP:       d.HTTP,
+			Budget:     d.Timeout,
+			Cache:      d.Tokens,
+			Redactor:   secrets.Redactor,
+			Rediscover: rediscoverer(r, disc, ep),
 		}), nil
 	default:
 		return nil, &config.UsageError{Msg: fmt.Sprintf("profile %s: unknown auth method %q", r.Name, r.Method())}
@@ -130,7 +149,13 @@ func NewProvider(ctx context.Context, r *config.Resolved, d Deps) (Provider, err
 func OIDCKey(r *config.Resolved) (TokenKey, error) {
 	for _, k := range []config.Key{config.ClientID, config.TokenURL} {
 		if r.Value(k) == "" {
-			return TokenKey{}, missingSetting(r, k)
+			err := missingSetting(r, k)
+			var ue *config.UsageError
+			if k == config.TokenURL && errors.As(err, &ue) {
+				// Discovery finds it from the issuer (spec §10).
+				ue.Msg += " (or give the issuer instead: --issuer URL or CAMUNDA_ISSUER_URL, and camctl finds the token endpoint)"
+			}
+			return TokenKey{}, err
 		}
 	}
 	if u, err := url.Parse(r.Value(config.TokenURL)); err == nil {

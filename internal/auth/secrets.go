@@ -328,9 +328,17 @@ func (s *Secrets) missing(ctx context.Context, r *config.Resolved, what, flag, e
 // it in, and the user has not allowed a plain-text file.
 type NoKeyringError struct {
 	Err error
+	// Person: the secret is a person's sign-in (a refresh token), which
+	// only a store can keep; the environment is no alternative.
+	Person bool
 }
 
 func (e *NoKeyringError) Error() string {
+	if e.Person {
+		return fmt.Sprintf("cannot keep your sign-in: no OS keyring is available: %v.\n"+
+			"A person's sign-in outlasts this command only through its refresh token, which camctl keeps in the OS keyring. "+
+			"Pass --insecure-storage to keep it in a plain-text 0600 file instead, knowingly (anyone who can read that file can act as you until the sign-in expires).", e.Err)
+	}
 	return fmt.Sprintf("cannot store the secret: no OS keyring is available: %v.\n"+
 		"Pass --insecure-storage to keep it in a plain-text 0600 file instead, or don't store it and give camctl the secret in the environment (CAMUNDA_* variables) when it runs.", e.Err)
 }
@@ -472,6 +480,8 @@ func SecretName(key config.Key) string {
 		return "keystore password"
 	case config.KeystoreKeyPassword:
 		return "keystore key password"
+	case config.RefreshToken:
+		return "refresh token"
 	}
 	return string(key)
 }

@@ -64,6 +64,9 @@ type TokenKey struct {
 	Resource string
 	// API is the normalised REST base URL the token is sent to.
 	API string
+	// Subject is "" for a client's token; for a person's, who signed in
+	// ("profile:<id>"): two people's tokens are never shared.
+	Subject string
 }
 
 // ID is the key's name in the stores: a hash, because the parts can be
@@ -72,6 +75,9 @@ func (k TokenKey) ID() string {
 	parts := []string{k.TokenURL, k.ClientID, k.Audience, k.Scope, k.Resource}
 	if k.API != "" {
 		parts = append(parts, k.API)
+	}
+	if k.Subject != "" {
+		parts = append(parts, "subject", k.Subject)
 	}
 	// Without API this is the id of camctl versions before API was part
 	// of the key, which logout uses to delete those tokens too.

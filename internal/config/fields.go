@@ -41,8 +41,14 @@ const (
 	KeystoreKeyPassword Key = "tls.keystore-key-password" // #nosec G101 -- the name of a setting, not its value
 	InsecureSkipVerify  Key = "tls.insecure-skip-verify"
 	CAOnly              Key = "tls.ca-only"
-	ClusterID           Key = "saas.cluster-id"
-	Region              Key = "saas.region"
+	// Issuer, Grant, WellKnownURL and RefreshToken are a person's
+	// sign-in (spec §10).
+	Issuer       Key = "auth.issuer"
+	Grant        Key = "auth.grant"
+	WellKnownURL Key = "auth.well-known-url"
+	RefreshToken Key = "auth.refresh-token" // #nosec G101 -- the name of a setting, not its value
+	ClusterID    Key = "saas.cluster-id"
+	Region       Key = "saas.region"
 )
 
 // Field describes one setting: how it is spelt in the file, on the command
@@ -85,6 +91,14 @@ var Fields = []Field{
 		Help: "scope sent with the token request (Entra ID: <api>/.default)"},
 	{Key: Resource, Flag: "resource", Env: []string{"CAMUNDA_TOKEN_RESOURCE"},
 		Help: "RFC 8707 resource sent with the token request"},
+	{Key: Issuer, Flag: "issuer", Env: []string{"CAMUNDA_ISSUER_URL"},
+		Help: "OIDC issuer: the token and login endpoints come from its /.well-known/openid-configuration"},
+	{Key: WellKnownURL, EnvOnly: true, Env: []string{"CAMUNDA_WELL_KNOWN_CONFIGURATION_URL"},
+		Help: "full URL of the OIDC discovery document (instead of the issuer's)"},
+	{Key: Grant, Flag: "grant",
+		Help: "how an oidc profile gets tokens: client-credentials (default), authorization-code (login --web) or device-code (login --device)"},
+	{Key: RefreshToken, Secret: true,
+		Help: "refresh token of a person's sign-in (stored by camctl login --web or --device)"},
 	{Key: Token, Secret: true, Env: []string{"CAMUNDA_OAUTH_TOKEN"},
 		Help: "static bearer token"},
 	{Key: CAFile, Flag: "ca-file", Env: []string{"CAMUNDA_MTLS_CA_PATH", "CAMUNDA_CA_CERTIFICATE_PATH"},

@@ -31,6 +31,8 @@ var specEnv = map[config.Key][]string{
 	config.KeystoreKeyPassword: {"CAMUNDA_SSL_CLIENT_KEYSTORE_KEY_SECRET"},
 	config.ClusterID:           {"CAMUNDA_CLUSTER_ID"},
 	config.Region:              {"CAMUNDA_CLUSTER_REGION"},
+	config.Issuer:              {"CAMUNDA_ISSUER_URL"},
+	config.WellKnownURL:        {"CAMUNDA_WELL_KNOWN_CONFIGURATION_URL"},
 }
 
 // specAllEnv is every name in the spec §4 table that maps to a profile
@@ -50,6 +52,7 @@ var specAllEnv = []string{
 	"CAMUNDA_CA_CERTIFICATE_PATH",
 	"CAMUNDA_SSL_CLIENT_KEYSTORE_PATH", "CAMUNDA_SSL_CLIENT_KEYSTORE_SECRET", "CAMUNDA_SSL_CLIENT_KEYSTORE_KEY_SECRET",
 	"CAMUNDA_CLUSTER_ID", "CAMUNDA_CLUSTER_REGION",
+	"CAMUNDA_ISSUER_URL", "CAMUNDA_WELL_KNOWN_CONFIGURATION_URL",
 }
 
 // specCamctlEnv is the "camctl itself" row of spec §4.

@@ -45,6 +45,8 @@ type AuthConfig struct {
 	Audience string `mapstructure:"audience" yaml:"audience"`
 	Scope    string `mapstructure:"scope" yaml:"scope"`
 	Resource string `mapstructure:"resource" yaml:"resource"`
+	Issuer   string `mapstructure:"issuer" yaml:"issuer"`
+	Grant    string `mapstructure:"grant" yaml:"grant"`
 }
 
 // TLSConfig applies to every connection of the profile (API and token endpoint).
@@ -76,6 +78,10 @@ func (p Profile) Get(key Key) string {
 		return p.Auth.Scope
 	case Resource:
 		return p.Auth.Resource
+	case Issuer:
+		return p.Auth.Issuer
+	case Grant:
+		return p.Auth.Grant
 	case CAFile:
 		return p.TLS.CAFile
 	case ClientCert:

@@ -133,12 +133,7 @@ func (r *Resolved) Storable() bool { return r.Kind != KindEnv }
 // environment profile (spec §3): any one of them set outvotes the
 // current profile. TLS paths, audience or scope alone do not: they are
 // often exported for every cluster a machine talks to.
-var connectionKeys = []Key{Address, AuthMethod, ClientID, ClientSecret, TokenURL, Username, Password, Token, ClusterID}
-
-// connectionVarsOther are connection variables of spec §4 that no
-// setting reads yet; they select the environment profile all the same,
-// so that the selection does not change when camctl starts to read them.
-var connectionVarsOther = []string{"CAMUNDA_ISSUER_URL"}
+var connectionKeys = []Key{Address, AuthMethod, ClientID, ClientSecret, TokenURL, Issuer, WellKnownURL, Username, Password, Token, ClusterID}
 
 // ConnectionVars returns the connection variables that are set, in the
 // order of Fields.
@@ -154,11 +149,6 @@ func ConnectionVars(lookup func(string) (string, bool)) []string {
 	for _, k := range connectionKeys {
 		f, _ := FieldFor(k)
 		if name, v := firstEnv(f.Env, env); v != "" {
-			names = append(names, name)
-		}
-	}
-	for _, name := range connectionVarsOther {
-		if env(name) != "" {
 			names = append(names, name)
 		}
 	}
@@ -266,6 +256,9 @@ func Resolve(o Options) (*Resolved, error) {
 		}
 	}
 	if err := r.resolveMethod(); err != nil {
+		return nil, err
+	}
+	if err := r.resolveGrant(); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -451,9 +444,6 @@ func WithoutConnectionEnv(lookup func(string) (string, bool)) func(string) (stri
 		for _, name := range f.Env {
 			hidden[name] = true
 		}
-	}
-	for _, name := range connectionVarsOther {
-		hidden[name] = true
 	}
 	return func(name string) (string, bool) {
 		if hidden[name] || lookup == nil {

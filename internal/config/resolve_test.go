@@ -572,6 +572,8 @@ func TestResolveFlagForEveryFlagField(t *testing.T) {
 			switch {
 			case f.Key == config.AuthMethod:
 				value, want = "basic", "basic"
+			case f.Key == config.Grant:
+				value, want = "device-code", "device-code"
 			case f.Bool:
 				value, want = "true", "true"
 			}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/auth"
@@ -41,6 +42,9 @@ type Request struct {
 	PasswordStdin, ClientSecretStdin, TokenStdin bool
 	ReadStdin                                    func(ctx context.Context, key config.Key) (string, error)
 	InsecureStorage                              bool
+	// Person are the options of a person's sign-in (the profile's grant
+	// is authorization-code or device-code).
+	Person PersonOptions
 
 	Session  *session.Session
 	Prompter Prompter
@@ -69,6 +73,16 @@ type Result struct {
 	// Notes are lines to show, in order, before the result (also when
 	// the login failed after some were made).
 	Notes []string
+	// Person: a person signed in (login --web or --device); Identity is
+	// what the cluster says about them (nil when it has no
+	// /v2/authentication/me, then Topology is set), Username who it is,
+	// SignIn the stored sign-in (nil when the IdP sent no refresh token),
+	// CallbackAt when the IdP's answer arrived.
+	Person     bool
+	Identity   *api.Identity
+	Username   string
+	SignIn     *auth.SignIn
+	CallbackAt time.Time
 }
 
 // Run logs in as q asks.
@@ -82,6 +96,9 @@ func Run(ctx context.Context, q *Request) (*Result, error) {
 	// Before the first byte leaves (spec §8), the token request included,
 	// and before the user types a secret that plain http:// would expose.
 	q.Session.Warn(r)
+	if r.Method() == config.MethodOIDC && r.Person() {
+		return runPerson(ctx, q, deps, res)
+	}
 	secrets := deps.Secrets
 	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !q.ClientSecretStdin &&
 		!r.Get(config.ClientSecret).IsSet() && q.Imported[config.ClientSecret] == ""
@@ -118,6 +135,10 @@ func Run(ctx context.Context, q *Request) (*Result, error) {
 			q.Settings[config.Username] = user
 		}
 	case config.MethodOIDC:
+		// An issuer's token endpoint comes from its discovery document.
+		if _, err := auth.ApplyDiscovery(ctx, r, auth.NewDiscovery(deps), false); err != nil {
+			return res, q.Explain(fmt.Errorf("login failed, nothing was stored: %w", err))
+		}
 		key, err := auth.OIDCKey(r)
 		if err != nil {
 			return res, err

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/camctl/camctl/internal/auth"
 	"github.com/camctl/camctl/internal/config"
@@ -38,6 +39,16 @@ type Credential struct {
 	Refused *auth.BindingError `json:"-"`
 	// Problem says why the stores could not be asked ("" when they could).
 	Problem string `json:"-"`
+	// SignIn is a person's sign-in (a refresh token): who, and until
+	// when (zero: unknown). Nil for client credentials and the other
+	// methods.
+	SignIn *SignIn `json:"-"`
+}
+
+// SignIn is what is known locally of a person's sign-in.
+type SignIn struct {
+	Username  string
+	ExpiresAt time.Time
 }
 
 // Secret is what camctl knows of one secret setting of a profile: the
@@ -98,6 +109,10 @@ func CredentialKey(r *config.Resolved) config.Key {
 	case config.MethodBasic:
 		return config.Password
 	case config.MethodOIDC:
+		if r.Person() {
+			// A public client: the person's refresh token is the credential.
+			return config.RefreshToken
+		}
 		return config.ClientSecret
 	case config.MethodBearer:
 		return config.Token
@@ -128,6 +143,11 @@ func DescribeCredential(ctx context.Context, secrets *auth.Secrets, r *config.Re
 		c.Stored, c.Where, c.Variable = true, ptr("env"), s.Where
 	case "stored":
 		c.Stored, c.Where, c.BoundTo, c.Refused = true, ptr(s.Where), s.Bound, s.Refused
+		if key == config.RefreshToken {
+			if si, err := auth.LocalSignIn(ctx, r, secrets); err == nil && si.Stored {
+				c.SignIn = &SignIn{Username: si.Username, ExpiresAt: si.ExpiresAt}
+			}
+		}
 	case "unknown":
 		c.Problem = s.Detail
 	}

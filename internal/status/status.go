@@ -346,13 +346,13 @@ func (c *Checker) now() time.Time {
 	return time.Now()
 }
 
-// grant is how r gets its tokens: the client-credentials grant for
-// every oidc profile today (§10 adds auth.grant).
+// grant is how an oidc profile gets its tokens (auth.grant), nil for
+// the other methods.
 func grant(r *config.Resolved) *string {
 	if r.Method() != config.MethodOIDC {
 		return nil
 	}
-	return ptr("client-credentials")
+	return ptr(r.Grant())
 }
 
 func identity(id *api.Identity) *Identity {

@@ -13,10 +13,32 @@
 //                tls_client_auth_subject_dn.
 // It prints "listening <issuer>" on stdout once it accepts requests.
 //
+//   IDP_ISSUER   the issuer it names itself (default http://127.0.0.1:PORT):
+//                for a test that reaches it through a proxy under another
+//                name, e.g. https://keycloak.example.com/realms/x. The
+//                proxy sends X-Forwarded-Proto and the Host of that name;
+//                the issuer's path is stripped from requests before they
+//                are routed.
+//   IDP_USERS    JSON array of {"login","password","name","email"}: the
+//                people who can sign in (browser and device flows) on its
+//                own login form, then consent (Allow / Deny)
+//   IDP_ROTATE   "0" turns refresh-token rotation off (default: every
+//                refresh returns a new refresh token, and the old one is
+//                spent; oidc-provider then revokes the grant if it is
+//                used again)
+//   IDP_DEVICE_INTERVAL  the device flow's polling interval in seconds
+//                (default 1; oidc-provider itself sends none, so clients
+//                would wait 5 s)
+// Public clients (token_endpoint_auth_method "none") must use PKCE
+// (oidc-provider requires it for them). Access tokens of a person carry
+// preferred_username, name and email, the claims Camunda maps.
+//
 // GET /_stats answers {"token": N, "clients": {"<client_id>": N},
+// "grants": {"<grant_type>": N}, "revoked": N,
 // "errors": ["<error>: <detail>", ...]}: the token requests so far (all,
-// and per client, "" when none was named) and why failed ones failed
-// (oidc-provider tells clients only "client authentication failed").
+// per client, "" when none was named, and per grant type), revocation
+// requests, and why failed ones failed (oidc-provider tells clients only
+// "client authentication failed").
 import http from 'node:http';
 import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
@@ -130,10 +152,87 @@ const mTLS = !tls ? { enabled: false } : {
   },
 };
 
-const stats = { token: 0, clients: {}, errors: [] };
+const stats = { token: 0, clients: {}, grants: {}, revoked: 0, errors: [] };
+
+const users = JSON.parse(process.env.IDP_USERS || '[]');
+const rotate = process.env.IDP_ROTATE !== '0';
+const deviceInterval = Number(process.env.IDP_DEVICE_INTERVAL || 1);
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+async function findAccount(ctx, sub) {
+  const u = users.find((x) => x.login === sub);
+  if (!u) return undefined;
+  return {
+    accountId: u.login,
+    async claims() {
+      return { sub: u.login, preferred_username: u.login, name: u.name, email: u.email };
+    },
+  };
+}
+
+const formPage = (title, body) => `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${esc(title)}</title></head><body><h1>${esc(title)}</h1>${body}</body></html>`;
+
+const readForm = (req) => new Promise((resolve, reject) => {
+  let data = '';
+  req.setEncoding('utf8');
+  req.on('data', (c) => { data += c; if (data.length > 65536) req.destroy(); });
+  req.on('end', () => resolve(new URLSearchParams(data)));
+  req.on('error', reject);
+});
+
+// The sign-in pages: a login form that checks IDP_USERS, then consent.
+async function interaction(provider, req, res) {
+  const details = await provider.interactionDetails(req, res);
+  const { uid, prompt, params } = details;
+  const action = `${issuerPrefix}/interaction/${uid}`;
+  if (req.method === 'GET') {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    if (prompt.name === 'login') {
+      res.end(formPage('Sign in to the test IdP', `<form method="post" action="${action}">
+<input type="hidden" name="prompt" value="login">
+<label>Username <input id="username" name="login" autofocus></label>
+<label>Password <input id="password" type="password" name="password"></label>
+<button id="signin" type="submit">Sign in</button></form>`));
+    } else {
+      res.end(formPage('Authorize', `<p>${esc(params.client_id)} asks for: ${esc(params.scope)}</p>
+<form method="post" action="${action}"><input type="hidden" name="prompt" value="consent">
+<button id="allow" name="decision" value="allow" type="submit">Allow</button>
+<button id="deny" name="decision" value="deny" type="submit">Deny</button></form>`));
+    }
+    return;
+  }
+  const form = await readForm(req);
+  if (prompt.name === 'login') {
+    const u = users.find((x) => x.login === form.get('login') && x.password === form.get('password'));
+    if (!u) {
+      res.statusCode = 401;
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(formPage('Wrong username or password', `<p><a href="${action}">Try again</a></p>`));
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: u.login } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  if (form.get('decision') !== 'allow') {
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the user denied the request' }, { mergeWithLastSubmission: false });
+    return;
+  }
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId: details.session.accountId, clientId: params.client_id });
+  if (prompt.details.missingOIDCScope) grant.addOIDCScope(prompt.details.missingOIDCScope.join(' '));
+  if (prompt.details.missingOIDCClaims) grant.addOIDCClaims(prompt.details.missingOIDCClaims);
+  for (const [indicator, scope] of Object.entries(prompt.details.missingResourceScopes || {})) {
+    grant.addResourceScope(indicator, scope.join(' '));
+  }
+  await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+}
+let interactionHandler = null;
 
 let handler = (req, res) => { res.statusCode = 503; res.end(); };
+const issuerPrefix = process.env.IDP_ISSUER ? new URL(process.env.IDP_ISSUER).pathname.replace(/\/$/, '') : '';
 const serve = (req, res) => {
+  if (issuerPrefix && req.url.startsWith(issuerPrefix + '/')) req.url = req.url.slice(issuerPrefix.length);
   const path = req.url.split('?')[0];
   if (path === '/_stats') {
     res.setHeader('content-type', 'application/json');
@@ -141,6 +240,15 @@ const serve = (req, res) => {
     return;
   }
   if (path === '/token') stats.token++;
+  if (path === '/token/revocation') stats.revoked++;
+  if (interactionHandler && path.startsWith('/interaction/')) {
+    interactionHandler(req, res).catch((err) => {
+      stats.errors.push(`interaction: ${err.message}`);
+      res.statusCode = 400;
+      res.end(formPage('Sign-in failed', `<p>${esc(err.message)}</p>`));
+    });
+    return;
+  }
   handler(req, res);
 };
 const server = tls
@@ -153,13 +261,28 @@ const server = tls
   }, serve)
   : http.createServer(serve);
 server.listen(0, '127.0.0.1', () => {
-  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
+  const issuer = process.env.IDP_ISSUER || `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
     clients,
-    clientAuthMethods: ['client_secret_post', 'client_secret_basic', ...(tls ? ['tls_client_auth'] : [])],
+    findAccount,
+    interactions: { url: (ctx, i) => `${issuerPrefix}/interaction/${i.uid}` },
+    // A person's client gets a refresh token without prompt=consent
+    // (which oidc-provider wants for offline_access, Keycloak does not).
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => false,
+    rotateRefreshToken: () => rotate,
+    extraTokenClaims: async (ctx, token) => {
+      if (!token.accountId) return undefined;
+      const u = users.find((x) => x.login === token.accountId);
+      return u ? { preferred_username: u.login, name: u.name, email: u.email } : undefined;
+    },
+    claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'] },
+    clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic', ...(tls ? ['tls_client_auth'] : [])],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true },
       mTLS,
       resourceIndicators: {
         enabled: true,
@@ -176,13 +299,22 @@ server.listen(0, '127.0.0.1', () => {
       },
     },
   });
-  provider.proxy = false;
+  provider.proxy = Boolean(process.env.IDP_ISSUER);
+  if (issuerPrefix) {
+    // As if mounted under the issuer's path (koa-mount sets the same).
+    provider.use(async (ctx, next) => { ctx.mountPath = issuerPrefix; await next(); });
+  }
   // Counted after the provider answered but before the answer is sent.
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.path === '/token') {
       const id = ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id ?? '';
       stats.clients[id] = (stats.clients[id] || 0) + 1;
+      const grant = ctx.oidc?.params?.grant_type ?? '';
+      stats.grants[grant] = (stats.grants[grant] || 0) + 1;
+    }
+    if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      ctx.body.interval = deviceInterval;
     }
   });
   const failed = (ctx, err) => {
@@ -190,7 +322,8 @@ server.listen(0, '127.0.0.1', () => {
   };
   provider.on('grant.error', failed);
   provider.on('server_error', failed);
+  interactionHandler = (req, res) => interaction(provider, req, res);
   handler = provider.callback();
-  console.log(`listening ${issuer}`);
+  console.log(`listening ${issuer} ${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -11,10 +11,13 @@ package fakenet
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"sync"
 	"testing"
 
@@ -67,6 +70,17 @@ func (n *Net) Env() map[string]string {
 		"SSL_CERT_FILE": n.CAFile,
 		"SSL_CERT_DIR":  "",
 	}
+}
+
+// Transport reaches the hosts as camctl does with Env: through the proxy,
+// trusting the test CA.
+func (n *Net) Transport() http.RoundTripper {
+	roots := x509.NewCertPool()
+	if pem, err := os.ReadFile(n.CAFile); err == nil {
+		roots.AppendCertsFromPEM(pem)
+	}
+	proxy, _ := url.Parse(n.URL)
+	return &http.Transport{Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
 }
 
 // Handle serves name (a host name without port, over http and https)

@@ -49,6 +49,18 @@ type Client struct {
 	// is ignored) from the CA in TLSOptions.CAFile, and has no secret.
 	// It needs Options.TLS.
 	TLSSubjectDN string
+	// Public registers a person's client without a secret (a CLI):
+	// token_endpoint_auth_method none, PKCE required, the authorization
+	// code, refresh token and device code grants, and the loopback
+	// redirect http://127.0.0.1/callback on any port (RFC 8252; the
+	// client is a native one).
+	Public bool
+}
+
+// User is a person who can sign in on the provider's login form.
+type User struct {
+	Login, Password string
+	Name, Email     string
 }
 
 // TLSOptions make the provider serve HTTPS and ask clients for
@@ -71,12 +83,24 @@ type Options struct {
 	Audience string
 	// TLS, when set, serves HTTPS with client certificates.
 	TLS *TLSOptions
+	// Users can sign in (browser and device flows).
+	Users []User
+	// NoRotation keeps a refresh token valid across refreshes (default:
+	// each refresh returns a new one and spends the old).
+	NoRotation bool
+	// Issuer, when set, is the issuer the provider names itself (an
+	// https:// name a fakenet host forwards to it, with a path such as
+	// Keycloak's /realms/NAME). IdP.Issuer is then this name and
+	// IdP.Local the provider's own http://127.0.0.1:PORT; see Forward.
+	Issuer string
 }
 
 // IdP is a running provider.
 type IdP struct {
-	// Issuer is http://127.0.0.1:PORT, or https:// with Options.TLS.
+	// Issuer is http://127.0.0.1:PORT, or https:// with Options.TLS
+	// (or Options.Issuer); Local is where the provider listens.
 	Issuer   string
+	Local    string
 	Audience string
 	jwks     jose.JSONWebKeySet
 	t        testing.TB
@@ -109,6 +133,14 @@ func start(t testing.TB, o Options, node, script string) *IdP {
 			"grant_types": []string{"client_credentials"}, "redirect_uris": []string{}, "response_types": []string{},
 			"token_endpoint_auth_method": "client_secret_post",
 		}
+		if c.Public {
+			delete(m, "client_secret")
+			m["token_endpoint_auth_method"] = "none"
+			m["application_type"] = "native"
+			m["grant_types"] = []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}
+			m["response_types"] = []string{"code"}
+			m["redirect_uris"] = []string{"http://127.0.0.1/callback"}
+		}
 		if c.TLSSubjectDN != "" {
 			if o.TLS == nil {
 				t.Fatalf("oidctest: client %s has a TLSSubjectDN but the provider has no Options.TLS", c.ID)
@@ -131,7 +163,18 @@ func start(t testing.TB, o Options, node, script string) *IdP {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "IDP_CLIENTS="+string(cj), fmt.Sprintf("IDP_TTL=%d", int(o.TTL.Seconds())), "IDP_AUDIENCE="+o.Audience)
+	var users []map[string]string
+	for _, u := range o.Users {
+		users = append(users, map[string]string{"login": u.Login, "password": u.Password, "name": u.Name, "email": u.Email})
+	}
+	uj, _ := json.Marshal(users)
+	cmd.Env = append(cmd.Env, "IDP_CLIENTS="+string(cj), fmt.Sprintf("IDP_TTL=%d", int(o.TTL.Seconds())), "IDP_AUDIENCE="+o.Audience, "IDP_USERS="+string(uj))
+	if o.NoRotation {
+		cmd.Env = append(cmd.Env, "IDP_ROTATE=0")
+	}
+	if o.Issuer != "" {
+		cmd.Env = append(cmd.Env, "IDP_ISSUER="+o.Issuer)
+	}
 	httpClient := &http.Client{Timeout: 10 * time.Second}
 	if o.TLS != nil {
 		var files []string
@@ -183,11 +226,11 @@ func start(t testing.TB, o Options, node, script string) *IdP {
 		if !ok {
 			t.Fatalf("the OpenID provider exited: %s", stderr.String())
 		}
-		idp.Issuer = v
+		idp.Issuer, idp.Local, _ = strings.Cut(v, " ")
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the OpenID provider did not start within 20 s: %s", stderr.String())
 	}
-	resp, err := httpClient.Get(idp.Issuer + "/jwks")
+	resp, err := httpClient.Get(idp.Local + "/jwks")
 	if err != nil {
 		t.Fatalf("fetch the provider's keys: %v", err)
 	}
@@ -207,6 +250,10 @@ type Stats struct {
 	// client they named ("" for none). Both include failed requests.
 	Token   int            `json:"token"`
 	Clients map[string]int `json:"clients"`
+	// Grants counts token requests by grant_type ("refresh_token", ...).
+	Grants map[string]int `json:"grants"`
+	// Revoked counts revocation requests (RFC 7009).
+	Revoked int `json:"revoked"`
 	// Errors says why failed token requests failed, in order, as
 	// "invalid_client: client certificate was not verified" (clients see
 	// only "client authentication failed").
@@ -219,7 +266,7 @@ type Stats struct {
 // returns zero Stats.
 func (i *IdP) Stats() Stats {
 	var s Stats
-	resp, err := i.client.Get(i.Issuer + "/_stats")
+	resp, err := i.client.Get(i.Local + "/_stats")
 	if err != nil {
 		i.t.Errorf("oidctest: ask the provider for its counts: %v", err)
 		return Stats{}
@@ -330,7 +377,7 @@ type Proxy struct {
 
 // NewProxy returns a proxy to idp; the caller closes it.
 func NewProxy(idp *IdP) *Proxy {
-	target, _ := url.Parse(idp.Issuer)
+	target, _ := url.Parse(idp.Local)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	p := &Proxy{arrived: make(chan struct{}, 1), closed: make(chan struct{})}
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
@@ -380,6 +427,10 @@ func NewProxy(idp *IdP) *Proxy {
 				t.Stop()
 				return
 			}
+		}
+		if r.URL.Path == "/.well-known/openid-configuration" {
+			p.serveDiscovery(w, r, forward, idp.Issuer)
+			return
 		}
 		if fault == nil {
 			forward(w, r)
@@ -540,4 +591,66 @@ func (p *Proxy) SetDelay(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.delay = d
+}
+
+// serveDiscovery passes the provider's discovery document with its
+// endpoints moved to the proxy (the issuer stays the provider's, as it
+// names itself in its tokens): a client that discovers through the proxy
+// sends its token, device and revocation requests through it too.
+func (p *Proxy) serveDiscovery(w http.ResponseWriter, r *http.Request, forward http.HandlerFunc, issuer string) {
+	rec := httptest.NewRecorder()
+	forward(rec, r)
+	var doc map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		http.Error(w, "oidctest: the provider sent no discovery document", http.StatusBadGateway)
+		return
+	}
+	for k, v := range doc {
+		if s, ok := v.(string); ok && strings.HasSuffix(k, "_endpoint") && strings.HasPrefix(s, issuer) {
+			doc[k] = p.URL + strings.TrimPrefix(s, issuer)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// DiscoveryURL is the proxy's discovery document. Its "issuer" stays the
+// provider's (IdP.Issuer): give a client that URL as the issuer and this
+// one as the full discovery URL (CAMUNDA_WELL_KNOWN_CONFIGURATION_URL).
+func (p *Proxy) DiscoveryURL() string { return p.URL + "/.well-known/openid-configuration" }
+
+// Forward is the handler of a fakenet host that stands for the provider
+// under Options.Issuer: it passes requests to the provider as a TLS-
+// terminating proxy would (X-Forwarded-Proto, the original Host), and
+// calls onDevice with each device authorization answer's
+// verification_uri_complete (nil: none), which a test that plays the
+// person needs.
+func (i *IdP) Forward(onDevice func(complete string)) http.Handler {
+	target, _ := url.Parse(i.Local)
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		// The provider builds its URLs from the name it is reached by.
+		pr.Out.Host = pr.In.Host
+		pr.Out.Header.Set("X-Forwarded-Proto", "https")
+		pr.Out.Header.Set("X-Forwarded-Host", pr.In.Host)
+	}}
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if onDevice == nil || !strings.HasSuffix(resp.Request.URL.Path, "/device/auth") || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		var da struct {
+			Complete string `json:"verification_uri_complete"`
+		}
+		if json.Unmarshal(b, &da) == nil && da.Complete != "" {
+			onDevice(da.Complete)
+		}
+		resp.Body = io.NopCloser(strings.NewReader(string(b)))
+		return nil
+	}
+	return rp
 }
