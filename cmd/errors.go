@@ -82,6 +82,8 @@ func ExitCode(err error) int {
 		inputFile  *atomicfile.InputFileError
 		unusable   *auth.UnusableTokenError
 		expired    *auth.ExpiredTokenError
+		assertErr  *auth.AssertionError
+		execErr    *auth.ExecError
 	)
 	switch {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
@@ -89,6 +91,10 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &waitErr), errors.As(err, &unhealthy):
 		return ExitWaitTimeout
+	case errors.As(err, &assertErr), errors.As(err, &execErr):
+		// No client assertion, or the command that supplies the token
+		// failed (spec §11).
+		return ExitAuth
 	case errors.As(err, &missing), errors.As(err, &readErr), errors.As(err, &bindErr), errors.As(err, &unusable), errors.As(err, &expired):
 		return ExitAuth
 	case errors.As(err, &certErr):

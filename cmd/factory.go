@@ -111,5 +111,6 @@ func (f *Factory) newSession() *session.Session {
 		UserAgent:    "camctl/" + f.Build.Version,
 		Redactor:     f.IO.Redactor,
 		Warn:         func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) },
+		ExecStderr:   f.IO.ErrOut,
 	})
 }

@@ -28,6 +28,10 @@ type OIDCOptions struct {
 	// Secret returns the client secret. It is called only when a token
 	// must be fetched, so a run with a cached token does not read it.
 	Secret func(ctx context.Context) (string, error)
+	// Assertion, when set, authenticates the client instead of a secret
+	// (RFC 7523 client assertion, spec §11): it is called for every token
+	// request, retries included, and no client_secret is sent.
+	Assertion AssertionFunc
 	// HTTP carries the profile's TLS settings and the per-request timeout.
 	HTTP *http.Client
 	// Budget bounds a token request including its retries (--timeout).
@@ -219,6 +223,9 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	deadline := p.opts.Now().Add(p.opts.Budget)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	if p.opts.Assertion != nil {
+		p.cc.ClientSecret = ""
+	}
 	hc, bodyErr := watchBodies(p.opts.HTTP)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	var answered *TokenError // the last answer the endpoint gave
@@ -226,6 +233,17 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	for attempt := 1; ; attempt++ {
 		obtained := p.opts.Now()
 		bodyErr.reset()
+		if p.opts.Assertion != nil {
+			// A new assertion for each request: an IdP refuses a jti it
+			// has seen, and a retry must not reuse the first one.
+			a, err := p.opts.Assertion(ctx)
+			if err != nil {
+				return nil, err
+			}
+			p.opts.Redactor.Add(a)
+			p.cc.EndpointParams.Set("client_assertion_type", AssertionType)
+			p.cc.EndpointParams.Set("client_assertion", a)
+		}
 		ot, err := p.cc.Token(ctx)
 		if err == nil {
 			// Known before anything can print it, even if it is refused.

@@ -472,6 +472,10 @@ func SecretName(key config.Key) string {
 		return "keystore password"
 	case config.KeystoreKeyPassword:
 		return "keystore key password"
+	case config.AssertionKeystorePw:
+		return "client assertion keystore password"
+	case config.AssertionKeyPassword:
+		return "client assertion key password"
 	}
 	return string(key)
 }

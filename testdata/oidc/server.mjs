@@ -17,11 +17,18 @@
 // "errors": ["<error>: <detail>", ...]}: the token requests so far (all,
 // and per client, "" when none was named) and why failed ones failed
 // (oidc-provider tells clients only "client authentication failed").
+// It also has "fields": the form field names of each token request, in
+// order (to show that no client_secret went with a client assertion), and
+// "assertions": the decoded header and claims of each client assertion
+// that reached client authentication. private_key_jwt clients are
+// registered with a "jwks" of their public keys; their assertions must
+// also have sub = iss, nbf, a kid, and exp at most 300 s after iat
+// (spec §11).
 import http from 'node:http';
 import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const clients = JSON.parse(process.env.IDP_CLIENTS || '[]');
 const ttl = Number(process.env.IDP_TTL || 300);
@@ -130,7 +137,9 @@ const mTLS = !tls ? { enabled: false } : {
   },
 };
 
-const stats = { token: 0, clients: {}, errors: [] };
+const stats = { token: 0, clients: {}, errors: [], fields: [], assertions: [] };
+
+const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 let handler = (req, res) => { res.statusCode = 503; res.end(); };
 const serve = (req, res) => {
@@ -156,7 +165,15 @@ server.listen(0, '127.0.0.1', () => {
   const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
     clients,
-    clientAuthMethods: ['client_secret_post', 'client_secret_basic', ...(tls ? ['tls_client_auth'] : [])],
+    clientAuthMethods: ['client_secret_post', 'client_secret_basic', 'private_key_jwt', ...(tls ? ['tls_client_auth'] : [])],
+    async assertJwtClientAuthClaimsAndHeader(ctx, claims, header) {
+      const fail = (msg) => { throw new errors.InvalidClientAuth(msg); };
+      if (claims.sub !== claims.iss) fail('sub must equal iss (the client id)');
+      if (typeof claims.nbf !== 'number') fail('nbf must be given');
+      if (typeof claims.iat !== 'number') fail('iat must be given');
+      if (claims.exp - claims.iat > 300) fail('exp must be at most 300 s after iat');
+      if (!header.kid) fail('the header must name the key (kid)');
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -181,6 +198,16 @@ server.listen(0, '127.0.0.1', () => {
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.path === '/token') {
+      const body = ctx.oidc?.body ?? {};
+      stats.fields.push(Object.keys(body));
+      if (typeof body.client_assertion === 'string') {
+        try {
+          const [h, p] = body.client_assertion.split('.');
+          stats.assertions.push({ header: b64json(h), claims: b64json(p) });
+        } catch {
+          stats.assertions.push({ header: null, claims: null });
+        }
+      }
       const id = ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id ?? '';
       stats.clients[id] = (stats.clients[id] || 0) + 1;
     }
