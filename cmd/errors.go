@@ -85,6 +85,10 @@ func ExitCode(err error) int {
 		assertErr  *auth.AssertionError
 		execErr    *auth.ExecError
 	)
+	var notFound *execNotFoundError
+	if errors.As(err, &notFound) {
+		return notFound.exitCode()
+	}
 	switch {
 	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &fileErr),
 		errors.As(err, &addrErr), errors.As(err, &caErr), errors.As(err, &unsafe), errors.As(err, &inputFile):
