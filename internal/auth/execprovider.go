@@ -193,7 +193,7 @@ func (p *ExecProvider) run(ctx context.Context) (*Token, error) {
 	}
 	// A child that leaves a grandchild holding the pipes must not keep
 	// camctl waiting past the timeout.
-	cmd.WaitDelay = time.Second
+	cmd.WaitDelay = 250 * time.Millisecond
 	obtained := p.now()
 	err := cmd.Run()
 	fail := &ExecError{Profile: p.profile, Command: termsafe.Line(p.argv[0]), ExitStatus: -1}
