@@ -248,7 +248,7 @@ func loadSigner(ctx context.Context, r *config.Resolved, d Deps) (*signer, error
 		return nil, &AssertionError{Profile: r.Name, Source: s.source, Err: err}
 	}
 	s.key = key
-	if s.alg, err = assertionAlg(key, r.Value(config.AssertionAlg)); err != nil {
+	if s.alg, err = assertionAlg(key.Public(), r.Value(config.AssertionAlg)); err != nil {
 		return nil, &config.UsageError{Msg: fmt.Sprintf("profile %s: assertion-alg (from %s): %v", r.Name, r.Get(config.AssertionAlg).Source, err)}
 	}
 	if s.kid, err = Thumbprint(key.Public()); err != nil {
@@ -277,9 +277,9 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 
 // assertionAlg is the JWS algorithm for key: RS256 (or PS256 on request)
 // for RSA, ES256/ES384 for EC P-256/P-384, as the curve dictates.
-func assertionAlg(key crypto.Signer, want string) (jose.SignatureAlgorithm, error) {
+func assertionAlg(pub crypto.PublicKey, want string) (jose.SignatureAlgorithm, error) {
 	want = strings.ToUpper(strings.TrimSpace(want))
-	switch k := key.Public().(type) {
+	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		switch want {
 		case "", "RS256":

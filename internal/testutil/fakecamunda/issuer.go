@@ -245,7 +245,11 @@ func (i *Issuer) checkAssertion(r *http.Request, id, assertion string) error {
 	}
 	want := c.audiences
 	if len(want) == 0 {
-		want = []string{"https://" + r.Host + r.URL.Path}
+		scheme := "https://"
+		if r.TLS == nil {
+			scheme = "http://"
+		}
+		want = []string{scheme + r.Host + r.URL.Path}
 	}
 	switch {
 	case !c.federated && (cl.Iss != id || cl.Sub != id):
