@@ -144,7 +144,9 @@ func (p *ExecProvider) Token(ctx context.Context, force bool) (*Token, error) {
 		return p.used, nil
 	}
 	usable := func(t *Token) bool {
-		return t.FreshAt(p.now()) && (!force || p.used == nil || t.AccessToken != p.used.AccessToken)
+		// With force only a token another process got after the one
+		// this process was refused will do; with none used yet, none.
+		return t.FreshAt(p.now()) && (!force || (p.used != nil && t.AccessToken != p.used.AccessToken))
 	}
 	if c := p.cache; c != nil {
 		if t, _, err := c.Get(ctx, p.key); err == nil && usable(t) {

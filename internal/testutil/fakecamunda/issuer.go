@@ -147,6 +147,13 @@ var b64 = base64.RawURLEncoding
 
 const jwtHeader = `{"alg":"HS256","typ":"JWT"}`
 
+// Issue returns a token for client and aud, as the token endpoint would
+// (for fake tools that print one).
+func (i *Issuer) Issue(client, aud string) string {
+	t, _ := i.issue("https://fakecamunda.invalid", client, aud)
+	return t
+}
+
 func (i *Issuer) issue(iss, client, aud string) (string, time.Duration) {
 	i.mu.Lock()
 	i.issued++
