@@ -37,7 +37,9 @@ type ExecOptions struct {
 // ran: camctl exits with it and prints nothing.
 type ChildExitError struct{ Code int }
 
-func (e *ChildExitError) Error() string { return fmt.Sprintf("the command exited with status %d", e.Code) }
+func (e *ChildExitError) Error() string {
+	return fmt.Sprintf("the command exited with status %d", e.Code)
+}
 
 // NewCmdExec builds `camctl exec`.
 func NewCmdExec(f *Factory, runF func(context.Context, *ExecOptions) error) *cobra.Command {
