@@ -54,6 +54,19 @@ func TestPrivateKeyJWTProfile(t *testing.T) {
 		t.Errorf("token: %v", err)
 	}
 
+	// A warm run uses the cached token: it reads neither the keystore
+	// nor its password.
+	if err := os.Rename(keys.P12AES, keys.P12AES+".away"); err != nil {
+		t.Fatal(err)
+	}
+	f, _, _, errOut = h.factory(t)
+	if code := run(t, f, "-p", "signed", "topology"); code != 0 {
+		t.Errorf("topology with a cached token and no keystore: exit %d: %s", code, errOut)
+	}
+	if err := os.Rename(keys.P12AES+".away", keys.P12AES); err != nil {
+		t.Fatal(err)
+	}
+
 	f, _, out, errOut = h.factory(t)
 	if code := run(t, f, "profile", "show", "signed"); code != 0 {
 		t.Fatalf("profile show: exit %d: %s", code, errOut)

@@ -75,9 +75,11 @@ func HasAssertion(r *config.Resolved) bool {
 type AssertionFunc func(ctx context.Context) (string, error)
 
 // AssertionFor returns the function that makes r's client assertions,
-// or nil when r has none. A signing key is loaded here, once (its
-// password may be asked for); every call signs a new assertion, or
-// re-reads the file, the variable or the CI platform's endpoint.
+// or nil when r has none. A signing key is loaded on the first call, once
+// (its password may be asked for then); every call signs a new
+// assertion, or re-reads the file, the variable or the CI platform's
+// endpoint. The function is not safe for concurrent use: the OIDC
+// provider calls it under its lock.
 func AssertionFor(ctx context.Context, r *config.Resolved, d Deps) (AssertionFunc, error) {
 	if !HasAssertion(r) {
 		return nil, nil
@@ -96,15 +98,24 @@ func AssertionFor(ctx context.Context, r *config.Resolved, d Deps) (AssertionFun
 	clientID, tokenURL := r.Value(config.ClientID), r.Value(config.TokenURL)
 	switch {
 	case r.Get(config.AssertionKey).IsSet() || r.Get(config.AssertionKeystore).IsSet():
-		s, err := loadSigner(ctx, r, d)
-		if err != nil {
+		if err := checkAlgSetting(r); err != nil {
 			return nil, err
 		}
 		aud := r.Value(config.AssertionAudience)
 		if aud == "" {
 			aud = tokenURL
 		}
-		return func(context.Context) (string, error) {
+		// The key is loaded when the first assertion is made: a run with
+		// a cached token reads neither the key nor its password.
+		var s *signer
+		return func(ctx context.Context) (string, error) {
+			if s == nil {
+				loaded, err := loadSigner(ctx, r, d)
+				if err != nil {
+					return "", err
+				}
+				s = loaded
+			}
 			a, err := s.sign(clientID, aud, now())
 			if err != nil {
 				return "", &AssertionError{Profile: r.Name, Source: s.source, Err: err}
@@ -262,6 +273,16 @@ func loadSigner(ctx context.Context, r *config.Resolved, d Deps) (*signer, error
 		s.x5tS = base64.RawURLEncoding.EncodeToString(h2[:])
 	}
 	return s, nil
+}
+
+// checkAlgSetting refuses an assertion-alg that no key signs with.
+func checkAlgSetting(r *config.Resolved) error {
+	switch v := strings.ToUpper(strings.TrimSpace(r.Value(config.AssertionAlg))); v {
+	case "", "RS256", "PS256", "ES256", "ES384":
+		return nil
+	default:
+		return &config.UsageError{Msg: fmt.Sprintf("profile %s: assertion-alg %q (from %s) is not RS256, PS256 (RSA keys), ES256 or ES384 (EC keys)", r.Name, v, r.Get(config.AssertionAlg).Source)}
+	}
 }
 
 // Thumbprint is the RFC 7638 SHA-256 thumbprint of a public key,

@@ -362,7 +362,16 @@ func TestClientAssertionsAgainstIdP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = auth.NewProvider(t.Context(), r, depsFor(env))
+		p, err := auth.NewProvider(t.Context(), r, depsFor(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The key is read when a token is needed, not before.
+		before := idp.TokenRequests()
+		_, err = p.(tokenSource).Token(t.Context(), true)
+		if n := idp.TokenRequests() - before; n != 0 {
+			t.Errorf("%d token requests with an unusable key, want 0", n)
+		}
 		var ue *config.UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "ES256") {
 			t.Fatalf("err = %v, want a usage error naming ES256", err)
