@@ -459,6 +459,9 @@ func loadAssertionKeystore(ctx context.Context, r *config.Resolved, d Deps, path
 			return nil, nil, errors.New("the keystore password is wrong")
 		}
 	}
+	if err != nil && strings.Contains(err.Error(), "exactly one key bag") {
+		return nil, nil, errors.New("it holds more than one key, and camctl reads keystores with one: export the key you need into a keystore of its own (keytool -importkeystore -srcalias ALIAS -destkeystore one.p12 -deststoretype PKCS12)")
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("not a PKCS#12 keystore (%v); convert a JKS keystore with keytool -importkeystore -deststoretype PKCS12", err)
 	}
