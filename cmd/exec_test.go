@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/camctl/camctl/internal/testutil/fakecamunda"
+	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
 
 // writeScript writes an executable shell script.
@@ -283,6 +284,58 @@ func TestExecHandsOverProfile(t *testing.T) {
 			if child["CAMUNDA_AUTH_STRATEGY"] != "BEARER" || child["CAMUNDA_OAUTH_TOKEN"] != tok {
 				t.Errorf("%s: child strategy %q token %q", method, child["CAMUNDA_AUTH_STRATEGY"], child["CAMUNDA_OAUTH_TOKEN"])
 			}
+		}
+	})
+	t.Run("none", func(t *testing.T) {
+		f, _, _, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": srv.URL})
+		child, _ := childEnvOf(t, f, errOut, base)
+		if child["CAMUNDA_AUTH_STRATEGY"] != "NONE" || child["CAMUNDA_REST_ADDRESS"] != srv.URL || child["CAMUNDA_CLIENT_SECRET"] != "" {
+			t.Errorf("child %v", child)
+		}
+	})
+	t.Run("assertion keystore: the Java client's variables", func(t *testing.T) {
+		keys := pkitest.New(t, "").AssertionKeys(t)
+		issuer := fakecamunda.NewIssuer(10 * time.Minute)
+		issuer.AddKeyClient("signed", keys.JWKS(t), false)
+		kidp := httptest.NewServer(issuer)
+		t.Cleanup(kidp.Close)
+		cluster := newFakeServer(t)
+		cluster.fake.RequireBearer(issuer.Verify)
+		env := map[string]string{"CAMCTL_KEYRING": "none", "CAMCTL_CACHE_DIR": t.TempDir(),
+			"CAMUNDA_REST_ADDRESS": cluster.URL, "CAMUNDA_CLIENT_ID": "signed", "CAMUNDA_OAUTH_URL": kidp.URL + "/token",
+			"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PATH": keys.P12AES, "CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PASSWORD": pkitest.ClientP12Password}
+		f, _, out, errOut := testFactory(t, env)
+		child, _ := childEnvOf(t, f, errOut, base)
+		want := map[string]string{"CAMUNDA_AUTH_STRATEGY": "OAUTH", "CAMUNDA_CLIENT_ID": "signed",
+			"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PATH": keys.P12AES, "CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PASSWORD": pkitest.ClientP12Password}
+		for k, v := range want {
+			if child[k] != v {
+				t.Errorf("child %s = %q, want %q", k, child[k], v)
+			}
+		}
+		if _, ok := child["CAMUNDA_CLIENT_SECRET"]; ok {
+			t.Errorf("a client secret went over for an assertion client")
+		}
+		if !strings.HasPrefix(child["CAMUNDA_OAUTH_TOKEN"], "eyJ") {
+			t.Errorf("no fresh token: %q (%s)", child["CAMUNDA_OAUTH_TOKEN"], errOut)
+		}
+		if strings.Contains(out.String()+errOut.String(), pkitest.ClientP12Password) {
+			t.Errorf("camctl printed the keystore password")
+		}
+	})
+	t.Run("PEM assertion key goes over as a token", func(t *testing.T) {
+		keys := pkitest.New(t, "").AssertionKeys(t)
+		issuer := fakecamunda.NewIssuer(10 * time.Minute)
+		issuer.AddKeyClient("signed", keys.JWKS(t), false)
+		kidp := httptest.NewServer(issuer)
+		t.Cleanup(kidp.Close)
+		env := map[string]string{"CAMCTL_KEYRING": "none", "CAMCTL_CACHE_DIR": t.TempDir(),
+			"CAMUNDA_REST_ADDRESS": srv.URL, "CAMUNDA_CLIENT_ID": "signed", "CAMUNDA_OAUTH_URL": kidp.URL + "/token",
+			"CAMCTL_CLIENT_ASSERTION_KEY_PATH": keys.ECKey}
+		f, _, _, errOut := testFactory(t, env)
+		child, _ := childEnvOf(t, f, errOut, base)
+		if child["CAMUNDA_AUTH_STRATEGY"] != "BEARER" || !strings.HasPrefix(child["CAMUNDA_OAUTH_TOKEN"], "eyJ") || child["CAMUNDA_CLIENT_ID"] != "" {
+			t.Errorf("child %v (%s)", child, errOut)
 		}
 	})
 	t.Run("command not found", func(t *testing.T) {
