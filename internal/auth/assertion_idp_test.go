@@ -247,8 +247,17 @@ func TestClientAssertionsAgainstIdP(t *testing.T) {
 		}
 		fields, as := seen(t, mark)
 		noSecret(t, fields)
-		if len(as) != 2 || as[0].Claims["jti"] == as[1].Claims["jti"] {
-			t.Errorf("the IdP saw %d assertions %v; want the file's two tokens, one per request (the file is re-read)", len(as), as)
+		if len(as) != 2 {
+			t.Fatalf("the IdP saw %d assertions, want 2", len(as))
+		}
+		for i, tok := range sent {
+			j, err := auth.DecodeJWT(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := as[i].Claims["jti"], j.Claims["jti"]; got != want {
+				t.Errorf("request %d sent the assertion with jti %v, want the file's token then, %v (the file is re-read)", i+1, got, want)
+			}
 		}
 	})
 	t.Run("assertion variable", func(t *testing.T) {
