@@ -106,6 +106,7 @@ func runExec(ctx context.Context, opts *ExecOptions) error {
 	// its own business, not camctl's messages.
 	child.Stdin, child.Stdout, child.Stderr = opts.IO.In, opts.IO.DataOut(), opts.IO.RawErrOut()
 
+	stdin, _ := opts.IO.In.(*os.File)
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwardedSignals()...)
 	defer signal.Stop(sigs)
@@ -120,7 +121,9 @@ func runExec(ctx context.Context, opts *ExecOptions) error {
 		select {
 		case sig := <-sigs:
 			// The child decides what a signal means; camctl waits for it.
-			_ = child.Process.Signal(sig)
+			if !terminalSent(sig, stdin) {
+				_ = child.Process.Signal(sig)
+			}
 		case err := <-done:
 			return childStatus(err)
 		}
