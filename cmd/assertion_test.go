@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/camctl/camctl/internal/auth"
+	"github.com/camctl/camctl/internal/config"
 	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 	"github.com/camctl/camctl/internal/testutil/pkitest"
 )
@@ -102,10 +103,20 @@ func TestPrivateKeyJWTProfile(t *testing.T) {
 	if code := run(t, f, "token", "--refresh"); code != 0 {
 		t.Fatalf("token with the PEM key: exit %d: %s", code, errOut)
 	}
-	f, _, errOut2, errOut := h.factory(t)
-	_ = errOut2
+	f, _, _, errOut = h.factory(t)
 	if code := run(t, f, "profile", "set", "signed", "--assertion-alg", "HS256"); code != ExitUsage || !strings.Contains(errOut.String(), "RS256, PS256") {
 		t.Errorf("--assertion-alg HS256: exit %d: %s", code, errOut)
+	}
+
+	// A key the IdP does not know: exit 3, and the hint names its kid.
+	f, _, _, errOut = h.factory(t)
+	if code := run(t, f, "profile", "set", "signed", "--client-assertion-key", pki.WrongKey, "--assertion-alg", ""); code != 0 {
+		t.Fatalf("profile set: %s", errOut)
+	}
+	f, _, _, errOut = h.factory(t)
+	wrongKid := auth.DescribeClientAuth(mustResolve(t, h, "signed")).Thumbprint
+	if code := run(t, f, "token", "--refresh"); code != ExitAuth || !strings.Contains(errOut.String(), "registered for private_key_jwt with this key (kid "+wrongKid+")") {
+		t.Errorf("an unknown key: exit %d: %s", code, errOut)
 	}
 }
 
@@ -138,4 +149,15 @@ func TestDescribeClientAuth(t *testing.T) {
 			t.Errorf("%v: %q, want %q", c.env, got, c.want)
 		}
 	}
+}
+
+// mustResolve resolves profile name of the harness's config file.
+func mustResolve(t *testing.T, h *testHarness, name string) *config.Resolved {
+	t.Helper()
+	f, _, _, _ := h.factory(t)
+	r, err := f.newSession().ResolveProfile(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -418,6 +418,6 @@ func assertionRefusedHint(r *config.Resolved) string {
 		}
 		return msg
 	default:
-		return fmt.Sprintf("The identity provider rejected the token from %s as the assertion of client %s. Check the federated credential: its issuer, subject and audience must match the token's (camctl token --decode shows none of it; decode the platform's token instead).", ca.Source, r.Value(config.ClientID))
+		return fmt.Sprintf("The identity provider rejected the token from %s as the client assertion of client %s. Check the client's federated credential: its issuer, subject and audience must be the token's (its iss, sub and aud claims).", ca.Source, r.Value(config.ClientID))
 	}
 }

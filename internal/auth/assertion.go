@@ -193,7 +193,6 @@ type signer struct {
 	alg       jose.SignatureAlgorithm
 	kid       string
 	x5t, x5tS string // only with a certificate
-	file      string
 }
 
 // sign returns a new assertion: iss = sub = the client id, aud, iat, nbf,
@@ -236,11 +235,11 @@ func loadSigner(ctx context.Context, r *config.Resolved, d Deps) (*signer, error
 		err  error
 	)
 	if path := r.Value(config.AssertionKeystore); path != "" {
-		s.source, s.file = "keystore "+path, path
+		s.source = "keystore " + path
 		key, cert, err = loadAssertionKeystore(ctx, r, d, path)
 	} else {
 		path := r.Value(config.AssertionKey)
-		s.source, s.file = "key "+path, path
+		s.source = "key " + path
 		key, err = loadAssertionPEMKey(ctx, r, d, path)
 		if err == nil && r.Value(config.AssertionCert) != "" {
 			cert, err = loadAssertionCert(r.Value(config.AssertionCert), key)
