@@ -210,6 +210,10 @@ func TestExecHandsOverProfile(t *testing.T) {
 			"CAMUNDA_REST_ADDRESS": srv.URL, "CAMUNDA_AUTH_STRATEGY": "OAUTH", "CAMUNDA_CLIENT_ID": "worker",
 			"CAMUNDA_CLIENT_SECRET": "S3cret-worker-secret", "CAMUNDA_OAUTH_URL": idp.URL + "/token",
 			"CAMUNDA_AUTHORIZATION_SERVER_URL": idp.URL + "/token", "CAMUNDA_TOKEN_AUDIENCE": "orchestration-api", "KEEP_ME": "1",
+			// The Spring Boot starter's names.
+			"CAMUNDA_CLIENT_RESTADDRESS": srv.URL, "CAMUNDA_CLIENT_AUTH_METHOD": "oidc", "CAMUNDA_CLIENT_AUTH_CLIENTID": "worker",
+			"CAMUNDA_CLIENT_AUTH_CLIENTSECRET": "S3cret-worker-secret", "CAMUNDA_CLIENT_AUTH_TOKENURL": idp.URL + "/token",
+			"CAMUNDA_CLIENT_AUTH_AUDIENCE": "orchestration-api",
 		}
 		for k, v := range want {
 			if child[k] != v {
@@ -235,8 +239,9 @@ func TestExecHandsOverProfile(t *testing.T) {
 				camunda = append(camunda, k)
 			}
 		}
-		if len(camunda) != 4 || child["CAMUNDA_AUTH_STRATEGY"] != "BEARER" || child["CAMUNDA_REST_ADDRESS"] != srv.URL || !strings.HasPrefix(child["CAMUNDA_OAUTH_TOKEN"], "eyJ") {
-			t.Errorf("child variables %v (%v): want only the address (and its ZEEBE_ twin), BEARER and a token", camunda, child)
+		// The address (with its ZEEBE_ and Spring twins), BEARER, the token.
+		if len(camunda) != 5 || child["CAMUNDA_AUTH_STRATEGY"] != "BEARER" || child["CAMUNDA_REST_ADDRESS"] != srv.URL || !strings.HasPrefix(child["CAMUNDA_OAUTH_TOKEN"], "eyJ") {
+			t.Errorf("child variables %v (%v): want only the address (and its ZEEBE_ and Spring twins), BEARER and a token", camunda, child)
 		}
 	})
 	t.Run("basic from the keyring", func(t *testing.T) {

@@ -32,11 +32,67 @@ type tokenSource interface {
 // SDK can reproduce (a PEM assertion key, a federated token, exec, a
 // static token) goes over as BEARER with a fresh token too.
 func HandOver(ctx context.Context, r *config.Resolved, d Deps, p Provider, noSecrets bool) (*Handover, error) {
+	h, err := handOver(ctx, r, d, p, noSecrets)
+	if err != nil {
+		return nil, err
+	}
+	h.addSpring()
+	return h, nil
+}
+
+// springNames are the Spring Boot starter's names (camunda.client.*, as
+// relaxed binding reads them from the environment) of the SDK variables.
+var springNames = []struct {
+	sdk, spring string
+}{
+	{"CAMUNDA_REST_ADDRESS", "CAMUNDA_CLIENT_RESTADDRESS"},
+	{"CAMUNDA_CLIENT_ID", "CAMUNDA_CLIENT_AUTH_CLIENTID"},
+	{"CAMUNDA_CLIENT_SECRET", "CAMUNDA_CLIENT_AUTH_CLIENTSECRET"},
+	{"CAMUNDA_OAUTH_URL", "CAMUNDA_CLIENT_AUTH_TOKENURL"},
+	{"CAMUNDA_TOKEN_AUDIENCE", "CAMUNDA_CLIENT_AUTH_AUDIENCE"},
+	{"CAMUNDA_TOKEN_SCOPE", "CAMUNDA_CLIENT_AUTH_SCOPE"},
+	{"CAMUNDA_TOKEN_RESOURCE", "CAMUNDA_CLIENT_AUTH_RESOURCE"},
+	{"CAMUNDA_BASIC_AUTH_USERNAME", "CAMUNDA_CLIENT_AUTH_USERNAME"},
+	{"CAMUNDA_BASIC_AUTH_PASSWORD", "CAMUNDA_CLIENT_AUTH_PASSWORD"},
+	{"CAMUNDA_CA_CERTIFICATE_PATH", "CAMUNDA_CLIENT_CACERTIFICATEPATH"},
+	{"CAMUNDA_SSL_CLIENT_KEYSTORE_PATH", "CAMUNDA_CLIENT_AUTH_KEYSTOREPATH"},
+	{"CAMUNDA_SSL_CLIENT_KEYSTORE_SECRET", "CAMUNDA_CLIENT_AUTH_KEYSTOREPASSWORD"},
+	{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PATH", "CAMUNDA_CLIENT_AUTH_CLIENTASSERTION_KEYSTOREPATH"},
+	{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PASSWORD", "CAMUNDA_CLIENT_AUTH_CLIENTASSERTION_KEYSTOREPASSWORD"},
+	{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_KEY_ALIAS", "CAMUNDA_CLIENT_AUTH_CLIENTASSERTION_KEYALIAS"},
+	{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_KEY_PASSWORD", "CAMUNDA_CLIENT_AUTH_CLIENTASSERTION_KEYPASSWORD"},
+}
+
+// addSpring adds the Spring Boot starter's names for what h sets: a
+// Spring worker reads camunda.client.auth.client-id, not
+// CAMUNDA_CLIENT_ID. Its auth method has no bearer: a token-only hand-over
+// leaves the method to the worker's own configuration.
+func (h *Handover) addSpring() {
+	secret := map[string]bool{}
+	for _, n := range h.Secret {
+		secret[n] = true
+	}
+	for _, m := range springNames {
+		h.Unset = append(h.Unset, m.spring)
+		if v, ok := h.Set[m.sdk]; ok {
+			h.Set[m.spring] = v
+			if secret[m.sdk] {
+				h.Secret = append(h.Secret, m.spring)
+			}
+		}
+	}
+	h.Unset = append(h.Unset, "CAMUNDA_CLIENT_AUTH_METHOD", "CAMUNDA_CLIENT_MODE")
+	if m, ok := map[string]string{"NONE": "none", "BASIC": "basic", "OAUTH": "oidc"}[h.Set["CAMUNDA_AUTH_STRATEGY"]]; ok {
+		h.Set["CAMUNDA_CLIENT_AUTH_METHOD"] = m
+	}
+}
+
+func handOver(ctx context.Context, r *config.Resolved, d Deps, p Provider, noSecrets bool) (*Handover, error) {
 	h := &Handover{Set: map[string]string{}}
 	for _, f := range config.Fields {
 		h.Unset = append(h.Unset, f.Env...)
 	}
-	h.Unset = append(h.Unset, "CAMUNDA_AUTHORIZATION_SERVER_URL", "CAMUNDA_OAUTH_SCOPE", "CAMUNDA_CLIENT_AUTH_CLIENTSECRET", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	h.Unset = append(h.Unset, "CAMUNDA_AUTHORIZATION_SERVER_URL", "CAMUNDA_OAUTH_SCOPE", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 	addr := strings.TrimSuffix(strings.TrimSuffix(apiBase(r), "/"), "/v2")
 	// Java appends /v2 itself, the TypeScript SDK when it is missing:
 	// the address without it works for both.
