@@ -71,8 +71,10 @@ func HasAssertion(r *config.Resolved) bool {
 	return false
 }
 
-// AssertionFunc makes the client_assertion of one token request.
-type AssertionFunc func(ctx context.Context) (string, error)
+// AssertionFunc makes the client_assertion of one token request to
+// tokenURL: the token endpoint in use, which is a signed assertion's
+// default aud (also when discovery found it).
+type AssertionFunc func(ctx context.Context, tokenURL string) (string, error)
 
 // AssertionFor returns the function that makes r's client assertions,
 // or nil when r has none. A signing key is loaded on the first call, once
@@ -95,20 +97,20 @@ func AssertionFor(ctx context.Context, r *config.Resolved, d Deps) (AssertionFun
 	}
 	red := redactorOf(d)
 	now := d.now()
-	clientID, tokenURL := r.Value(config.ClientID), r.Value(config.TokenURL)
+	clientID := r.Value(config.ClientID)
 	switch {
 	case r.Get(config.AssertionKey).IsSet() || r.Get(config.AssertionKeystore).IsSet():
 		if err := checkAlgSetting(r); err != nil {
 			return nil, err
 		}
-		aud := r.Value(config.AssertionAudience)
-		if aud == "" {
-			aud = tokenURL
-		}
 		// The key is loaded when the first assertion is made: a run with
 		// a cached token reads neither the key nor its password.
 		var s *signer
-		return func(ctx context.Context) (string, error) {
+		return func(ctx context.Context, tokenURL string) (string, error) {
+			aud := r.Value(config.AssertionAudience)
+			if aud == "" {
+				aud = tokenURL
+			}
 			if s == nil {
 				loaded, err := loadSigner(ctx, r, d)
 				if err != nil {
@@ -125,7 +127,7 @@ func AssertionFor(ctx context.Context, r *config.Resolved, d Deps) (AssertionFun
 	case r.Get(config.AssertionFile).IsSet():
 		path := r.Value(config.AssertionFile)
 		src := "file " + path
-		return func(context.Context) (string, error) {
+		return func(context.Context, string) (string, error) {
 			b, err := atomicfile.ReadInput(path)
 			if err != nil {
 				return "", &AssertionError{Profile: r.Name, Source: src, Err: fmt.Errorf("cannot read it: %w", err)}
@@ -137,7 +139,7 @@ func AssertionFor(ctx context.Context, r *config.Resolved, d Deps) (AssertionFun
 	case r.Get(config.AssertionEnv).IsSet():
 		name := r.Value(config.AssertionEnv)
 		src := "variable " + name
-		return func(context.Context) (string, error) {
+		return func(context.Context, string) (string, error) {
 			v, ok := d.lookupEnv(name)
 			if !ok || strings.TrimSpace(v) == "" {
 				return "", &AssertionError{Profile: r.Name, Source: src, Err: fmt.Errorf("%s is not set (GitLab: declare it under id_tokens: in the job)", name)}
@@ -156,7 +158,7 @@ func AssertionFor(ctx context.Context, r *config.Resolved, d Deps) (AssertionFun
 			aud = GitHubDefaultAudience
 		}
 		gh := &githubActions{profile: r.Name, audience: aud, lookupEnv: d.lookupEnv, http: d.PlatformHTTP, timeout: d.Timeout, redactor: red}
-		return func(ctx context.Context) (string, error) {
+		return func(ctx context.Context, _ string) (string, error) {
 			a, err := gh.token(ctx)
 			if err != nil {
 				return "", err

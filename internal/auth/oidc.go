@@ -236,7 +236,7 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 		if p.opts.Assertion != nil {
 			// A new assertion for each request: an IdP refuses a jti it
 			// has seen, and a retry must not reuse the first one.
-			a, err := p.opts.Assertion(ctx)
+			a, err := p.opts.Assertion(ctx, p.opts.Key.TokenURL)
 			if err != nil {
 				return nil, err
 			}
