@@ -8,7 +8,8 @@ import (
 )
 
 // sigCountMain is a child for camctl exec: it says "ready", counts the
-// SIGINTs it gets until 300 ms after the first (a second copy from camctl would come within milliseconds), prints the count and exits 0.
+// SIGINTs it gets until 300 ms after the first (a second copy from
+// camctl would come within milliseconds), prints the count and exits 0.
 func sigCountMain() int {
 	ch := make(chan os.Signal, 16)
 	signal.Notify(ch, os.Interrupt)
