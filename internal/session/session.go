@@ -216,7 +216,7 @@ func (s *Session) Deps(ctx context.Context, r *config.Resolved, interactive bool
 	if err != nil {
 		return auth.Deps{}, err
 	}
-	// Only oidc caches tokens: other methods neither look for a cache
+	// Only oidc and exec cache tokens: other methods neither look for a cache
 	// directory nor check it, on every run.
 	var tokens *auth.TokenCache
 	if r.Method() == config.MethodOIDC || r.Method() == config.MethodExec {
