@@ -37,7 +37,7 @@ if [ -z "${CAMCTL_BENCH_IN_SESSION:-}" ]; then
   exit "$rc"
 fi
 
-for tool in hyperfine curl /usr/bin/time; do
+for tool in hyperfine curl /usr/bin/time openssl; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
 
@@ -62,7 +62,9 @@ client_id=bench-client
 client_secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 start_fake "$out/none.url"
 start_fake "$out/basic.url" -basic demo:bench-pw
-start_fake "$out/oidc.url" -oauth "$client_id:$client_secret"
+# private_key_jwt (spec §11): a key of the run's own, accepted by the oidc fake.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$out/jwt.pem" 2>/dev/null
+start_fake "$out/oidc.url" -oauth "$client_id:$client_secret" -key-client "bench-jwt:$out/jwt.pem"
 none_url=$(head -1 "$out/none.url") basic_url=$(head -1 "$out/basic.url") oidc_url=$(head -1 "$out/oidc.url")
 
 export XDG_CONFIG_HOME="$HOME/.config"
@@ -70,6 +72,8 @@ export XDG_CONFIG_HOME="$HOME/.config"
 "$camctl" profile add basic --address "$basic_url" --auth basic --username demo 2>/dev/null
 "$camctl" profile add oidc --address "$oidc_url" --auth oidc --client-id "$client_id" \
   --token-url "$oidc_url/oauth/token" --audience orchestration-api 2>/dev/null
+"$camctl" profile add jwt --address "$oidc_url" --client-id bench-jwt \
+  --token-url "$oidc_url/oauth/token" --audience orchestration-api --client-assertion-key "$out/jwt.pem" 2>/dev/null
 printf 'bench-pw\n' | "$camctl" login -p basic --password-stdin 2>&1 | sed 's/^/  /'
 
 # fakestat NAME: a counter from the oidc fake's /_stats.
@@ -106,6 +110,14 @@ warm_runs=$(( 2 * (runs + 20) ))
 if [ "$warm_401" -ne 0 ]; then
   echo "the OIDC benchmarks got $warm_401 answers 401 (expired token?): results invalid" >&2; exit 1
 fi
+echo "--- topology, private_key_jwt (camctl: token cached; the key is not read on a warm run)"
+jwt_token=$("$camctl" -p jwt token)
+hf --export-json "$out/jwt.json" -n "curl -s -H 'Authorization: Bearer \$TOKEN' $oidc_url/v2/topology" \
+  -n "$camctl -p jwt topology -o json" \
+  "curl -s -H 'Authorization: Bearer $jwt_token' $oidc_url/v2/topology" "$camctl -p jwt topology -o json"
+echo "--- token --refresh: client secret vs signed assertion (RS256)"
+hf --export-json "$out/assertion.json" -n "camctl -p oidc token --refresh (secret)" -n "camctl -p jwt token --refresh (assertion)" \
+  "$camctl -p oidc token --refresh" "$camctl -p jwt token --refresh"
 echo "--- version"
 hf --export-json "$out/version.json" "$camctl --version"
 
@@ -207,6 +219,8 @@ for k in "$rss_basic" "$rss_oidc" "$rss_token" "$rss_version"; do [ "$k" -gt "$m
   cmp_line "topology -o json, no auth:" none 1.0
   cmp_line "topology -o json, Basic (keyring):" basic 1.2
   cmp_line "topology -o json, OIDC (keyring):" oidc 1.2
+  cmp_line "topology -o json, private_key_jwt:" jwt 1.2
+  printf '%-36s secret %.2f ms, assertion %.2f ms\n' "token --refresh (token request):" "$(median assertion 1)" "$(median assertion 2)"
   v=$(median token 1)
   printf '%-36s %.2f ms (target < 15 ms)  %s\n' "camctl -p oidc token, warm:" "$v" "$(verdict "$(lt "$v" 15)")"
   v=$(median version 1)

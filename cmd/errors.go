@@ -92,7 +92,13 @@ func ExitCode(err error) int {
 		discovery  *auth.DiscoveryError
 		signIn     *auth.SignInError
 		webLogin   *login.FlowError
+		assertErr  *auth.AssertionError
+		execErr    *auth.ExecError
 	)
+	var notFound *execNotFoundError
+	if errors.As(err, &notFound) {
+		return notFound.exitCode()
+	}
 	switch {
 	case errors.As(err, &notReady):
 		return notReady.code
@@ -112,6 +118,10 @@ func ExitCode(err error) int {
 		}
 		// No document there, or not one camctl can use: the issuer is wrong.
 		return ExitUsage
+	case errors.As(err, &assertErr), errors.As(err, &execErr):
+		// No client assertion, or the command that supplies the token
+		// failed (spec §11).
+		return ExitAuth
 	case errors.As(err, &missing), errors.As(err, &readErr), errors.As(err, &bindErr), errors.As(err, &unusable), errors.As(err, &expired):
 		return ExitAuth
 	case errors.As(err, &certErr):
@@ -340,6 +350,8 @@ func explainToken(err error, te *auth.TokenError, r *config.Resolved, sel string
 		return withHint(err, "The TLS handshake with the identity provider failed; check that the token URL uses the right scheme and host.")
 	case te.StatusCode == 0:
 		return withHint(err, "Check %s and that the identity provider is up; the request gave up within --timeout.", theSetting(r, config.TokenURL, "token URL"))
+	case (te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized) && auth.HasAssertion(r):
+		return withHint(err, "%s", assertionRefusedHint(r))
 	case (te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized) && auth.HasClientCert(r) && secretFromEnv(r) == "" && r.Get(config.ClientSecret).Source.Kind != config.FromEnv:
 		return withHint(err, "The identity provider rejected client %s with its certificate. Check that the certificate's subject DN is the one registered for the client (Keycloak: client authenticator \"X509 Certificate\", \"Subject DN\"), and that the IdP trusts its issuer.", r.Value(config.ClientID))
 	case te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized:
@@ -437,4 +449,24 @@ func credentialsInEnv(r *config.Resolved) string {
 		}
 	}
 	return ""
+}
+
+// assertionRefusedHint says what to check when the identity provider
+// refuses a client assertion (spec §11): which key or token it got.
+func assertionRefusedHint(r *config.Resolved) string {
+	ca := auth.DescribeClientAuth(r)
+	switch ca.Kind {
+	case auth.ClientAuthKeyJWT:
+		msg := fmt.Sprintf("The identity provider rejected the signed client assertion of client %s. Check that the client is registered for private_key_jwt with this key", r.Value(config.ClientID))
+		if ca.Thumbprint != "" {
+			msg += fmt.Sprintf(" (kid %s)", ca.Thumbprint)
+		}
+		msg += ", and that it accepts the assertion's audience (the token URL by default; --assertion-audience sets another, such as the issuer)."
+		if ca.Alg == "RS256" {
+			msg += " Entra ID may want --assertion-alg PS256."
+		}
+		return msg
+	default:
+		return fmt.Sprintf("The identity provider rejected the token from %s as the client assertion of client %s. Check the client's federated credential: its issuer, subject and audience must be the token's (its iss, sub and aud claims).", ca.Source, r.Value(config.ClientID))
+	}
 }

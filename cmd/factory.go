@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/camctl/camctl/internal/auth"
@@ -33,7 +34,25 @@ type Factory struct {
 	// PromptSecret and Prompt ask the user; tests replace them.
 	PromptSecret func(ctx context.Context, label string) (string, error)
 	Prompt       func(ctx context.Context, label string) (string, error)
+	// Environ is the whole environment, the base of a child's (camctl
+	// exec); nil: os.Environ.
+	Environ func() []string
+
+	// forwarding is set while camctl exec's child gets the signals.
+	forwarding atomic.Bool
 }
+
+func (f *Factory) environ() []string {
+	if f.Environ != nil {
+		return f.Environ()
+	}
+	return os.Environ()
+}
+
+func (f *Factory) setForwarding(on bool) { f.forwarding.Store(on) }
+
+// Forwarding reports whether a child of camctl exec gets the signals.
+func (f *Factory) Forwarding() bool { return f.forwarding.Load() }
 
 // GlobalOptions are the flags every command has.
 type GlobalOptions struct {
@@ -111,5 +130,6 @@ func (f *Factory) newSession() *session.Session {
 		UserAgent:    "camctl/" + f.Build.Version,
 		Redactor:     f.IO.Redactor,
 		Warn:         func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) },
+		ExecStderr:   f.IO.ErrOut,
 	})
 }

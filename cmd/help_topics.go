@@ -23,7 +23,7 @@ var exitCodes = []struct {
 	{ExitOK, "success"},
 	{ExitError, "any other error (also: interrupted with Ctrl-C; no keyring to store a secret in; camctl api: a 4xx answer other than 401/403, a search whose server repeated a cursor)"},
 	{ExitUsage, "usage or configuration error: bad flag or argument, unknown profile, invalid config file (names the file and line), missing required setting (names the flag and variable), unusable client certificate"},
-	{ExitAuth, "authentication or authorization failed: API 401/403, the token endpoint rejected the client, no secret available without a terminal, a stored secret that cannot be read (locked keyring with CAMCTL_KEYRING=system, damaged value), wrong key passphrase or keystore password, a token that had expired when it arrived (check the clocks)"},
+	{ExitAuth, "authentication or authorization failed: API 401/403, the token endpoint rejected the client, no secret available without a terminal, a stored secret that cannot be read (locked keyring with CAMCTL_KEYRING=system, damaged value), wrong key passphrase or keystore password, a token that had expired when it arrived (check the clocks), no client assertion (a missing or expired CI token, a CI platform endpoint that failed), an exec auth command that failed or timed out"},
 	{ExitUnreachable, "could not reach the server or the token endpoint: DNS, connection refused, TLS failure, timeout, an answer cut off or stalled mid-way"},
 	{ExitServer, "the server or the token endpoint failed: 5xx (or 429) after retries"},
 	{ExitWaitTimeout, "the cluster is not healthy: topology --wait ran out of time, or topology --check or status found it DEGRADED or UNAVAILABLE"},
@@ -77,7 +77,7 @@ profile; flags override variables.
 		fmt.Fprintf(tw, "  %s\t%s\n", v.Name, v.Help)
 	}
 	_ = tw.Flush() // writes to a strings.Builder, which cannot fail
-	b.WriteString("\nCAMUNDA_AUTH_STRATEGY takes NONE, BASIC, OAUTH or BEARER; when it is unset the\nmethod is inferred: client id + (secret or certificate) -> oidc, user name +\npassword -> basic, token -> bearer.\n")
+	b.WriteString("\nCAMUNDA_AUTH_STRATEGY takes NONE, BASIC, OAUTH or BEARER; when it is unset the\nmethod is inferred: client id + (secret, certificate or client assertion) ->\noidc, user name + password -> basic, token -> bearer.\n")
 	return b.String()
 }
 
@@ -88,6 +88,7 @@ func exitCodesHelp() string {
 		fmt.Fprintf(tw, "%d\t%s\n", e.Code, e.Meaning)
 	}
 	_ = tw.Flush() // writes to a strings.Builder, which cannot fail
+	b.WriteString("\ncamctl exec exits with its command's status (128 + N when signal N ended it,\n127 when the command is not found).\n")
 	return b.String()
 }
 

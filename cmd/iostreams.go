@@ -32,6 +32,7 @@ type IOStreams struct {
 	Redactor *redact.Redactor
 
 	dataOut                        io.Writer
+	errRaw                         io.Writer
 	out                            *redact.Writer
 	inFd                           int
 	stdinTTY, stdoutTTY, stderrTTY bool
@@ -40,7 +41,7 @@ type IOStreams struct {
 func newIOStreams(in io.Reader, out, errOut io.Writer) *IOStreams {
 	r := redact.New()
 	o := redact.NewWriter(out, r)
-	return &IOStreams{In: in, Out: o, ErrOut: redact.NewWriter(errOut, r), Redactor: r, dataOut: out, out: o, inFd: -1}
+	return &IOStreams{In: in, Out: o, ErrOut: redact.NewWriter(errOut, r), Redactor: r, dataOut: out, errRaw: errOut, out: o, inFd: -1}
 }
 
 // SystemIO returns the process's streams.
@@ -56,6 +57,15 @@ func SystemIO() *IOStreams {
 func TestIO() (io *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
 	return newIOStreams(in, out, errOut), in, out, errOut
+}
+
+// RawErrOut is stderr without filter or redactor: only for the stderr of
+// a child process (camctl exec), whose output is not camctl's to change.
+func (s *IOStreams) RawErrOut() io.Writer {
+	if s.errRaw == nil {
+		return s.ErrOut
+	}
+	return s.errRaw
 }
 
 // DataOut is stdout without filter or redactor, for data that must be

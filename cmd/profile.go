@@ -192,6 +192,14 @@ func runProfileAdd(ctx context.Context, o *ProfileEditOptions) error {
 		if m == config.MethodOIDC && (settings[config.ClientCert] != "" || settings[config.Keystore] != "") {
 			what = "checks the connection and the client certificate"
 		}
+		switch {
+		case m == config.MethodOIDC && (settings[config.AssertionKey] != "" || settings[config.AssertionKeystore] != ""):
+			what = "checks the connection and the key that signs the client assertions"
+		case m == config.MethodOIDC && (settings[config.AssertionFile] != "" || settings[config.AssertionEnv] != "" || settings[config.AssertionFrom] != ""):
+			what = "checks the connection with the CI platform's token (where the job has one)"
+		case m == config.MethodExec:
+			what = "runs the command and checks the connection"
+		}
 		fmt.Fprintf(w, "Next: `camctl login -p %s` %s.\n", name, what)
 	}
 	return nil

@@ -27,6 +27,10 @@ type profileFlags struct {
 	region, clusterID string
 	fromEnv           bool
 	fromEnvFile       string
+
+	// --exec-command and --exec-arg make up auth.command (spec §11).
+	execCommand string
+	execArgs    []string
 }
 
 func addProfileFlags(cmd *cobra.Command) *profileFlags {
@@ -50,6 +54,8 @@ func addProfileFlags(cmd *cobra.Command) *profileFlags {
 	fs.StringVar(&p.clusterID, "cluster-id", "", "SaaS cluster id (with --region)")
 	fs.BoolVar(&p.fromEnv, "from-env", false, "take the settings from the current CAMUNDA_*/ZEEBE_* variables (a secret among them goes to the keyring)")
 	fs.StringVar(&p.fromEnvFile, "from-env-file", "", "take the settings from a Camunda Console credentials `file` (export KEY='value' lines)")
+	fs.StringVar(&p.execCommand, "exec-command", "", "exec auth: the `program` that prints a token (run without a shell; \"\" removes the command)")
+	fs.StringArrayVar(&p.execArgs, "exec-arg", nil, "exec auth: an argument of --exec-command (repeat for each, in order)")
 	// The settings with a fixed set of values; the others are free text
 	// or files, which the shell completes by default.
 	_ = cmd.RegisterFlagCompletionFunc("auth", cobra.FixedCompletions(config.Methods, cobra.ShellCompDirectiveNoFileComp))
@@ -103,6 +109,9 @@ func (p *profileFlags) collect(lookup func(string) (string, bool)) (settings, se
 	for k, v := range explicit {
 		settings[k] = v
 	}
+	if err := p.execSettings(settings); err != nil {
+		return nil, nil, err
+	}
 	if a, ok := settings[config.Address]; ok && a != "" {
 		if _, err := api.NormalizeAddress(a); err != nil {
 			return nil, nil, &config.UsageError{Msg: fmt.Sprintf("address: %v", err)}
@@ -147,7 +156,27 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 			if err := api.CheckPort(u); err != nil {
 				return nil, flagErrorf("--token-url: %v", err)
 			}
-		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore:
+		case config.AssertionFile:
+			// Often a file only the job's pod or runner has (a projected
+			// service-account token): stored absolute, not checked now.
+			if v = expandHome(v); v != "" {
+				abs, err := filepath.Abs(v)
+				if err != nil {
+					return nil, flagErrorf("--%s: %v", f.Flag, err)
+				}
+				v = abs
+			}
+		case config.AssertionFrom:
+			if v != "" && v != "github-actions" {
+				return nil, flagErrorf("invalid --client-assertion-from %q: use github-actions", v)
+			}
+		case config.AssertionAlg:
+			v = strings.ToUpper(v)
+			if v != "" && v != "RS256" && v != "PS256" && v != "ES256" && v != "ES384" {
+				return nil, flagErrorf("invalid --assertion-alg %q: use RS256, PS256 (RSA keys), ES256 or ES384 (EC keys)", v)
+			}
+		case config.CAFile, config.ClientCert, config.ClientKey, config.Keystore,
+			config.AssertionKey, config.AssertionCert, config.AssertionKeystore:
 			v = expandHome(v)
 			if v != "" {
 				abs, err := filepath.Abs(v)
@@ -176,4 +205,31 @@ func (p *profileFlags) changed() (map[config.Key]string, error) {
 func expandHome(path string) string {
 	home, _ := os.UserHomeDir()
 	return config.ExpandHome(path, home)
+}
+
+// execSettings turns --exec-command and --exec-arg into auth.command, a
+// list: the program runs without a shell, so each argument is its own.
+func (p *profileFlags) execSettings(settings map[config.Key]string) error {
+	if !p.fs.Changed("exec-command") {
+		if p.fs.Changed("exec-arg") {
+			return flagErrorf("--exec-arg goes with --exec-command: give the program too (the arguments replace the old ones)")
+		}
+		return nil
+	}
+	prog := strings.TrimSpace(p.execCommand)
+	if prog == "" {
+		if len(p.execArgs) > 0 {
+			return flagErrorf("--exec-arg needs a non-empty --exec-command")
+		}
+		settings[config.Command] = ""
+		return nil
+	}
+	if strings.ContainsAny(prog, " \t") && !strings.ContainsAny(prog, "/\\") {
+		return flagErrorf("--exec-command %q: give the program alone and each argument with --exec-arg (there is no shell to split it)", prog)
+	}
+	settings[config.Command] = config.EncodeCommand(append([]string{prog}, p.execArgs...))
+	if _, ok := settings[config.AuthMethod]; !ok {
+		settings[config.AuthMethod] = config.MethodExec
+	}
+	return nil
 }

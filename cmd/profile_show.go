@@ -62,6 +62,10 @@ type shownProfile struct {
 	Token *shownToken `json:"token"`
 	// Certificate describes the client certificate (never its key).
 	Certificate *shownCert `json:"certificate,omitempty"`
+	// ClientAuth says how the client authenticates (spec §11): secret,
+	// certificate, private_key_jwt with its key and thumbprint, federated
+	// with its source, exec with its command.
+	ClientAuth *auth.ClientAuth `json:"clientAuth,omitempty"`
 }
 
 type shownCert struct {
@@ -172,6 +176,18 @@ func runProfileShow(ctx context.Context, opts *ProfileShowOptions) error {
 			out.Certificate.Error = err.Error()
 		}
 	}
+	if r.Method() != config.MethodNone {
+		ca := auth.DescribeClientAuthWith(ctx, r, secrets)
+		out.ClientAuth = &ca
+	}
+	if argv, err := config.DecodeCommand(r.Value(config.Command)); err == nil && len(argv) > 0 && r.Method() == config.MethodExec {
+		if secrets, err := sess.Secrets(r, false); err == nil {
+			out.Token = &shownToken{}
+			if t, where, err := sess.TokenCache(secrets, r).Get(ctx, auth.ExecKey(r, argv)); err == nil && t != nil {
+				out.Token = &shownToken{Cached: true, Where: where, ExpiresAt: t.ExpiresAt.UTC().Format(time.RFC3339), Valid: t.FreshAt(time.Now())}
+			}
+		}
+	}
 	if secrets, err := sess.Secrets(r, false); err == nil && r.Method() == config.MethodOIDC {
 		// The cache alone: no HTTP client, CA bundle or certificate is
 		// needed to read it.
@@ -241,6 +257,27 @@ func renderProfile(w io.Writer, out shownProfile) error {
 	if err := section("SECRET", secretRows); err != nil {
 		return err
 	}
+	if c := out.ClientAuth; c != nil {
+		rows := [][2]string{{"kind", c.Kind}}
+		add := func(k, v string) {
+			if v != "" {
+				rows = append(rows, [2]string{k, v})
+			}
+		}
+		add("key", c.KeyFile)
+		add("certificate", c.Certificate)
+		add("algorithm", c.Alg)
+		add("thumbprint (kid)", c.Thumbprint)
+		add("source", c.Source)
+		add("audience", c.Audience)
+		if len(c.Command) > 0 {
+			add("command", strings.Join(c.Command, " "))
+		}
+		add("problem", c.Problem)
+		if err := section("CLIENT AUTHENTICATION", rows); err != nil {
+			return err
+		}
+	}
 	var certRows [][2]string
 	if c := out.Certificate; c != nil {
 		if c.CertInfo != nil {
@@ -268,7 +305,13 @@ func relevantSecrets(r *config.Resolved) []config.Key {
 			// A person's sign-in: the refresh token login stored.
 			want[config.RefreshToken] = true
 		} else {
-			want[config.ClientSecret] = true
+			// A client assertion replaces the secret (spec §11).
+			want[config.ClientSecret] = !auth.HasAssertion(r)
+		}
+		if r.Get(config.AssertionKeystore).IsSet() {
+			want[config.AssertionKeystorePw] = true
+		} else if k := r.Value(config.AssertionKey); k != "" && api.KeyIsEncrypted(k) {
+			want[config.AssertionKeyPassword] = true
 		}
 	case config.MethodBearer:
 		want[config.Token] = true

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/camctl/camctl/internal/testutil/ciplatform"
 	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 	"github.com/camctl/camctl/internal/testutil/fakenet"
 	"github.com/camctl/camctl/internal/testutil/oidctest"
@@ -42,6 +43,11 @@ const (
 	readmeStaticToken  = "static-T0ken-readme"
 	readmeHelmPassword = "demo"
 	readmeRealm        = "https://keycloak.example.com/realms/camunda-platform"
+	// §11: clients without secrets.
+	readmeSignedClient = "camctl-signed"
+	readmeCertApp      = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
+	readmeFederatedApp = "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
+	readmeK8sClient    = "camunda-health"
 )
 
 // TestREADME runs testdata/readme: the README's commands, word for word
@@ -76,6 +82,16 @@ func TestREADME(t *testing.T) {
 			Users:   []oidctest.User{alice},
 		})
 	}
+	assertionKeys := pki.AssertionKeys(t)
+	issuer.AddKeyClient(readmeSignedClient, assertionKeys.JWKS(t), false)
+	issuer.AddKeyClient(readmeCertApp, assertionKeys.JWKS(t), false)
+	// The CI platforms: GitHub's token endpoint, and the issuer of a
+	// Kubernetes cluster's service-account tokens (GitLab's id_tokens are
+	// tokens of the first here: the IdP only needs to trust their key).
+	github := ciplatform.New(t, "repo:acme/workers:ref:refs/heads/main")
+	kubernetes := ciplatform.New(t, "system:serviceaccount:ops:camunda-health")
+	issuer.AddKeyClient(readmeFederatedApp, github.JWKS(), true, "api://AzureADTokenExchange")
+	issuer.AddKeyClient(readmeK8sClient, kubernetes.JWKS(), true, "https://keycloak.example.com/auth/realms/camunda-platform")
 	verify := func(token string) error {
 		if token == readmeStaticToken {
 			return nil
@@ -152,6 +168,8 @@ func TestREADME(t *testing.T) {
 			"TENANT_ID": readmeEntraTenant, "API_APP_ID": readmeEntraAPI,
 			"TOKEN": readmeStaticToken, "HELM_PASSWORD": readmeHelmPassword,
 			"SUBJECT_DN": pkitest.ClientSubjectDN, "P12_PASSWORD": pki.ClientP12Password,
+			"CERT_APP_ID": readmeCertApp, "FED_APP_ID": readmeFederatedApp,
+			"GH_TOKEN_URL": github.Env()["ACTIONS_ID_TOKEN_REQUEST_URL"], "GH_REQUEST_TOKEN": github.RequestToken,
 		} {
 			env.Setenv(k, v)
 		}
@@ -161,6 +179,10 @@ func TestREADME(t *testing.T) {
 			pki.ClientCert: ".camctl/client.pem",
 			pki.ClientKey:  ".camctl/client-key.pem",
 			pki.ClientP12:  ".camctl/client.p12",
+			// §11: the keys that sign client assertions.
+			assertionKeys.RSAKey:  ".camctl/assertion-key.pem",
+			assertionKeys.RSACert: ".camctl/assertion-cert.pem",
+			assertionKeys.P12AES:  ".camctl/assertion.p12",
 		} {
 			if err := copyFile(src, filepath.Join(home, dst)); err != nil {
 				return err
@@ -195,6 +217,35 @@ func TestREADME(t *testing.T) {
 		if res.Status != http.StatusOK {
 			ts.Fatalf("the device sign-in ended on %s: %d", res.URL, res.Status)
 		}
+	}
+	// ci-token github|kubernetes AUD VAR|FILE [TTL]: a CI platform's
+	// identity token for AUD in a variable, or (a path) in a file.
+	p.Cmds["ci-token"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 3 {
+			ts.Fatalf("usage: ci-token github|kubernetes AUD VAR|FILE [TTL]")
+		}
+		platform := map[string]*ciplatform.Platform{"github": github, "kubernetes": kubernetes}[args[0]]
+		if platform == nil {
+			ts.Fatalf("ci-token: unknown platform %s", args[0])
+		}
+		ttl := 5 * time.Minute
+		if len(args) > 3 {
+			d, err := time.ParseDuration(args[3])
+			ts.Check(err)
+			ttl = d
+		}
+		tok := platform.Issue(args[1], ttl)
+		if strings.ContainsAny(args[2], "/.") {
+			ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(tok+"\n"), 0o600))
+			return
+		}
+		ts.Setenv(args[2], tok)
+	}
+	// mint-token FILE: an access token the fake clusters accept, for the
+	// fake IdP tools (az, vault) of the exec recipes.
+	p.Cmds["mint-token"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		tok := ts.Value(issuerKey{}).(*fakecamunda.Issuer).Issue("tool", "orchestration-api")
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(tok+"\n"), 0o600))
 	}
 	p.Cmds["oidc-cluster"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Value(fakeKey{}).(*fakecamunda.Server).RequireBearer(ts.Value(issuerKey{}).(*fakecamunda.Issuer).Verify)

@@ -39,7 +39,13 @@ func Main() int {
 	// Runs before stop (defers run last first), so that the watchdog
 	// below sees the end of the run, not the cancellation stop causes.
 	defer close(done)
-	go watchdog(ctx, stop, done, f.IO.ErrOut, os.Exit)
+	go watchdog(ctx, stop, done, quietWhile(f.Forwarding, f.IO.ErrOut), func(code int) {
+		// camctl exec passes the signals to its child and waits for it:
+		// the child decides when the run ends.
+		if !f.Forwarding() {
+			os.Exit(code)
+		}
+	})
 	return Run(ctx, f, os.Args[1:])
 }
 
@@ -73,6 +79,20 @@ func watchdog(ctx context.Context, stop func(), done <-chan struct{}, stderr io.
 	}
 }
 
+// quietWhile drops what is written to w while hold says so.
+func quietWhile(hold func() bool, w io.Writer) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		if hold() {
+			return len(p), nil
+		}
+		return w.Write(p)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // Run executes the command line args with f and returns the exit code.
 func Run(ctx context.Context, f *Factory, args []string) int {
 	root := NewCmdRoot(f)
@@ -80,6 +100,11 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var childExit *ChildExitError
+	if errors.As(err, &childExit) {
+		// camctl exec: the command's own status, and nothing to add.
+		return childExit.Code
 	}
 	var flagErr *FlagError
 	if !errors.As(err, &flagErr) && isCobraUsageError(err) {
@@ -168,6 +193,7 @@ clusters; CAMUNDA_* environment variables work as in Camunda's SDKs.`,
 		withDataOutput(NewCmdToken(f, nil)),
 		NewCmdAPI(f, nil),
 		withDataOutput(NewCmdStatus(f, nil)),
+		NewCmdExec(f, nil),
 		NewCmdLogin(f, nil),
 		NewCmdLogout(f, nil),
 		NewCmdProfile(f),

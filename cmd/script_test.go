@@ -26,6 +26,11 @@ import (
 func TestMain(m *testing.M) {
 	// Tests that drive camctl through a pseudo-terminal start this binary
 	// with CAMCTL_TEST_MAIN=1 to get the real command in a child process.
+	// The child of a camctl exec test that counts the signals it gets
+	// (camctl passes CAMCTL_TEST_MAIN on to it too).
+	if os.Getenv("CAMCTL_TEST_SIGCOUNT") == "1" {
+		os.Exit(sigCountMain())
+	}
 	if os.Getenv("CAMCTL_TEST_MAIN") == "1" {
 		os.Exit(Main())
 	}

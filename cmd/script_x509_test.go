@@ -27,6 +27,7 @@ func TestScriptsX509(t *testing.T) {
 	// Skips here, once, when Node.js is missing, not in every script.
 	oidctest.Require(t)
 	pki := pkitest.New(t, "")
+	assertionKeys := pki.AssertionKeys(t)
 	p := scriptParams(filepath.Join("..", "testdata", "script-x509"))
 	setup := p.Setup
 	p.Setup = func(env *testscript.Env) error {
@@ -45,6 +46,8 @@ func TestScriptsX509(t *testing.T) {
 			Clients: []oidctest.Client{
 				{ID: "camctl-x509", TLSSubjectDN: pkitest.ClientSubjectDN},
 				{ID: "camctl-ci", Secret: "Cl1ent-S3cret-ci"},
+				// §11: a client assertion, sent over mTLS.
+				{ID: "camctl-signed", JWKS: assertionKeys.JWKS(st)},
 			},
 		})
 		fake := fakecamunda.New()
@@ -67,6 +70,7 @@ func TestScriptsX509(t *testing.T) {
 			"NOTYET_CERT": pki.NotYetValidClientCert, "NOTYET_KEY": pki.NotYetValidClientKey,
 			"EXPIRING_CERT": pki.ExpiringClientCert, "EXPIRING_KEY": pki.ExpiringClientKey,
 			"WRONG_KEY":        pki.WrongKey,
+			"ASSERTION_KEY":    assertionKeys.ECKey,
 			"CAMCTL_CACHE_DIR": filepath.Join(env.WorkDir, "cache"),
 		} {
 			env.Setenv(k, v)

@@ -30,6 +30,16 @@ var notSecretFlags = map[string]string{
 	"client-key":  "the path of the PEM key file, not the key",
 	"client-cert": "the path of the PEM certificate",
 	"keystore":    "the path of the PKCS#12 file; its password is a secret with no flag",
+	// §11: paths, names and choices; the key passwords have no flag.
+	"client-assertion-key":       "the path of the PEM key that signs assertions, not the key",
+	"client-assertion-cert":      "the path of its certificate",
+	"client-assertion-keystore":  "the path of the PKCS#12 file; its password is a secret with no flag",
+	"client-assertion-key-alias": "the alias of the key in the keystore",
+	"client-assertion-file":      "the path of the file the CI platform writes the token to",
+	"client-assertion-env":       "the name of the variable holding the token, not the token",
+	"client-assertion-from":      "the CI platform: github-actions",
+	"assertion-alg":              "the signature algorithm",
+	"assertion-audience":         "the aud claim of the assertion",
 }
 
 // allCommands returns cmd and every command below it, hidden ones too.

@@ -294,6 +294,8 @@ func describeCredential(rep *status.Report) string {
 		where = *c.Where
 	}
 	switch {
+	case c.ClientAuth != nil:
+		return c.Kind
 	case where == "certificate":
 		return "client certificate " + termsafe.Line(c.Path) + " (no client secret)"
 	case where == "env":

@@ -80,7 +80,7 @@ func runToken(ctx context.Context, opts *TokenOptions) error {
 	if r.Method() == config.MethodNone {
 		return &config.UsageError{Msg: fmt.Sprintf("profile %s uses no authentication, so there is no token", r.Name)}
 	}
-	if opts.Refresh && r.Method() != config.MethodOIDC {
+	if opts.Refresh && r.Method() != config.MethodOIDC && r.Method() != config.MethodExec {
 		return &config.UsageError{Msg: fmt.Sprintf("--refresh fetches a new token from the token endpoint; profile %s uses %s auth, which has none", r.Name, r.Method())}
 	}
 	p, err := s.Provider(ctx, r)

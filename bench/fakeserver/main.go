@@ -9,7 +9,11 @@
 package main
 
 import (
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"log"
@@ -20,6 +24,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/camctl/camctl/internal/testutil/fakecamunda"
 )
 
@@ -29,6 +35,7 @@ func main() {
 	oauth := flag.String("oauth", "", "serve POST /oauth/token for client CLIENT_ID:SECRET and require its bearer tokens on /v2/*")
 	ttl := flag.Duration("token-ttl", 5*time.Minute, "lifetime of the tokens -oauth issues")
 	items := flag.Int("items", 0, "items of each kind on the search endpoints (for camctl api --paginate)")
+	keyClient := flag.String("key-client", "", "with -oauth: also accept client CLIENT_ID:KEY.pem authenticating with assertions signed by that (PKCS#8) key (private_key_jwt)")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
@@ -56,6 +63,17 @@ func main() {
 		srv.idp = fakecamunda.NewIssuer(*ttl)
 		srv.idp.AddClient(id, secret)
 		fake.RequireBearer(srv.idp.Verify)
+		if *keyClient != "" {
+			kid, path, ok := strings.Cut(*keyClient, ":")
+			if !ok {
+				log.Fatal("-key-client wants CLIENT_ID:KEY.pem")
+			}
+			jwk, err := publicJWK(path)
+			if err != nil {
+				log.Fatalf("-key-client: %v", err)
+			}
+			srv.idp.AddKeyClient(kid, []jose.JSONWebKey{jwk}, false)
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -65,6 +83,32 @@ func main() {
 	fmt.Printf("http://%s\n", ln.Addr())
 	os.Stdout.Sync()
 	log.Fatal(http.Serve(ln, srv))
+}
+
+// publicJWK is the public half of a PKCS#8 PEM key, named by its RFC 7638
+// thumbprint (the kid camctl sends).
+func publicJWK(path string) (jose.JSONWebKey, error) {
+	data, err := os.ReadFile(path) // #nosec G304 -- the benchmark's own key file
+	if err != nil {
+		return jose.JSONWebKey{}, err
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return jose.JSONWebKey{}, fmt.Errorf("%s: no PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return jose.JSONWebKey{}, err
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return jose.JSONWebKey{}, fmt.Errorf("%s: not a signing key", path)
+	}
+	tp, err := (&jose.JSONWebKey{Key: signer.Public()}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return jose.JSONWebKey{}, err
+	}
+	return jose.JSONWebKey{Key: signer.Public(), KeyID: base64.RawURLEncoding.EncodeToString(tp)}, nil
 }
 
 // server routes the token endpoint and the statistics around the fake API.

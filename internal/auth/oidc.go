@@ -28,6 +28,10 @@ type OIDCOptions struct {
 	// Secret returns the client secret. It is called only when a token
 	// must be fetched, so a run with a cached token does not read it.
 	Secret func(ctx context.Context) (string, error)
+	// Assertion, when set, authenticates the client instead of a secret
+	// (RFC 7523 client assertion, spec §11): it is called for every token
+	// request, retries included, and no client_secret is sent.
+	Assertion AssertionFunc
 	// HTTP carries the profile's TLS settings and the per-request timeout.
 	HTTP *http.Client
 	// Budget bounds a token request including its retries (--timeout).
@@ -237,6 +241,9 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 	deadline := p.opts.Now().Add(p.opts.Budget)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	if p.opts.Assertion != nil {
+		p.cc.ClientSecret = ""
+	}
 	hc, bodyErr := watchBodies(p.opts.HTTP)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	var answered *TokenError // the last answer the endpoint gave
@@ -327,6 +334,19 @@ func (p *OIDC) fetch(ctx context.Context) (*Token, error) {
 func (p *OIDC) obtain(ctx context.Context) (*oauth2.Token, error) {
 	if p.opts.Obtain != nil {
 		return p.opts.Obtain(ctx)
+	}
+	if p.opts.Assertion != nil {
+		// A new assertion for each request: an IdP refuses a jti it has
+		// seen, and a retry must not reuse the first one. Its audience
+		// is the token endpoint this request goes to (discovery may
+		// have moved it).
+		a, err := p.opts.Assertion(ctx, p.cc.TokenURL)
+		if err != nil {
+			return nil, &stopError{err}
+		}
+		p.opts.Redactor.Add(a)
+		p.cc.EndpointParams.Set("client_assertion_type", AssertionType)
+		p.cc.EndpointParams.Set("client_assertion", a)
 	}
 	return p.cc.Token(ctx)
 }

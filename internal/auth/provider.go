@@ -8,12 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/config"
+	"github.com/camctl/camctl/internal/redact"
 	"github.com/camctl/camctl/internal/termsafe"
 )
 
@@ -75,6 +77,23 @@ type Deps struct {
 	HTTP *http.Client
 	// Timeout is --timeout: the budget of a token request with retries.
 	Timeout time.Duration
+
+	// KeySecret, when set, supplies a password of the client assertion
+	// key (config.AssertionKeystorePw, config.AssertionKeyPassword): the
+	// session asks for it at login. Else it comes from Secrets.
+	KeySecret func(ctx context.Context, key config.Key, label string) (string, error)
+	// LookupEnv reads the run's environment (client-assertion-env, GitHub
+	// Actions' variables).
+	LookupEnv func(string) (string, bool)
+	// PlatformHTTP is the client for a CI platform's token endpoint (nil:
+	// a plain one with Timeout).
+	PlatformHTTP *http.Client
+	// Redactor learns what the providers obtain when Secrets has none.
+	Redactor *redact.Redactor
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// ExecStderr receives the stderr of an exec auth command (nil: discarded).
+	ExecStderr io.Writer
 }
 
 // NewProvider returns the provider for r's auth method, with its secrets
@@ -130,6 +149,14 @@ func NewProvider(ctx context.Context, r *config.Resolved, d Deps) (Provider, err
 		if err != nil {
 			return nil, err
 		}
+		assertion, err := AssertionFor(ctx, r, d)
+		if err != nil {
+			return nil, err
+		}
+		if assertion != nil {
+			// A client assertion authenticates the client: no secret.
+			return NewOIDC(OIDCOptions{Key: key, Assertion: assertion, HTTP: d.HTTP, Budget: d.Timeout, Cache: d.Tokens, Redactor: secrets.Redactor}), nil
+		}
 		return NewOIDC(OIDCOptions{
 			Key:        key,
 			Secret:     func(ctx context.Context) (string, error) { return oidcSecret(ctx, r, secrets) },
@@ -139,6 +166,12 @@ func NewProvider(ctx context.Context, r *config.Resolved, d Deps) (Provider, err
 			Redactor:   secrets.Redactor,
 			Rediscover: rediscoverer(r, disc, ep),
 		}), nil
+	case config.MethodExec:
+		p, err := NewExecProvider(r, d)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	default:
 		return nil, &config.UsageError{Msg: fmt.Sprintf("profile %s: unknown auth method %q", r.Name, r.Method())}
 	}

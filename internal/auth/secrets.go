@@ -482,6 +482,10 @@ func SecretName(key config.Key) string {
 		return "keystore key password"
 	case config.RefreshToken:
 		return "refresh token"
+	case config.AssertionKeystorePw:
+		return "client assertion keystore password"
+	case config.AssertionKeyPassword:
+		return "client assertion key password"
 	}
 	return string(key)
 }

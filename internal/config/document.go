@@ -182,6 +182,8 @@ func MethodForNewProfile(settings, secrets map[Key]string) string {
 	switch {
 	case settings[ClientID] != "":
 		return MethodOIDC
+	case settings[Command] != "":
+		return MethodExec
 	case settings[Username] != "":
 		return MethodBasic
 	case secrets[Token] != "":
@@ -227,6 +229,14 @@ func (d *Document) Set(name string, key Key, value string) error {
 				deleteKey(block, path[i])
 			}
 		}
+		return nil
+	}
+	if key == Command {
+		n, err := commandNode(value)
+		if err != nil {
+			return &UsageError{Msg: err.Error()}
+		}
+		setNode(parent, last, n)
 		return nil
 	}
 	tag := "!!str"

@@ -49,6 +49,22 @@ const (
 	RefreshToken Key = "auth.refresh-token" // #nosec G101 -- the name of a setting, not its value
 	ClusterID    Key = "saas.cluster-id"
 	Region       Key = "saas.region"
+
+	// Client assertions and command-supplied tokens (spec §11).
+	AssertionKey         Key = "auth.client-assertion-key"
+	AssertionCert        Key = "auth.client-assertion-cert"
+	AssertionKeystore    Key = "auth.client-assertion-keystore"
+	AssertionKeyAlias    Key = "auth.client-assertion-key-alias"
+	AssertionKeystorePw  Key = "auth.client-assertion-keystore-password" // #nosec G101 -- the name of a setting, not its value
+	AssertionKeyPassword Key = "auth.client-assertion-key-password"      // #nosec G101 -- the name of a setting, not its value
+	AssertionAlg         Key = "auth.assertion-alg"
+	AssertionAudience    Key = "auth.assertion-audience"
+	AssertionFile        Key = "auth.client-assertion-file"
+	AssertionEnv         Key = "auth.client-assertion-env"
+	AssertionFrom        Key = "auth.client-assertion-from"
+	// Command is a list (program and arguments); Resolved holds it as a
+	// JSON array of strings.
+	Command Key = "auth.command"
 )
 
 // Field describes one setting: how it is spelt in the file, on the command
@@ -74,7 +90,7 @@ var Fields = []Field{
 	{Key: Address, Flag: "address", Env: []string{"CAMUNDA_REST_ADDRESS", "ZEEBE_REST_ADDRESS", "CAMUNDA_BASE_URL"},
 		Help: "REST API address of the cluster (/v2 is added when missing)"},
 	{Key: AuthMethod, Flag: "auth", Env: []string{"CAMUNDA_AUTH_STRATEGY"},
-		Help: "auth method: none, basic, oidc or bearer"},
+		Help: "auth method: none, basic, oidc, bearer or exec"},
 	{Key: Username, Flag: "username", Env: []string{"CAMUNDA_BASIC_AUTH_USERNAME", "CAMUNDA_USERNAME"},
 		Help: "user name for basic auth"},
 	{Key: Password, Secret: true, Env: []string{"CAMUNDA_BASIC_AUTH_PASSWORD", "CAMUNDA_PASSWORD"},
@@ -123,6 +139,30 @@ var Fields = []Field{
 		Help: "SaaS cluster id"},
 	{Key: Region, EnvOnly: true, Env: []string{"CAMUNDA_CLUSTER_REGION"},
 		Help: "SaaS region"},
+	{Key: AssertionKey, Flag: "client-assertion-key", Env: []string{"CAMCTL_CLIENT_ASSERTION_KEY_PATH"},
+		Help: "PEM private key that signs client assertions (private_key_jwt) instead of a client secret"},
+	{Key: AssertionCert, Flag: "client-assertion-cert", Env: []string{"CAMCTL_CLIENT_ASSERTION_CERT_PATH"},
+		Help: "PEM certificate of --client-assertion-key (adds x5t and x5t#S256 to the assertion)"},
+	{Key: AssertionKeystore, Flag: "client-assertion-keystore", Env: []string{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PATH", "ZEEBE_CLIENT_ASSERTION_KEYSTORE_PATH"},
+		Help: "PKCS#12 keystore with the key (and certificate) that signs client assertions"},
+	{Key: AssertionKeyAlias, Flag: "client-assertion-key-alias", Env: []string{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_KEY_ALIAS", "ZEEBE_CLIENT_ASSERTION_KEYSTORE_KEY_ALIAS"},
+		Help: "alias of the key in --client-assertion-keystore (default: its first key)"},
+	{Key: AssertionKeystorePw, Secret: true, Env: []string{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PASSWORD", "ZEEBE_CLIENT_ASSERTION_KEYSTORE_PASSWORD"},
+		Help: "password of the client assertion keystore"},
+	{Key: AssertionKeyPassword, Secret: true, Env: []string{"CAMUNDA_CLIENT_ASSERTION_KEYSTORE_KEY_PASSWORD", "ZEEBE_CLIENT_ASSERTION_KEYSTORE_KEY_PASSWORD"},
+		Help: "password of the client assertion key (keystore: default the keystore's; PEM: the passphrase of an encrypted key)"},
+	{Key: AssertionAlg, Flag: "assertion-alg",
+		Help: "signature algorithm of client assertions: RS256 (default for RSA keys), PS256, ES256 (EC keys)"},
+	{Key: AssertionAudience, Flag: "assertion-audience", Env: []string{"CAMCTL_ASSERTION_AUDIENCE"},
+		Help: "aud of the client assertion (default: the token URL; GitHub Actions: api://AzureADTokenExchange)"},
+	{Key: AssertionFile, Flag: "client-assertion-file", Env: []string{"CAMCTL_CLIENT_ASSERTION_FILE"},
+		Help: "file holding a client assertion, re-read before every token request (Kubernetes projected token, AZURE_FEDERATED_TOKEN_FILE)"},
+	{Key: AssertionEnv, Flag: "client-assertion-env",
+		Help: "name of a variable holding a client assertion (GitLab id_tokens:)"},
+	{Key: AssertionFrom, Flag: "client-assertion-from", Env: []string{"CAMCTL_CLIENT_ASSERTION_FROM"},
+		Help: "CI platform that issues the client assertion: github-actions"},
+	{Key: Command,
+		Help: "exec auth: the command that prints a token, as a list (--exec-command PROGRAM, --exec-arg ARG...)"},
 }
 
 // FieldFor returns the description of key.
@@ -150,10 +190,11 @@ const (
 	MethodBasic  = "basic"
 	MethodOIDC   = "oidc"
 	MethodBearer = "bearer"
+	MethodExec   = "exec"
 )
 
 // Methods lists the valid values of auth.method.
-var Methods = []string{MethodNone, MethodBasic, MethodOIDC, MethodBearer}
+var Methods = []string{MethodNone, MethodBasic, MethodOIDC, MethodBearer, MethodExec}
 
 // DefaultAddress is where Camunda 8 Run serves the REST API.
 const DefaultAddress = "http://localhost:8080"

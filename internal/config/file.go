@@ -47,6 +47,17 @@ type AuthConfig struct {
 	Resource string `mapstructure:"resource" yaml:"resource"`
 	Issuer   string `mapstructure:"issuer" yaml:"issuer"`
 	Grant    string `mapstructure:"grant" yaml:"grant"`
+
+	AssertionKey      string   `mapstructure:"client-assertion-key" yaml:"client-assertion-key"`
+	AssertionCert     string   `mapstructure:"client-assertion-cert" yaml:"client-assertion-cert"`
+	AssertionKeystore string   `mapstructure:"client-assertion-keystore" yaml:"client-assertion-keystore"`
+	AssertionKeyAlias string   `mapstructure:"client-assertion-key-alias" yaml:"client-assertion-key-alias"`
+	AssertionAlg      string   `mapstructure:"assertion-alg" yaml:"assertion-alg"`
+	AssertionAudience string   `mapstructure:"assertion-audience" yaml:"assertion-audience"`
+	AssertionFile     string   `mapstructure:"client-assertion-file" yaml:"client-assertion-file"`
+	AssertionEnv      string   `mapstructure:"client-assertion-env" yaml:"client-assertion-env"`
+	AssertionFrom     string   `mapstructure:"client-assertion-from" yaml:"client-assertion-from"`
+	Command           []string `mapstructure:"command" yaml:"command"`
 }
 
 // TLSConfig applies to every connection of the profile (API and token endpoint).
@@ -82,6 +93,28 @@ func (p Profile) Get(key Key) string {
 		return p.Auth.Issuer
 	case Grant:
 		return p.Auth.Grant
+	case AssertionKey:
+		return p.Auth.AssertionKey
+	case AssertionCert:
+		return p.Auth.AssertionCert
+	case AssertionKeystore:
+		return p.Auth.AssertionKeystore
+	case AssertionKeyAlias:
+		return p.Auth.AssertionKeyAlias
+	case AssertionAlg:
+		return p.Auth.AssertionAlg
+	case AssertionAudience:
+		return p.Auth.AssertionAudience
+	case AssertionFile:
+		return p.Auth.AssertionFile
+	case AssertionEnv:
+		return p.Auth.AssertionEnv
+	case AssertionFrom:
+		return p.Auth.AssertionFrom
+	case Command:
+		if len(p.Auth.Command) > 0 {
+			return EncodeCommand(p.Auth.Command)
+		}
 	case CAFile:
 		return p.TLS.CAFile
 	case ClientCert:

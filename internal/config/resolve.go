@@ -235,7 +235,7 @@ func Resolve(o Options) (*Resolved, error) {
 	}
 	// Paths may start with ~/ (as in the spec's example); the shell does
 	// not expand it inside a config file or a quoted variable.
-	for _, k := range []Key{CAFile, ClientCert, ClientKey, Keystore} {
+	for _, k := range []Key{CAFile, ClientCert, ClientKey, Keystore, AssertionKey, AssertionCert, AssertionKeystore, AssertionFile} {
 		if s, ok := r.settings[k]; ok {
 			s.Value = ExpandHome(s.Value, env("HOME"))
 			r.settings[k] = s
@@ -316,6 +316,18 @@ func (r *Resolved) resolveMethod() error {
 		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, ClientCert)}
 	case has(ClientID) && has(Keystore):
 		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, Keystore)}
+	case has(ClientID) && has(AssertionKey):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, AssertionKey)}
+	case has(ClientID) && has(AssertionKeystore):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, AssertionKeystore)}
+	case has(ClientID) && has(AssertionFile):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, AssertionFile)}
+	case has(ClientID) && has(AssertionFrom):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, AssertionFrom)}
+	case has(ClientID) && has(AssertionEnv):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, AssertionEnv)}
+	case has(Command):
+		r.settings[AuthMethod] = Setting{Value: MethodExec, Source: from(Command)}
 	case has(Username) && has(Password):
 		r.settings[AuthMethod] = Setting{Value: MethodBasic, Source: from(Username, Password)}
 	case has(Token):
@@ -360,6 +372,8 @@ func ParseMethod(v string) (string, bool) {
 		return MethodOIDC, true
 	case "bearer":
 		return MethodBearer, true
+	case "exec":
+		return MethodExec, true
 	}
 	return "", false
 }

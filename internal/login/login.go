@@ -102,7 +102,11 @@ func Run(ctx context.Context, q *Request) (*Result, error) {
 	secrets := deps.Secrets
 	certOnly := r.Method() == config.MethodOIDC && auth.HasClientCert(r) && !q.ClientSecretStdin &&
 		!r.Get(config.ClientSecret).IsSet() && q.Imported[config.ClientSecret] == ""
-	if r.Method() != config.MethodNone && !q.InsecureStorage && !certOnly {
+	// A client assertion authenticates the client instead of a secret
+	// (spec §11); an exec command has nothing to store.
+	assertionOnly := r.Method() == config.MethodOIDC && auth.HasAssertion(r)
+	certOnly = certOnly || assertionOnly
+	if r.Method() != config.MethodNone && r.Method() != config.MethodExec && !q.InsecureStorage && !certOnly {
 		// Find out before asking for a secret that could not be kept.
 		if err := secrets.KeyringStatus(ctx); err != nil {
 			return res, &auth.NoKeyringError{Err: err}
@@ -160,19 +164,31 @@ func Run(ctx context.Context, q *Request) (*Result, error) {
 			}
 		}
 		// No cache yet: the token is stored only once the cluster accepts it.
-		oidc := auth.NewOIDC(auth.OIDCOptions{
+		oidcOpts := auth.OIDCOptions{
 			Key:      key,
 			Secret:   func(context.Context) (string, error) { return cs, nil },
 			HTTP:     deps.HTTP,
 			Budget:   deps.Timeout,
 			Redactor: q.Redactor,
-		})
+		}
+		if assertionOnly {
+			a, err := auth.AssertionFor(ctx, r, deps)
+			if err != nil {
+				return res, q.Explain(fmt.Errorf("login failed, nothing was stored: %w", err))
+			}
+			oidcOpts.Secret, oidcOpts.Assertion, cs = nil, a, ""
+		}
+		oidc := auth.NewOIDC(oidcOpts)
 		if token, err = oidc.Token(ctx, true); err != nil {
 			return res, q.Explain(fmt.Errorf("login failed, nothing was stored: %w", err))
 		}
 		provider = oidc
 		if cs != "" {
 			secretKey, secret = config.ClientSecret, cs
+		}
+	case config.MethodExec:
+		if provider, err = auth.NewProvider(ctx, r, deps); err != nil {
+			return res, q.Explain(err)
 		}
 	case config.MethodBearer:
 		tok, err := q.secret(ctx, q.TokenStdin, config.Token, "Bearer token: ")
@@ -208,7 +224,7 @@ func Run(ctx context.Context, q *Request) (*Result, error) {
 		value string
 	}
 	var passphrases []certSecret
-	for _, k := range []config.Key{config.KeyPassphrase, config.KeystorePassword} {
+	for _, k := range []config.Key{config.KeyPassphrase, config.KeystorePassword, config.AssertionKeystorePw, config.AssertionKeyPassword} {
 		v, asked := q.Session.GivenCertSecret(k)
 		if !asked && r.Get(k).Source.Kind == config.FromEnv {
 			v = r.Value(k)

@@ -44,6 +44,9 @@ type Options struct {
 	// Warn receives each warning and note, one line without its newline,
 	// as it arises: before the first byte is sent or a secret asked for.
 	Warn func(string)
+	// ExecStderr receives the stderr of an exec auth command (spec §11:
+	// it passes through).
+	ExecStderr io.Writer
 }
 
 // Session is one run's connection state. It is safe for concurrent use
@@ -219,10 +222,10 @@ func (s *Session) Deps(ctx context.Context, r *config.Resolved, interactive bool
 	if err != nil {
 		return auth.Deps{}, err
 	}
-	// Only oidc caches tokens: other methods neither look for a cache
+	// Only oidc and exec cache tokens: other methods neither look for a cache
 	// directory nor check it, on every run.
 	var tokens *auth.TokenCache
-	if r.Method() == config.MethodOIDC {
+	if r.Method() == config.MethodOIDC || r.Method() == config.MethodExec {
 		tokens = s.TokenCache(secrets, r)
 	}
 	tlsOpts, err := s.tlsOptions(ctx, r, interactive)
@@ -241,6 +244,15 @@ func (s *Session) Deps(ctx context.Context, r *config.Resolved, interactive bool
 		Tokens:  tokens,
 		HTTP:    hc,
 		Timeout: s.o.Timeout,
+		// The passwords of a client assertion key are kept like those of
+		// a client certificate: given, from the environment, stored, or
+		// asked for at login.
+		KeySecret: func(ctx context.Context, key config.Key, label string) (string, error) {
+			return s.certSecret(ctx, r, key, interactive, label)()
+		},
+		LookupEnv:  s.o.LookupEnv,
+		Redactor:   s.o.Redactor,
+		ExecStderr: s.o.ExecStderr,
 	}, nil
 }
 

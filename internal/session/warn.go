@@ -41,7 +41,12 @@ func (s *Session) Warn(r *config.Resolved) {
 	}
 	if r.Method() == config.MethodOIDC {
 		if u, err := url.Parse(r.Value(config.TokenURL)); err == nil && u.Host != "" {
-			s.warnPlainHTTP(r, u, "its client secret")
+			what := "its client secret"
+			if auth.HasAssertion(r) {
+				// An assertion is a bearer credential for its lifetime.
+				what = "its client assertion"
+			}
+			s.warnPlainHTTP(r, u, what)
 		}
 	}
 }

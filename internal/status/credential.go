@@ -15,8 +15,10 @@ type Credential struct {
 	// Stored: the credential is there (in the keyring, the file store,
 	// the environment, or a client certificate the profile names).
 	Stored bool `json:"stored"`
-	// Where is "keyring", "file" (the --insecure-storage file), "env" or
-	// "certificate"; nil when the credential is not there.
+	// Where is "keyring", "file" (the --insecure-storage file), "env",
+	// "certificate", or the client-authentication kind of a client
+	// without a stored secret (private_key_jwt, federated, exec); nil
+	// when the credential is not there.
 	Where *string `json:"where"`
 	// BoundTo are the origins a stored secret was verified against and
 	// is sent to (spec §5); nil when it is not bound (env, none).
@@ -43,6 +45,9 @@ type Credential struct {
 	// when (zero: unknown). Nil for client credentials and the other
 	// methods.
 	SignIn *SignIn `json:"-"`
+	// ClientAuth is how a client without a stored secret proves itself
+	// (a signed assertion, a federated token, a command).
+	ClientAuth *auth.ClientAuth `json:"-"`
 }
 
 // SignIn is what is known locally of a person's sign-in.
@@ -126,6 +131,13 @@ func CredentialKey(r *config.Resolved) config.Key {
 // refresh token, a signed client assertion, a command) get their case
 // here.
 func DescribeCredential(ctx context.Context, secrets *auth.Secrets, r *config.Resolved) Credential {
+	if r.Method() == config.MethodExec || r.Method() == config.MethodOIDC && !r.Person() && auth.HasAssertion(r) {
+		// No stored secret: a command, a key or the CI platform's token
+		// proves who the client is (spec §11); the token step tells
+		// whether it works.
+		ca := auth.DescribeClientAuthWith(ctx, r, secrets)
+		return Credential{Kind: ca.String(), Needed: true, Stored: true, Where: ptr(ca.Kind), ClientAuth: &ca}
+	}
 	key := CredentialKey(r)
 	if key == "" {
 		return Credential{}

@@ -39,11 +39,18 @@
 // per client, "" when none was named, and per grant type), revocation
 // requests, and why failed ones failed (oidc-provider tells clients only
 // "client authentication failed").
+// It also has "fields": the form field names of each token request, in
+// order (to show that no client_secret went with a client assertion), and
+// "assertions": the decoded header and claims of each client assertion
+// that reached client authentication. private_key_jwt clients are
+// registered with a "jwks" of their public keys; their assertions must
+// also have sub = iss, nbf, a kid, and exp at most 300 s after iat
+// (spec §11).
 import http from 'node:http';
 import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const clients = JSON.parse(process.env.IDP_CLIENTS || '[]');
 const ttl = Number(process.env.IDP_TTL || 300);
@@ -152,7 +159,9 @@ const mTLS = !tls ? { enabled: false } : {
   },
 };
 
-const stats = { token: 0, clients: {}, grants: {}, revoked: 0, errors: [] };
+const stats = { token: 0, clients: {}, grants: {}, revoked: 0, errors: [], fields: [], assertions: [] };
+
+const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 const users = JSON.parse(process.env.IDP_USERS || '[]');
 const rotate = process.env.IDP_ROTATE !== '0';
@@ -277,7 +286,15 @@ server.listen(0, '127.0.0.1', () => {
       return u ? { preferred_username: u.login, name: u.name, email: u.email } : undefined;
     },
     claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'] },
-    clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic', ...(tls ? ['tls_client_auth'] : [])],
+    clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt', ...(tls ? ['tls_client_auth'] : [])],
+    async assertJwtClientAuthClaimsAndHeader(ctx, claims, header) {
+      const fail = (msg) => { throw new errors.InvalidClientAuth(msg); };
+      if (claims.sub !== claims.iss) fail('sub must equal iss (the client id)');
+      if (typeof claims.nbf !== 'number') fail('nbf must be given');
+      if (typeof claims.iat !== 'number') fail('iat must be given');
+      if (claims.exp - claims.iat > 300) fail('exp must be at most 300 s after iat');
+      if (!header.kid) fail('the header must name the key (kid)');
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -308,6 +325,16 @@ server.listen(0, '127.0.0.1', () => {
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.path === '/token') {
+      const body = ctx.oidc?.body ?? {};
+      stats.fields.push(Object.keys(body));
+      if (typeof body.client_assertion === 'string') {
+        try {
+          const [h, p] = body.client_assertion.split('.');
+          stats.assertions.push({ header: b64json(h), claims: b64json(p) });
+        } catch {
+          stats.assertions.push({ header: null, claims: null });
+        }
+      }
       const id = ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id ?? '';
       stats.clients[id] = (stats.clients[id] || 0) + 1;
       const grant = ctx.oidc?.params?.grant_type ?? '';

@@ -9,9 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Issuer is a fake OAuth 2.0 token endpoint for the client-credentials
@@ -36,6 +39,10 @@ type Issuer struct {
 type issuerClient struct {
 	secret    string
 	subjectDN string
+	// keys: a private_key_jwt or federated client (AddKeyClient).
+	keys      []jose.JSONWebKey
+	federated bool
+	audiences []string
 }
 
 // NewIssuer returns an issuer of tokens that live for ttl.
@@ -101,7 +108,12 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u, p, ok := r.BasicAuth(); ok {
 		id, secret = u, p
 	}
-	if !i.authenticate(r, id, secret) {
+	if a := r.PostForm.Get("client_assertion"); a != "" || r.PostForm.Has("client_assertion_type") {
+		if err := i.checkAssertion(r, id, a); err != nil {
+			oauthError(w, http.StatusUnauthorized, "invalid_client", err.Error())
+			return
+		}
+	} else if !i.authenticate(r, id, secret) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="fakecamunda"`)
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "Invalid client or Invalid client credentials")
 		return
@@ -122,7 +134,7 @@ func (i *Issuer) authenticate(r *http.Request, id, secret string) bool {
 	c, known := i.clients[id]
 	i.mu.Unlock()
 	switch {
-	case !known:
+	case !known || len(c.keys) > 0:
 		return false
 	case c.subjectDN != "":
 		return r.TLS != nil && len(r.TLS.PeerCertificates) > 0 && r.TLS.PeerCertificates[0].Subject.String() == c.subjectDN
@@ -134,6 +146,13 @@ func (i *Issuer) authenticate(r *http.Request, id, secret string) bool {
 var b64 = base64.RawURLEncoding
 
 const jwtHeader = `{"alg":"HS256","typ":"JWT"}`
+
+// Issue returns a token for client and aud, as the token endpoint would
+// (for fake tools that print one).
+func (i *Issuer) Issue(client, aud string) string {
+	t, _ := i.issue("https://fakecamunda.invalid", client, aud)
+	return t
+}
 
 func (i *Issuer) issue(iss, client, aud string) (string, time.Duration) {
 	i.mu.Lock()
@@ -179,6 +198,75 @@ func (i *Issuer) Verify(token string) error {
 	}
 	if time.Now().Unix() >= c.Exp {
 		return errors.New("expired")
+	}
+	return nil
+}
+
+// AddKeyClient registers a client that authenticates with a client
+// assertion (RFC 7523) signed by one of keys. A signed assertion must
+// have iss = sub = id; a federated client's (the CI platform's token)
+// may have any iss and sub. Its aud must be one of audiences (default:
+// the token endpoint's URL).
+func (i *Issuer) AddKeyClient(id string, keys []jose.JSONWebKey, federated bool, audiences ...string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.clients[id] = issuerClient{keys: keys, federated: federated, audiences: audiences}
+}
+
+// checkAssertion verifies a client assertion as Entra ID and Keycloak do.
+func (i *Issuer) checkAssertion(r *http.Request, id, assertion string) error {
+	i.mu.Lock()
+	c, known := i.clients[id]
+	i.mu.Unlock()
+	switch {
+	case !known || len(c.keys) == 0:
+		return errors.New("no such client with keys")
+	case r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+		return errors.New("client_assertion_type is not jwt-bearer")
+	case r.PostForm.Has("client_secret"):
+		return errors.New("a client_secret came with the assertion")
+	}
+	jws, err := jose.ParseSignedCompact(assertion, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.ES384})
+	if err != nil || len(jws.Signatures) != 1 {
+		return errors.New("the assertion is not a signed JWT")
+	}
+	var payload []byte
+	for _, k := range c.keys {
+		if k.KeyID == jws.Signatures[0].Header.KeyID {
+			if payload, err = jws.Verify(k.Key); err == nil {
+				break
+			}
+		}
+	}
+	if payload == nil {
+		return errors.New("the assertion is not signed by a key of the client")
+	}
+	var cl struct {
+		Iss, Sub string
+		Aud      string
+		Exp      int64
+		Jti      string
+	}
+	if err := json.Unmarshal(payload, &cl); err != nil {
+		return errors.New("the assertion's claims do not parse")
+	}
+	want := c.audiences
+	if len(want) == 0 {
+		scheme := "https://"
+		if r.TLS == nil {
+			scheme = "http://"
+		}
+		want = []string{scheme + r.Host + r.URL.Path}
+	}
+	switch {
+	case !c.federated && (cl.Iss != id || cl.Sub != id):
+		return errors.New("iss and sub must be the client id")
+	case !slices.Contains(want, cl.Aud):
+		return errors.New("aud " + cl.Aud + " is not this endpoint")
+	case cl.Exp <= time.Now().Unix():
+		return errors.New("the assertion has expired")
+	case cl.Jti == "" && !c.federated:
+		return errors.New("no jti")
 	}
 	return nil
 }

@@ -49,6 +49,11 @@ type Client struct {
 	// is ignored) from the CA in TLSOptions.CAFile, and has no secret.
 	// It needs Options.TLS.
 	TLSSubjectDN string
+	// JWKS registers the client for private_key_jwt (RFC 7523): it
+	// authenticates with client assertions signed by one of these public
+	// keys, and has no secret. A federated client's JWKS is the CI
+	// platform's (see ciplatform).
+	JWKS []jose.JSONWebKey
 	// Public registers a person's client without a secret (a CLI):
 	// token_endpoint_auth_method none, PKCE required, the authorization
 	// code, refresh token and device code grants, and the loopback
@@ -151,6 +156,14 @@ func start(t testing.TB, o Options, node, script string) *IdP {
 			delete(m, "client_secret")
 			m["token_endpoint_auth_method"] = "tls_client_auth"
 			m["tls_client_auth_subject_dn"] = c.TLSSubjectDN
+		}
+		if len(c.JWKS) > 0 {
+			if c.Secret != "" || c.TLSSubjectDN != "" {
+				t.Fatalf("oidctest: client %s has a JWKS and a Secret or TLSSubjectDN; a private_key_jwt client has only keys", c.ID)
+			}
+			delete(m, "client_secret")
+			m["token_endpoint_auth_method"] = "private_key_jwt"
+			m["jwks"] = jose.JSONWebKeySet{Keys: c.JWKS}
 		}
 		clients = append(clients, m)
 	}
@@ -258,6 +271,17 @@ type Stats struct {
 	// "invalid_client: client certificate was not verified" (clients see
 	// only "client authentication failed").
 	Errors []string `json:"errors"`
+	// Fields are the form field names of each token request, in order.
+	Fields [][]string `json:"fields"`
+	// Assertions are the decoded client assertions that reached client
+	// authentication, in order.
+	Assertions []Assertion `json:"assertions"`
+}
+
+// Assertion is a client assertion as the provider received it.
+type Assertion struct {
+	Header map[string]any `json:"header"`
+	Claims map[string]any `json:"claims"`
 }
 
 // Stats asks the provider what it saw. It counts requests that reached
