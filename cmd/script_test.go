@@ -32,13 +32,33 @@ func TestMain(m *testing.M) {
 		os.Exit(sigCountMain())
 	}
 	if os.Getenv("CAMCTL_TEST_MAIN") == "1" {
-		os.Exit(Main())
+		code := Main()
+		if path := os.Getenv("CAMCTL_TEST_PEAK_RSS"); path != "" {
+			writePeakRSS(path)
+		}
+		os.Exit(code)
 	}
 	testscript.Main(m, map[string]func(){
 		"camctl": func() { os.Exit(Main()) },
 		// The $BROWSER of the README's `camctl login --web`.
 		"test-browser": func() { os.Exit(testBrowser()) },
 	})
+}
+
+// writePeakRSS writes this process's peak resident set (VmHWM of
+// /proc/self/status, Linux) to path. The rusage of a waited child is no
+// measure: Go starts it with vfork, and until it execs, the child counts
+// the parent's memory, which for this test binary can be hundreds of MB.
+func writePeakRSS(path string) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			_ = os.WriteFile(path, []byte(strings.TrimSpace(v)), 0o600)
+		}
+	}
 }
 
 // TestScripts runs the end-to-end CLI scenarios in testdata/script. Each
