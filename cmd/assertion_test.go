@@ -94,6 +94,20 @@ func TestPrivateKeyJWTProfile(t *testing.T) {
 		t.Errorf("clientAuth %+v (%v)", shown.ClientAuth, err)
 	}
 
+	// camctl status: ready, with the client authentication named and no
+	// client secret asked for.
+	f, _, out, errOut = h.factory(t)
+	if code := run(t, f, "status", "-p", "signed"); code != 0 {
+		t.Fatalf("status: exit %d: %s\n%s", code, errOut, out)
+	}
+	if !strings.Contains(out.String(), "private_key_jwt") || !strings.Contains(out.String(), kid) || strings.Contains(out.String(), "client secret") {
+		t.Errorf("status of a private_key_jwt profile:\n%s", out)
+	}
+	f, _, out, _ = h.factory(t)
+	if code := run(t, f, "status", "-p", "signed", "-o", "json"); code != 0 || !strings.Contains(out.String(), `"where": "private_key_jwt"`) || !strings.Contains(out.String(), `"ready": true`) {
+		t.Errorf("status -o json of a private_key_jwt profile: exit %d\n%s", code, out)
+	}
+
 	// A PEM key with PS256 set on the profile: signed anew, same client.
 	f, _, _, errOut = h.factory(t)
 	if code := run(t, f, "profile", "set", "signed", "--client-assertion-keystore", "", "--client-assertion-key", keys.RSAKey, "--assertion-alg", "ps256"); code != 0 {

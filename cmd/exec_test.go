@@ -96,6 +96,14 @@ func TestExecAuth(t *testing.T) {
 			if n := countLines(t, runs) - before; n != 1 {
 				t.Errorf("the command ran %d times for 3 commands, want 1 (cached by expiry)", n)
 			}
+			// camctl status: ready on the cached token, the command named.
+			f, _, out, errOut := h.factory(t)
+			if code := run(t, f, "status", "-p", "cmd"); code != 0 || !strings.Contains(out.String(), "exec") || !strings.Contains(out.String(), script) {
+				t.Errorf("status of an exec profile: exit %d\n%s\n%s", code, out, errOut)
+			}
+			if n := countLines(t, runs) - before; n != 1 {
+				t.Errorf("status ran the command again (%d runs); the cached token serves it", n)
+			}
 		})
 	}
 	_ = issuer

@@ -255,6 +255,20 @@ func TestPersonSignIn(t *testing.T) {
 		if err != nil || st.Grant != config.GrantAuthorizationCode || !st.Person || !st.Stored || st.Where != auth.InKeyring || st.Username != "alice" || len(st.Bound) != 2 {
 			t.Errorf("LocalSignIn: %+v, %v", st, err)
 		}
+		// camctl status: signed in, the person's grant and identity.
+		code, out, stderr = p.camctl(t, "status", "-p", "sm")
+		if code != 0 || !regexp.MustCompile(`refresh token stored in the OS keyring, bound to .*; signed in as alice`).MatchString(out) || !regexp.MustCompile(`(?m)^  Ready: +yes$`).MatchString(out) {
+			t.Errorf("status of a signed-in person: exit %d\n%s\n%s", code, out, stderr)
+		}
+		code, out, _ = p.camctl(t, "status", "-p", "sm", "-o", "json")
+		var reports []map[string]any
+		if err := json.Unmarshal([]byte(out), &reports); code != 0 || err != nil || len(reports) != 1 {
+			t.Fatalf("status -o json: exit %d, %v\n%s", code, err, out)
+		}
+		rep := reports[0]
+		if rep["grant"] != config.GrantAuthorizationCode || rep["identity"].(map[string]any)["username"] != "alice" || rep["ready"] != true {
+			t.Errorf("status -o json of a person: %v", rep)
+		}
 	})
 
 	t.Run("cluster without authentication/me", func(t *testing.T) {
@@ -299,6 +313,13 @@ func TestPersonSignIn(t *testing.T) {
 			t.Fatalf("login --web --insecure-storage: exit %d\n%s", code, stderr)
 		}
 		rt1 := storedRefresh(t, p)
+		// camctl status with the access token expired: ready, after one
+		// silent refresh.
+		expireTokens(t, s.cache)
+		if code, out, stderr := p.camctl(t, "status", "-p", "sm"); code != 0 || !strings.Contains(out, "Ready:") {
+			t.Errorf("status with an expired access token: exit %d\n%s\n%s", code, out, stderr)
+		}
+		rt1 = storedRefresh(t, p)
 		// At expiry: one refresh, and the rotated refresh token is kept.
 		expireTokens(t, s.cache)
 		before := idp.Stats()
@@ -358,6 +379,10 @@ func TestPersonSignIn(t *testing.T) {
 			}
 			if strings.Contains(r.stderr, "Open this URL") || strings.Contains(r.stderr, "/auth?") {
 				t.Errorf("a command other than login started a browser sign-in:\n%s", r.stderr)
+			}
+			r = s.camctl(nil, "status", "-p", "sm")
+			if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "camctl login -p sm") || strings.Contains(r.stderr, "Open this URL") {
+				t.Errorf("status of a revoked sign-in: %v\nstdout %s\nwant exit 3 naming camctl login -p sm, no browser", r, r.stdout)
 			}
 		})
 	})
