@@ -124,7 +124,7 @@ the problem detail goes to stderr.`,
 	fl.StringArrayVarP(&opts.RawFields, "raw-field", "f", nil, "a string `key=value` of the JSON body (query parameter for GET)")
 	fl.StringArrayVarP(&opts.Fields, "field", "F", nil, "a typed `key=value`: true, false, null, numbers, JSON; @file reads a file, @- stdin")
 	fl.StringVar(&opts.Input, "input", "", "the request body from a `file` (- for stdin), sent as application/json unless -H sets Content-Type")
-	fl.StringArrayVar(&opts.Form, "form", nil, "a multipart/form-data part: `name=value` or name=@file")
+	fl.StringArrayVar(&opts.Form, "form", nil, "a multipart/form-data part: `name=value`, name=@file or name=@-;filename=order.bpmn")
 	fl.StringArrayVarP(&opts.Headers, "header", "H", nil, "an extra request header `'Name: value'` (not Authorization)")
 	fl.BoolVar(&opts.Paginate, "paginate", false, "follow the pages of a search (POST .../search) and print one document with every item")
 	fl.StringVarP(&opts.JQ, "jq", "q", "", "filter the JSON answer with a jq `expression` (built in; per page with --paginate)")
