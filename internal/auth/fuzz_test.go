@@ -88,9 +88,18 @@ func FuzzTokenResponse(f *testing.F) {
 			checkToken(t, tok)
 			return
 		}
+		var unusable *UnusableTokenError
+		if errors.As(err, &unusable) {
+			// A token that cannot be a header value (spec §5): refused
+			// before it is cached or sent; its message must still be safe.
+			if msg := err.Error(); strings.IndexFunc(msg, unprintable) >= 0 || strings.Contains(msg, secret) {
+				t.Fatalf("the unusable-token error is unsafe: %q", msg)
+			}
+			return
+		}
 		var te *TokenError
 		if !errors.As(err, &te) {
-			t.Fatalf("fetch = %T %v, want a *TokenError", err, err)
+			t.Fatalf("fetch = %T %v, want a *TokenError or *UnusableTokenError", err, err)
 		}
 		msg := err.Error()
 		if i := strings.IndexFunc(msg, unprintable); i >= 0 {
