@@ -133,7 +133,13 @@ func (r *Resolved) Storable() bool { return r.Kind != KindEnv }
 // environment profile (spec §3): any one of them set outvotes the
 // current profile. TLS paths, audience or scope alone do not: they are
 // often exported for every cluster a machine talks to.
-var connectionKeys = []Key{Address, AuthMethod, ClientID, ClientSecret, TokenURL, Issuer, WellKnownURL, Username, Password, Token, ClusterID}
+//
+// The client assertion's sources (a key, a keystore and its passwords, a
+// CI platform's token) are credentials like a client secret: set in the
+// environment they make the environment profile, instead of handing a
+// file profile's identity provider a token meant for another client.
+var connectionKeys = []Key{Address, AuthMethod, ClientID, ClientSecret, TokenURL, Issuer, WellKnownURL, Username, Password, Token, ClusterID,
+	AssertionKey, AssertionCert, AssertionKeystore, AssertionKeystorePw, AssertionKeyPassword, AssertionFile, AssertionFrom}
 
 // ConnectionVars returns the connection variables that are set, in the
 // order of Fields.

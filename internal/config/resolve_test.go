@@ -283,6 +283,18 @@ func TestResolveProfileSelection(t *testing.T) {
 			wantName: config.EnvProfileName, wantKind: config.KindEnv, wantSelKind: config.FromEnv,
 			wantSelName: "CAMUNDA_* variables", wantSel: "env CAMUNDA_* variables", wantAddress: config.DefaultAddress,
 			wantOutvoted: "helm", wantVars: []string{"CAMUNDA_CLIENT_SECRET"}},
+		// A CI platform's token or a signing key in the environment is a
+		// credential: it must not go to the current profile's IdP.
+		{name: "a client assertion variable alone beats current-profile",
+			env:      env{"CAMCTL_CLIENT_ASSERTION_FILE": "/var/run/token"},
+			wantName: config.EnvProfileName, wantKind: config.KindEnv, wantSelKind: config.FromEnv,
+			wantSelName: "CAMUNDA_* variables", wantSel: "env CAMUNDA_* variables", wantAddress: config.DefaultAddress,
+			wantOutvoted: "helm", wantVars: []string{"CAMCTL_CLIENT_ASSERTION_FILE"}},
+		{name: "a Java assertion keystore variable alone beats current-profile",
+			env:      env{"ZEEBE_CLIENT_ASSERTION_KEYSTORE_PATH": "/ks.p12"},
+			wantName: config.EnvProfileName, wantKind: config.KindEnv, wantSelKind: config.FromEnv,
+			wantSelName: "CAMUNDA_* variables", wantSel: "env CAMUNDA_* variables", wantAddress: config.DefaultAddress,
+			wantOutvoted: "helm", wantVars: []string{"ZEEBE_CLIENT_ASSERTION_KEYSTORE_PATH"}},
 		{name: "with CAMCTL_PROFILE the environment overrides single fields",
 			env:      env{"CAMCTL_PROFILE": "helm", "CAMUNDA_REST_ADDRESS": "http://env:8080"},
 			wantName: "helm", wantKind: config.KindFile, wantSelKind: config.FromEnv, wantSelName: "CAMCTL_PROFILE",
