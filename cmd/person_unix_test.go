@@ -269,6 +269,13 @@ func TestPersonSignIn(t *testing.T) {
 		if rep["grant"] != config.GrantAuthorizationCode || rep["identity"].(map[string]any)["username"] != "alice" || rep["ready"] != true {
 			t.Errorf("status -o json of a person: %v", rep)
 		}
+		// camctl exec: an SDK has no grant for a person's public client,
+		// so the child gets a fresh token, not a client id to fail with.
+		f, _, _ = p.factory(t)
+		child, code := childEnvOf(t, f, &strings.Builder{}, []string{"PATH=" + os.Getenv("PATH")}, "-p", "sm")
+		if code != 3 || child["CAMUNDA_AUTH_STRATEGY"] != "BEARER" || idp.Verify(child["CAMUNDA_OAUTH_TOKEN"]) != nil || child["CAMUNDA_CLIENT_ID"] != "" || child["CAMUNDA_REST_ADDRESS"] != fake.URL {
+			t.Errorf("camctl exec of a person's profile: exit %d, child environment %v", code, child)
+		}
 	})
 
 	t.Run("cluster without authentication/me", func(t *testing.T) {

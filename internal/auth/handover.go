@@ -121,6 +121,12 @@ func handOver(ctx context.Context, r *config.Resolved, d Deps, p Provider, noSec
 		secret("CAMUNDA_OAUTH_TOKEN", t.AccessToken)
 		return nil
 	}
+	// The CA bundle is no secret, and without it the child cannot reach a
+	// cluster behind a private CA: handed over in every case.
+	if v := r.Value(config.CAFile); v != "" {
+		h.Set["CAMUNDA_CA_CERTIFICATE_PATH"] = v
+		h.Set["CAMUNDA_MTLS_CA_PATH"] = v
+	}
 	if noSecrets {
 		if r.Method() == config.MethodNone {
 			h.Set["CAMUNDA_AUTH_STRATEGY"] = "NONE"
@@ -129,9 +135,14 @@ func handOver(ctx context.Context, r *config.Resolved, d Deps, p Provider, noSec
 		h.Set["CAMUNDA_AUTH_STRATEGY"] = "BEARER"
 		return h, token()
 	}
-	if v := r.Value(config.CAFile); v != "" {
-		h.Set["CAMUNDA_CA_CERTIFICATE_PATH"] = v
-		h.Set["CAMUNDA_MTLS_CA_PATH"] = v
+	// The client certificate's files (not its passphrase) for a child
+	// that talks to an API behind mutual TLS with a handed-over token.
+	clientCertPaths := func() {
+		for k, n := range map[config.Key]string{config.ClientCert: "CAMUNDA_MTLS_CERT_PATH", config.ClientKey: "CAMUNDA_MTLS_KEY_PATH", config.Keystore: "CAMUNDA_SSL_CLIENT_KEYSTORE_PATH"} {
+			if v := r.Value(k); v != "" {
+				h.Set[n] = v
+			}
+		}
 	}
 	get := func(key config.Key) (string, error) {
 		v, _, err := d.Secrets.Resolve(ctx, r, key)
@@ -153,9 +164,16 @@ func handOver(ctx context.Context, r *config.Resolved, d Deps, p Provider, noSec
 	case config.MethodOIDC:
 		// A client the SDKs can authenticate themselves: secret, client
 		// certificate, or a PKCS#12 assertion keystore (Java).
-		sdkCan := !HasAssertion(r) || (r.Get(config.AssertionKeystore).IsSet() && !r.Get(config.AssertionKey).IsSet())
+		// A person's sign-in (a public client: the SDKs have no grant for
+		// it), a token endpoint known only by discovery, and an assertion
+		// the Java client would sign otherwise (another alg or audience)
+		// are handed over as a fresh token instead.
+		keystoreOnly := r.Get(config.AssertionKeystore).IsSet() && !r.Get(config.AssertionKey).IsSet() &&
+			r.Value(config.AssertionAlg) == "" && r.Value(config.AssertionAudience) == ""
+		sdkCan := !r.Person() && r.Value(config.TokenURL) != "" && (!HasAssertion(r) || keystoreOnly)
 		if !sdkCan {
 			h.Set["CAMUNDA_AUTH_STRATEGY"] = "BEARER"
+			clientCertPaths()
 			return h, token()
 		}
 		h.Set["CAMUNDA_AUTH_STRATEGY"] = "OAUTH"
@@ -197,11 +215,7 @@ func handOver(ctx context.Context, r *config.Resolved, d Deps, p Provider, noSec
 				secret("CAMUNDA_CLIENT_SECRET", cs)
 			}
 		}
-		for k, n := range map[config.Key]string{config.ClientCert: "CAMUNDA_MTLS_CERT_PATH", config.ClientKey: "CAMUNDA_MTLS_KEY_PATH", config.Keystore: "CAMUNDA_SSL_CLIENT_KEYSTORE_PATH"} {
-			if v := r.Value(k); v != "" {
-				h.Set[n] = v
-			}
-		}
+		clientCertPaths()
 		for k, n := range map[config.Key]string{config.KeyPassphrase: "CAMUNDA_MTLS_KEY_PASSPHRASE", config.KeystorePassword: "CAMUNDA_SSL_CLIENT_KEYSTORE_SECRET"} {
 			if (k == config.KeyPassphrase && r.Value(config.ClientKey) == "") || (k == config.KeystorePassword && r.Value(config.Keystore) == "") {
 				continue
@@ -218,6 +232,7 @@ func handOver(ctx context.Context, r *config.Resolved, d Deps, p Provider, noSec
 		return h, token()
 	default: // bearer, exec
 		h.Set["CAMUNDA_AUTH_STRATEGY"] = "BEARER"
+		clientCertPaths()
 		return h, token()
 	}
 }
