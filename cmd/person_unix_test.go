@@ -237,7 +237,7 @@ func TestPersonSignIn(t *testing.T) {
 			t.Fatalf("topology with the person's token: exit %d\n%s\n%s", code, out, stderr)
 		}
 		code, out, _ = p.camctl(t, "profile", "show", "sm")
-		if code != 0 || !regexp.MustCompile(`auth.refresh-token +stored in the OS keyring`).MatchString(out) || !regexp.MustCompile(`auth.grant +authorization-code`).MatchString(out) {
+		if code != 0 || !regexp.MustCompile(`auth.refresh-token +stored in the OS keyring`).MatchString(out) || !regexp.MustCompile(`auth.grant +authorization-code`).MatchString(out) || !regexp.MustCompile(`(?m)^kind +person$`).MatchString(out) {
 			t.Errorf("profile show of a person's profile:\n%s", out)
 		}
 		// What camctl status shows without a network request.

@@ -24,6 +24,9 @@ const (
 	ClientAuthFederated   = "federated"
 	ClientAuthExec        = "exec"
 	ClientAuthBearer      = "bearer"
+	// ClientAuthPerson: a public client signs a person in (authorization
+	// code or device code) and keeps a refresh token; it has no secret.
+	ClientAuthPerson = "person"
 )
 
 // ClientAuth says how a profile's client proves itself, for `profile
@@ -72,6 +75,8 @@ func (c ClientAuth) String() string {
 		parts = append(parts, "from "+c.Source)
 	case ClientAuthExec:
 		parts = append(parts, "command "+strings.Join(c.Command, " "))
+	case ClientAuthPerson:
+		parts = append(parts, "public client, "+c.Source+" grant, refresh token")
 	}
 	if c.Audience != "" {
 		parts = append(parts, "aud "+c.Audience)
@@ -107,6 +112,9 @@ func DescribeClientAuthWith(ctx context.Context, r *config.Resolved, secrets *Se
 	case config.MethodExec:
 		argv, _ := config.DecodeCommand(r.Value(config.Command))
 		return ClientAuth{Kind: ClientAuthExec, Command: argv}
+	}
+	if r.Person() {
+		return ClientAuth{Kind: ClientAuthPerson, Source: r.Grant()}
 	}
 	aud := r.Value(config.AssertionAudience)
 	switch {
