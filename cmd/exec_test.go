@@ -104,6 +104,18 @@ func TestExecAuth(t *testing.T) {
 			if n := countLines(t, runs) - before; n != 1 {
 				t.Errorf("status ran the command again (%d runs); the cached token serves it", n)
 			}
+			// logout forgets the command's cached token: the next run asks it again.
+			f, _, _, errOut = h.factory(t)
+			if code := run(t, f, "logout", "-p", "cmd"); code != 0 || !strings.Contains(errOut.String(), "cached access token") {
+				t.Errorf("logout of an exec profile: exit %d: %s", code, errOut)
+			}
+			f, _, _, errOut = h.factory(t)
+			if code := run(t, f, "topology"); code != 0 {
+				t.Fatalf("topology after logout: exit %d: %s", code, errOut)
+			}
+			if n := countLines(t, runs) - before; n != 2 {
+				t.Errorf("after logout the command ran %d times in all, want 2", n)
+			}
 		})
 	}
 	_ = issuer

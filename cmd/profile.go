@@ -684,6 +684,16 @@ func forget(ctx context.Context, io *IOStreams, s *session.Session, r *config.Re
 			errs = append(errs, err)
 		}
 	}
+	if argv, err := config.DecodeCommand(r.Value(config.Command)); err == nil && len(argv) > 0 && r.Method() == config.MethodExec {
+		// The command's token, cached by its expiry (spec §11).
+		found, err := s.TokenCache(secrets, r).Delete(ctx, auth.ExecKey(r, argv))
+		if found {
+			removed = append(removed, "cached access token")
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(removed) > 0 {
 		fmt.Fprintf(io.ErrOut, "Deleted the stored %s of profile %s.\n", strings.Join(removed, ", "), r.Name)
 	}
