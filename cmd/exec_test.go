@@ -98,7 +98,7 @@ func TestExecAuth(t *testing.T) {
 			}
 			// camctl status: ready on the cached token, the command named.
 			f, _, out, errOut := h.factory(t)
-			if code := run(t, f, "status", "-p", "cmd"); code != 0 || !strings.Contains(out.String(), "exec") || !strings.Contains(out.String(), script) {
+			if code := run(t, f, "status", "-p", "cmd"); code != 0 || !strings.Contains(out.String(), "exec") || !strings.Contains(out.String(), script) || !strings.Contains(out.String(), "cached") {
 				t.Errorf("status of an exec profile: exit %d\n%s\n%s", code, out, errOut)
 			}
 			if n := countLines(t, runs) - before; n != 1 {

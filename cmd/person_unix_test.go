@@ -257,7 +257,7 @@ func TestPersonSignIn(t *testing.T) {
 		}
 		// camctl status: signed in, the person's grant and identity.
 		code, out, stderr = p.camctl(t, "status", "-p", "sm")
-		if code != 0 || !regexp.MustCompile(`refresh token stored in the OS keyring, bound to .*; signed in as alice`).MatchString(out) || !regexp.MustCompile(`(?m)^  Ready: +yes$`).MatchString(out) {
+		if code != 0 || !regexp.MustCompile(`refresh token stored in the OS keyring, bound to .*; signed in as alice`).MatchString(out) || !regexp.MustCompile(`(?m)^  Ready: +yes$`).MatchString(out) || !regexp.MustCompile(`(?m)^  Token: +cached`).MatchString(out) {
 			t.Errorf("status of a signed-in person: exit %d\n%s\n%s", code, out, stderr)
 		}
 		code, out, _ = p.camctl(t, "status", "-p", "sm", "-o", "json")

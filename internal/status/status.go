@@ -220,12 +220,10 @@ func (c *Checker) Check(ctx context.Context, r *config.Resolved) *Report {
 	// The cache alone, before anything can fail on the network: the
 	// report names a cached token even when the cluster is away.
 	var cached *auth.Token
-	if r.Method() == config.MethodOIDC {
-		if key, err := auth.OIDCKey(r); err == nil {
-			if t, where, err := s.TokenCache(secrets, r).Get(ctx, key); err == nil && t.FreshAt(c.now()) {
-				cached = t
-				rep.Token = &Token{Source: "cached", Where: where, Expiry: t.ExpiresAt, ExpiresAt: ptr(t.ExpiresAt.UTC().Format(time.RFC3339))}
-			}
+	if key, ok := cacheKey(r, s.TokenCache(secrets, r)); ok {
+		if t, where, err := s.TokenCache(secrets, r).Get(ctx, key); err == nil && t.FreshAt(c.now()) {
+			cached = t
+			rep.Token = &Token{Source: "cached", Where: where, Expiry: t.ExpiresAt, ExpiresAt: ptr(t.ExpiresAt.UTC().Format(time.RFC3339))}
 		}
 	}
 
@@ -344,6 +342,25 @@ func (c *Checker) now() time.Time {
 		return c.Now()
 	}
 	return time.Now()
+}
+
+// cacheKey is the token cache's key for r's access token, found
+// without the network: an oidc profile's (also a person's, or one whose
+// token endpoint is known by the cached discovery document), or an exec
+// command's.
+func cacheKey(r *config.Resolved, cache *auth.TokenCache) (auth.TokenKey, bool) {
+	switch r.Method() {
+	case config.MethodOIDC:
+		key, err := auth.LocalTokenKey(r, cache)
+		return key, err == nil
+	case config.MethodExec:
+		argv, err := config.DecodeCommand(r.Value(config.Command))
+		if err != nil || len(argv) == 0 {
+			return auth.TokenKey{}, false
+		}
+		return auth.ExecKey(r, argv), true
+	}
+	return auth.TokenKey{}, false
 }
 
 // grant is how an oidc profile gets its tokens (auth.grant), nil for
