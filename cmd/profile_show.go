@@ -158,6 +158,9 @@ func runProfileShow(ctx context.Context, opts *ProfileShowOptions) error {
 	if err != nil {
 		return err
 	}
+	// The token endpoint of an --issuer profile, from the cached
+	// discovery document (no request): stored secrets are bound to it.
+	_, _ = auth.ApplyDiscovery(ctx, r, auth.NewDiscovery(auth.Deps{Tokens: sess.TokenCache(secrets, r)}), true)
 	for _, key := range relevantSecrets(r) {
 		out.Secrets = append(out.Secrets, secretStatus(ctx, secrets, r, key))
 	}

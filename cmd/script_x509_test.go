@@ -71,6 +71,8 @@ func TestScriptsX509(t *testing.T) {
 			"EXPIRING_CERT": pki.ExpiringClientCert, "EXPIRING_KEY": pki.ExpiringClientKey,
 			"WRONG_KEY":        pki.WrongKey,
 			"ASSERTION_KEY":    assertionKeys.ECKey,
+			"ASSERTION_P12":    assertionKeys.P12AES,
+			"ISSUER":           idp.Issuer,
 			"CAMCTL_CACHE_DIR": filepath.Join(env.WorkDir, "cache"),
 		} {
 			env.Setenv(k, v)

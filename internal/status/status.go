@@ -216,6 +216,9 @@ func (c *Checker) Check(ctx context.Context, r *config.Resolved) *Report {
 	if err != nil {
 		return rep.fail(c, err, r)
 	}
+	// The token endpoint of an --issuer profile, from the cached
+	// discovery document (no request): stored secrets are bound to it.
+	_, _ = auth.ApplyDiscovery(ctx, r, auth.NewDiscovery(auth.Deps{Tokens: s.TokenCache(secrets, r)}), true)
 	rep.Credential = DescribeCredential(ctx, secrets, r)
 	// The cache alone, before anything can fail on the network: the
 	// report names a cached token even when the cluster is away.
