@@ -144,6 +144,12 @@ func runLogin(ctx context.Context, opts *LoginOptions) error {
 	if err := opts.checkStdinFlag(r); err != nil {
 		return err
 	}
+	if err := config.CheckCombination(r.Value); err != nil {
+		return err
+	}
+	if r.Person() && opts.ClientSecretStdin {
+		return flagErrorf("profile %s signs a person in (grant %s) with a public client, which has no client secret: drop --client-secret-stdin", r.Name, r.Grant())
+	}
 	if (opts.Web || opts.Device) && r.Method() != config.MethodOIDC {
 		return flagErrorf("profile %s uses %s auth (%s); a person signs in to an oidc profile: add --auth oidc", r.Name, r.Method(), r.Get(config.AuthMethod).Source)
 	}
@@ -377,6 +383,12 @@ func stdinFlagError(err error) error {
 // personFlags checks --web, --device and their options, and turns --web
 // or --device into the grant the profile keeps.
 func (opts *LoginOptions) personFlags() error {
+	if !opts.Web && !opts.Device && (opts.NoBrowser || opts.RedirectPort != 0 || opts.LoginTimeout != login.DefaultLoginTimeout) {
+		return flagErrorf("--no-browser, --redirect-port and --login-timeout go with --web (and --login-timeout with --device)")
+	}
+	if opts.Device && (opts.NoBrowser || opts.RedirectPort != 0) {
+		return flagErrorf("--no-browser and --redirect-port go with --web; --device opens no browser and has no redirect")
+	}
 	if opts.Web && opts.Device {
 		return flagErrorf("--web and --device cannot be combined: choose the browser (--web) or a code for another device (--device)")
 	}

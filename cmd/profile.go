@@ -163,6 +163,9 @@ func profileEditCmd(f *Factory, cmd *cobra.Command, run func(context.Context, *P
 
 func runProfileAdd(ctx context.Context, o *ProfileEditOptions) error {
 	name, settings, secrets, insecure := o.Name, o.Settings, o.Secrets, o.Insecure
+	if err := config.CheckCombination(func(k config.Key) string { return settings[k] }); err != nil {
+		return err
+	}
 	path, err := o.ConfigPath()
 	if err != nil {
 		return err
@@ -320,6 +323,18 @@ func runProfileSet(ctx context.Context, o *ProfileEditOptions) error {
 					return err
 				}
 			}
+		}
+	}
+	if current, ferr := fileProfile(path, name); ferr == nil {
+		// The profile as it will be: its settings, these flags over them.
+		merged := func(k config.Key) string {
+			if v, ok := settings[k]; ok {
+				return v
+			}
+			return current.Value(k)
+		}
+		if err := config.CheckCombination(merged); err != nil {
+			return err
 		}
 	}
 	err = config.Edit(ctx, path, func(doc *config.Document) error {

@@ -68,3 +68,44 @@ func (r *Resolved) SetInferred(key Key, value, from string) {
 	}
 	r.settings[key] = Setting{Value: value, Source: Source{Kind: FromInferred, Name: from}}
 }
+
+// CheckCombination refuses settings that contradict each other, whatever
+// their sources: a grant or a client assertion on a profile that is not
+// oidc, a client assertion on a person's sign-in (a public client has
+// none), an exec command on a profile that does not run it. value
+// returns a setting's value ("" when unset). Without this, camctl would
+// keep such a setting and silently not use it.
+func CheckCombination(value func(Key) string) error {
+	method := value(AuthMethod)
+	grant := value(Grant)
+	var assertion Key
+	for _, k := range []Key{AssertionKey, AssertionKeystore, AssertionFile, AssertionEnv, AssertionFrom} {
+		if value(k) != "" {
+			assertion = k
+			break
+		}
+	}
+	flag := func(k Key) string {
+		if k == Command {
+			return "--exec-command"
+		}
+		if f, ok := FieldFor(k); ok && f.Flag != "" {
+			return "--" + f.Flag
+		}
+		return string(k)
+	}
+	// An unset method is inferred from the other settings (an assertion
+	// or a client id make oidc): only an explicit one can contradict.
+	known := method != ""
+	switch {
+	case known && grant != "" && method != MethodOIDC:
+		return &UsageError{Msg: fmt.Sprintf("%s %s is for oidc profiles, not %s auth: use --auth oidc, or drop --grant", flag(Grant), grant, method)}
+	case known && assertion != "" && method != MethodOIDC:
+		return &UsageError{Msg: fmt.Sprintf("%s is a client assertion, which authenticates an oidc client, not %s auth: use --auth oidc, or drop it", flag(assertion), method)}
+	case assertion != "" && (grant == GrantAuthorizationCode || grant == GrantDeviceCode):
+		return &UsageError{Msg: fmt.Sprintf("%s is a client assertion, for the client-credentials grant; a person's sign-in (--grant %s) uses a public client without one: drop one of them", flag(assertion), grant)}
+	case known && value(Command) != "" && method != MethodExec:
+		return &UsageError{Msg: fmt.Sprintf("%s runs a command for a token, which is --auth exec, not %s auth: use --auth exec, or drop it", flag(Command), method)}
+	}
+	return nil
+}
