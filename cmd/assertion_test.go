@@ -108,6 +108,19 @@ func TestPrivateKeyJWTProfile(t *testing.T) {
 		t.Errorf("status -o json of a private_key_jwt profile: exit %d\n%s", code, out)
 	}
 
+	// With the keystore gone, status says the credential is not there.
+	if err := os.Rename(keys.P12AES, keys.P12AES+".away"); err != nil {
+		t.Fatal(err)
+	}
+	f, _, out, _ = h.factory(t)
+	run(t, f, "status", "-p", "signed", "-o", "json")
+	if !strings.Contains(out.String(), `"stored": false`) {
+		t.Errorf("status -o json with the keystore gone:\n%s", out)
+	}
+	if err := os.Rename(keys.P12AES+".away", keys.P12AES); err != nil {
+		t.Fatal(err)
+	}
+
 	// A PEM key with PS256 set on the profile: signed anew, same client.
 	f, _, _, errOut = h.factory(t)
 	if code := run(t, f, "profile", "set", "signed", "--client-assertion-keystore", "", "--client-assertion-key", keys.RSAKey, "--assertion-alg", "ps256"); code != 0 {

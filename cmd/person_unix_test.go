@@ -266,6 +266,9 @@ func TestPersonSignIn(t *testing.T) {
 			t.Fatalf("status -o json: exit %d, %v\n%s", code, err, out)
 		}
 		rep := reports[0]
+		if si, _ := rep["sign_in"].(map[string]any); si == nil || si["username"] != "alice" {
+			t.Errorf("status -o json of a person has no sign_in: %v", rep["sign_in"])
+		}
 		if rep["grant"] != config.GrantAuthorizationCode || rep["identity"].(map[string]any)["username"] != "alice" || rep["ready"] != true {
 			t.Errorf("status -o json of a person: %v", rep)
 		}
@@ -381,7 +384,7 @@ func TestPersonSignIn(t *testing.T) {
 			revoke(t, idp, storedRefresh(t, p))
 			expireTokens(t, s.cache)
 			r := s.camctl(nil, "-p", "sm", "topology")
-			if r.code != 3 || !strings.Contains(r.stderr, "has expired or was revoked") || !strings.Contains(r.stderr, "camctl login -p sm") {
+			if r.code != 3 || !strings.Contains(r.stderr, "has a sign-in that expired or was revoked") || !strings.Contains(r.stderr, "camctl login -p sm") {
 				t.Errorf("a revoked sign-in: %v\nwant exit 3 naming camctl login -p sm", r)
 			}
 			if strings.Contains(r.stderr, "Open this URL") || strings.Contains(r.stderr, "/auth?") {

@@ -294,6 +294,8 @@ func describeCredential(rep *status.Report) string {
 		where = *c.Where
 	}
 	switch {
+	case c.ClientAuth != nil && c.Problem != "":
+		return c.Kind + ": " + termsafe.Line(c.Problem)
 	case c.ClientAuth != nil:
 		return c.Kind
 	case where == "certificate":

@@ -99,7 +99,7 @@ func NewPerson(ctx context.Context, r *config.Resolved, d Deps, key TokenKey) (*
 		if err != nil {
 			var re *oauth2.RetrieveError
 			if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-				return nil, &stopError{&SignInError{Profile: r.Name, Reason: "has expired or was revoked at the identity provider",
+				return nil, &stopError{&SignInError{Profile: r.Name, Reason: "has a sign-in that expired or was revoked at the identity provider",
 					Detail: termsafe.Line(p.redact(strings.TrimSpace("invalid_grant: " + re.ErrorDescription))), Err: err}}
 			}
 			return nil, err

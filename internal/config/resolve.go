@@ -332,6 +332,14 @@ func (r *Resolved) resolveMethod() error {
 		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, AssertionFrom)}
 	case has(ClientID) && has(AssertionEnv):
 		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, AssertionEnv)}
+	case has(ClientID) && has(Issuer):
+		// A client id and an identity provider: oidc, whose missing
+		// credential is then named, rather than no auth and a bare 401.
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, Issuer)}
+	case has(ClientID) && has(WellKnownURL):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, WellKnownURL)}
+	case has(ClientID) && has(TokenURL):
+		r.settings[AuthMethod] = Setting{Value: MethodOIDC, Source: from(ClientID, TokenURL)}
 	case has(Command):
 		r.settings[AuthMethod] = Setting{Value: MethodExec, Source: from(Command)}
 	case has(Username) && has(Password):

@@ -487,6 +487,12 @@ func TestResolveMethodInference(t *testing.T) {
 			want: "oidc", wantSrc: "inferred from CAMUNDA_CLIENT_ID + CAMUNDA_MTLS_CERT_PATH"},
 		{name: "client id + keystore", env: env{"CAMUNDA_CLIENT_ID": "id", "CAMUNDA_SSL_CLIENT_KEYSTORE_PATH": "/k.p12"},
 			want: "oidc", wantSrc: "inferred from CAMUNDA_CLIENT_ID + CAMUNDA_SSL_CLIENT_KEYSTORE_PATH"},
+		// A client id and an IdP without the secret: oidc (and then the
+		// missing secret is named), not none and a bare 401.
+		{name: "client id + issuer", env: env{"CAMUNDA_CLIENT_ID": "id", "CAMUNDA_ISSUER_URL": "https://idp.example.com/realms/r"},
+			want: "oidc", wantSrc: "inferred from CAMUNDA_CLIENT_ID + CAMUNDA_ISSUER_URL"},
+		{name: "client id + token URL", env: env{"CAMUNDA_CLIENT_ID": "id", "CAMUNDA_OAUTH_URL": "https://idp.example.com/token"},
+			want: "oidc", wantSrc: "inferred from CAMUNDA_CLIENT_ID + CAMUNDA_OAUTH_URL"},
 		{name: "username + password", env: env{"CAMUNDA_BASIC_AUTH_USERNAME": "u", "CAMUNDA_BASIC_AUTH_PASSWORD": "p"},
 			want: "basic", wantSrc: "inferred from CAMUNDA_BASIC_AUTH_USERNAME + CAMUNDA_BASIC_AUTH_PASSWORD"},
 		{name: "username + password aliases", env: env{"CAMUNDA_USERNAME": "u", "CAMUNDA_PASSWORD": "p"},

@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	"github.com/camctl/camctl/internal/auth"
@@ -136,7 +137,18 @@ func DescribeCredential(ctx context.Context, secrets *auth.Secrets, r *config.Re
 		// proves who the client is (spec §11); the token step tells
 		// whether it works.
 		ca := auth.DescribeClientAuthWith(ctx, r, secrets)
-		return Credential{Kind: ca.String(), Needed: true, Stored: true, Where: ptr(ca.Kind), ClientAuth: &ca}
+		c := Credential{Kind: ca.String(), Needed: true, Stored: true, Where: ptr(ca.Kind), ClientAuth: &ca}
+		// A key, keystore or token file that is not there is no
+		// credential (a variable or a CI platform is known only when
+		// asked: the token step tells).
+		for _, k := range []config.Key{config.AssertionKey, config.AssertionKeystore, config.AssertionFile} {
+			if path := r.Value(k); path != "" {
+				if _, err := os.Stat(path); err != nil {
+					c.Stored, c.Problem = false, err.Error()
+				}
+			}
+		}
+		return c
 	}
 	key := CredentialKey(r)
 	if key == "" {

@@ -48,6 +48,10 @@ type Report struct {
 	Ready bool `json:"ready"`
 	// Error is the first thing that failed; nil when ready.
 	Error *Failure `json:"error"`
+	// SignIn is a person's sign-in (spec §10: "the sign-in's expiry, for
+	// refresh tokens"), nil for clients. Not in §12's list; added after
+	// its fields.
+	SignIn *SignInReport `json:"sign_in"`
 
 	// AddressSource is where the address came from, as `profile show`
 	// names it ("config file", "env CAMUNDA_REST_ADDRESS", "default").
@@ -64,6 +68,12 @@ type Report struct {
 	Topology *api.Health `json:"-"`
 	// IdentityNote says why Identity is nil, when the cluster was asked.
 	IdentityNote string `json:"-"`
+}
+
+// SignInReport is who signed in and until when (nil: unknown).
+type SignInReport struct {
+	Username  string  `json:"username"`
+	ExpiresAt *string `json:"expires_at"`
 }
 
 // Token is the expiry of the access token a profile sends.
@@ -220,6 +230,12 @@ func (c *Checker) Check(ctx context.Context, r *config.Resolved) *Report {
 	// discovery document (no request): stored secrets are bound to it.
 	_, _ = auth.ApplyDiscovery(ctx, r, auth.NewDiscovery(auth.Deps{Tokens: s.TokenCache(secrets, r)}), true)
 	rep.Credential = DescribeCredential(ctx, secrets, r)
+	if si := rep.Credential.SignIn; si != nil {
+		rep.SignIn = &SignInReport{Username: si.Username}
+		if !si.ExpiresAt.IsZero() {
+			rep.SignIn.ExpiresAt = ptr(si.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+	}
 	// The cache alone, before anything can fail on the network: the
 	// report names a cached token even when the cluster is away.
 	var cached *auth.Token
