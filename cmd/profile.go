@@ -710,7 +710,11 @@ func forget(ctx context.Context, io *IOStreams, s *session.Session, r *config.Re
 		}
 	}
 	if len(removed) > 0 {
-		fmt.Fprintf(io.ErrOut, "Deleted the stored %s of profile %s.\n", strings.Join(removed, ", "), r.Name)
+		what := "the stored " + strings.Join(removed, ", ")
+		if removed[0] == "cached access token" {
+			what = "the " + strings.Join(removed, ", ") // nothing stored, a token cached
+		}
+		fmt.Fprintf(io.ErrOut, "Deleted %s of profile %s.\n", what, r.Name)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return len(removed) > 0, fmt.Errorf("profile %s: could not delete everything stored for it: %w", r.Name, err)
