@@ -106,12 +106,7 @@ func (p *ExecProvider) Command() []string { return append([]string(nil), p.argv.
 
 // Authorize implements api.Authorizer.
 func (p *ExecProvider) Authorize(ctx context.Context, req *http.Request) error {
-	t, err := p.Token(ctx, false)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+t.AccessToken)
-	return nil
+	return authorizeBearer(ctx, req, p.Token)
 }
 
 // Refresh implements api.Refresher: a 401 to a cached token runs the
@@ -120,11 +115,7 @@ func (p *ExecProvider) Refresh(ctx context.Context) (bool, error) {
 	p.mu.Lock()
 	fresh := p.fetched
 	p.mu.Unlock()
-	if fresh {
-		return false, nil
-	}
-	_, err := p.Token(ctx, true)
-	return err == nil, err
+	return refreshOnce(ctx, fresh, p.Token)
 }
 
 // Current is the token this process last used (nil before the first).

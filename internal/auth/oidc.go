@@ -112,7 +112,21 @@ func (p *OIDC) Identity() string {
 
 // Authorize sends the cached token, or a new one.
 func (p *OIDC) Authorize(ctx context.Context, req *http.Request) error {
-	t, err := p.Token(ctx, false)
+	return authorizeBearer(ctx, req, p.Token)
+}
+
+// Refresh implements api.Refresher: after a 401 to a cached token, that
+// token is dropped and one new token fetched (see refreshOnce).
+func (p *OIDC) Refresh(ctx context.Context) (bool, error) {
+	p.mu.Lock()
+	fresh := p.fetched
+	p.mu.Unlock()
+	return refreshOnce(ctx, fresh, p.Token)
+}
+
+// authorizeBearer sets the bearer token that token gives (cached or new).
+func authorizeBearer(ctx context.Context, req *http.Request, token func(context.Context, bool) (*Token, error)) error {
+	t, err := token(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -120,18 +134,14 @@ func (p *OIDC) Authorize(ctx context.Context, req *http.Request) error {
 	return nil
 }
 
-// Refresh implements api.Refresher: after a 401 to a cached token, that
-// token is dropped and one new token fetched. A token fetched moments ago
-// in this process would only be fetched again (a wrong audience, say), so
-// then the 401 stands.
-func (p *OIDC) Refresh(ctx context.Context) (bool, error) {
-	p.mu.Lock()
-	fresh := p.fetched
-	p.mu.Unlock()
+// refreshOnce gets a new token after a 401, unless the one rejected was
+// got moments ago in this process (fresh): getting it again would only
+// repeat the refusal (a wrong audience, say), so then the 401 stands.
+func refreshOnce(ctx context.Context, fresh bool, token func(context.Context, bool) (*Token, error)) (bool, error) {
 	if fresh {
 		return false, nil
 	}
-	_, err := p.Token(ctx, true)
+	_, err := token(ctx, true)
 	return err == nil, err
 }
 
