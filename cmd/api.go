@@ -311,7 +311,7 @@ func searchBody(opts *APIOptions, method, path string, body *api.Body) ([]byte, 
 			return nil, &FlagError{Err: err}
 		}
 		b, err = io.ReadAll(io.LimitReader(rc, api.MaxBufferedBody+1))
-		rc.Close()
+		_ = rc.Close()
 		if err != nil {
 			return nil, fmt.Errorf("--paginate: reading the request body: %w", err)
 		}
@@ -557,7 +557,7 @@ func (o *apiOutput) paginate(ctx context.Context, c *api.Client, ar *apiRequest)
 		pr, pw = io.Pipe()
 		go func() {
 			err := jsonview.Pretty(out, pr, o.style())
-			pr.CloseWithError(err)
+			_ = pr.CloseWithError(err)
 			done <- err
 		}()
 		w = pw
@@ -574,7 +574,7 @@ func (o *apiOutput) paginate(ctx context.Context, c *api.Client, ar *apiRequest)
 		}
 	}
 	if pw != nil {
-		pw.Close()
+		_ = pw.Close()
 		if perr := <-done; err == nil {
 			err = perr
 		}

@@ -322,14 +322,17 @@ func TestPersonSignIn(t *testing.T) {
 		if code, stderr := p.loginWeb(t, alice, true, append(profile, "--insecure-storage")...); code != 0 || !strings.Contains(stderr, "stored in plain text") {
 			t.Fatalf("login --web --insecure-storage: exit %d\n%s", code, stderr)
 		}
-		rt1 := storedRefresh(t, p)
+		rt0 := storedRefresh(t, p)
 		// camctl status with the access token expired: ready, after one
-		// silent refresh.
+		// silent refresh (whose rotated refresh token is kept).
 		expireTokens(t, s.cache)
-		if code, out, stderr := p.camctl(t, "status", "-p", "sm"); code != 0 || !strings.Contains(out, "Ready:") {
+		if code, out, stderr := p.camctl(t, "status", "-p", "sm"); code != 0 || !regexp.MustCompile(`(?m)^  Ready: +yes$`).MatchString(out) {
 			t.Errorf("status with an expired access token: exit %d\n%s\n%s", code, out, stderr)
 		}
-		rt1 = storedRefresh(t, p)
+		rt1 := storedRefresh(t, p)
+		if rt1 == rt0 {
+			t.Error("status refreshed no token, or did not keep the rotated refresh token")
+		}
 		// At expiry: one refresh, and the rotated refresh token is kept.
 		expireTokens(t, s.cache)
 		before := idp.Stats()

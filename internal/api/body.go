@@ -414,7 +414,7 @@ func InputBody(path string, src *Sources) (*Body, error) {
 				return nil, fmt.Errorf("--input: %w", err)
 			}
 			if fi, err := f.Stat(); err != nil || fi.Size() != size {
-				f.Close()
+				_ = f.Close()
 				return nil, fmt.Errorf("--input: %s changed while camctl was sending it", path)
 			}
 			return SourceReader(f), nil
@@ -554,7 +554,7 @@ func writeForm(w io.Writer, boundary string, parts []FormPart) error {
 			return fmt.Errorf("--form %s: %w", p.Name, err)
 		}
 		_, err = io.Copy(pw, f)
-		f.Close()
+		_ = f.Close()
 		if err != nil {
 			return fmt.Errorf("--form %s: reading %s: %w", p.Name, p.File, err)
 		}

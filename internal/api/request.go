@@ -142,7 +142,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*StreamResponse, error) 
 			return resp, nil
 		}
 		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if rerr != nil && len(body) == 0 {
 			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return nil, ctx.Err()
@@ -194,14 +194,14 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, r *Request
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		if body != nil {
-			body.Close()
+			_ = body.Close()
 		}
 		return nil, err
 	}
 	if body != nil {
 		req.ContentLength = r.Body.ContentLength
 		if r.Body.ContentLength == 0 {
-			body.Close()
+			_ = body.Close()
 			req.Body = http.NoBody
 		}
 		if r.Body.ContentType != "" {
@@ -225,7 +225,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, r *Request
 	if c.opts.Auth != nil {
 		if err := c.opts.Auth.Authorize(ctx, req); err != nil {
 			if body != nil {
-				body.Close()
+				_ = body.Close()
 			}
 			return nil, err
 		}

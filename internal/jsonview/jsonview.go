@@ -51,7 +51,7 @@ func Pretty(w io.Writer, r io.Reader, style Style) error {
 			_ = bw.Flush()
 			return err
 		}
-		bw.WriteByte('\n')
+		p.byte('\n')
 	}
 	return bw.Flush()
 }
@@ -61,23 +61,28 @@ type printer struct {
 	style Style
 }
 
+// str and byte write to the buffer, whose error is sticky: Pretty's
+// final Flush reports it.
+func (p *printer) str(s string) { _, _ = p.w.WriteString(s) }
+func (p *printer) byte(c byte)  { _ = p.w.WriteByte(c) }
+
 func (p *printer) paint(color, s string) {
 	if p.style.Color {
-		p.w.WriteString(color)
-		p.w.WriteString(s)
-		p.w.WriteString(colorReset)
+		p.str(color)
+		p.str(s)
+		p.str(colorReset)
 		return
 	}
-	p.w.WriteString(s)
+	p.str(s)
 }
 
 func (p *printer) newline(depth int) {
 	if !p.style.Indent {
 		return
 	}
-	p.w.WriteByte('\n')
+	p.byte('\n')
 	for range depth {
-		p.w.WriteString("  ")
+		p.str("  ")
 	}
 }
 
@@ -93,15 +98,15 @@ func (p *printer) value(dec *json.Decoder, depth int) error {
 func (p *printer) token(dec *json.Decoder, tok json.Token, depth int) error {
 	switch t := tok.(type) {
 	case json.Delim:
-		open, close := byte(t), byte('}')
+		open, close := byte('{'), byte('}')
 		if t == '[' {
-			close = ']'
+			open, close = '[', ']'
 		}
-		p.w.WriteByte(open)
+		p.byte(open)
 		n := 0
 		for dec.More() {
 			if n > 0 {
-				p.w.WriteByte(',')
+				p.byte(',')
 			}
 			n++
 			p.newline(depth + 1)
@@ -112,9 +117,9 @@ func (p *printer) token(dec *json.Decoder, tok json.Token, depth int) error {
 				}
 				key, _ := kt.(string)
 				p.paint(colorKey, quote(key))
-				p.w.WriteByte(':')
+				p.byte(':')
 				if p.style.Indent {
-					p.w.WriteByte(' ')
+					p.byte(' ')
 				}
 			}
 			if err := p.value(dec, depth+1); err != nil {
@@ -127,16 +132,16 @@ func (p *printer) token(dec *json.Decoder, tok json.Token, depth int) error {
 		if n > 0 {
 			p.newline(depth)
 		}
-		p.w.WriteByte(close)
+		p.byte(close)
 	case string:
 		p.paint(colorString, quote(t))
 	case json.Number:
-		p.w.WriteString(t.String())
+		p.str(t.String())
 	case bool:
 		if t {
-			p.w.WriteString("true")
+			p.str("true")
 		} else {
-			p.w.WriteString("false")
+			p.str("false")
 		}
 	case nil:
 		p.paint(colorNull, "null")
