@@ -337,6 +337,14 @@ func runProfileSet(ctx context.Context, o *ProfileEditOptions) error {
 			return err
 		}
 	}
+	// What the user changed, before CreateProfile fills in a method of
+	// its own (the built-in local profile's first change).
+	keys := make([]string, 0, len(settings))
+	for _, fld := range config.Fields {
+		if _, ok := settings[fld.Key]; ok {
+			keys = append(keys, string(fld.Key))
+		}
+	}
 	err = config.Edit(ctx, path, func(doc *config.Document) error {
 		if !doc.HasProfile(name) {
 			if name != config.BuiltinLocalName {
@@ -352,12 +360,6 @@ func runProfileSet(ctx context.Context, o *ProfileEditOptions) error {
 	})
 	if err != nil {
 		return err
-	}
-	keys := make([]string, 0, len(settings))
-	for _, fld := range config.Fields {
-		if _, ok := settings[fld.Key]; ok {
-			keys = append(keys, string(fld.Key))
-		}
 	}
 	if len(keys) > 0 {
 		fmt.Fprintf(o.IO.ErrOut, "Updated profile %q: %s.\n", name, strings.Join(keys, ", "))
