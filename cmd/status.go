@@ -240,6 +240,8 @@ func renderReport(w io.Writer, cs ColorScheme, rep *status.Report, now time.Time
 		if len(id.Groups) > 0 {
 			line("Groups:", safeJoin(id.Groups))
 		}
+	} else if rep.Method == config.MethodNone && rep.IdentityNote != "" {
+		line("Signed in:", termsafe.Line(rep.IdentityNote))
 	} else if rep.IdentityNote != "" {
 		line("Signed in:", "unknown: "+termsafe.Line(rep.IdentityNote))
 	}

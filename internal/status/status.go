@@ -305,8 +305,15 @@ func (c *Checker) Check(ctx context.Context, r *config.Resolved) *Report {
 	}
 	rep.Health = &state
 
-	id, err := conn.Client.Me(ctx)
+	var id *api.Identity
+	if r.Method() == config.MethodNone {
+		// No credentials, no one to name: not a question for the cluster.
+		rep.IdentityNote = "nobody: the profile sends no credentials (auth none)"
+	} else {
+		id, err = conn.Client.Me(ctx)
+	}
 	switch {
+	case r.Method() == config.MethodNone:
 	case err == nil:
 		rep.Identity = identity(id)
 	case errors.Is(err, context.Canceled):
