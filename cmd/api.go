@@ -235,19 +235,6 @@ func parseHeaders(flags []string) (http.Header, error) {
 	return header, nil
 }
 
-// secretHeader reports whether a header's name says it carries a
-// credential (an API gateway's key, a session): its value is then kept
-// out of --debug and every message, like the profile's own secrets.
-func secretHeader(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"key", "token", "secret", "auth", "cookie", "session", "password", "signature"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // validToken reports whether s is an RFC 9110 token (a method or a
 // header name).
 func validToken(s string) bool {
@@ -339,7 +326,7 @@ func runAPI(ctx context.Context, opts *APIOptions) error {
 		return err
 	}
 	for name, values := range ar.req.Header {
-		if secretHeader(name) {
+		if api.CredentialHeader(name) {
 			for _, v := range values {
 				opts.IO.Redactor.Add(v)
 			}

@@ -174,10 +174,31 @@ func NewHTTPClient(t TLSOptions, timeout time.Duration, debug io.Writer) (*http.
 			if !credentialsMayFollow(via[0].URL, req.URL) {
 				req.Header.Del("Authorization")
 				req.Header.Del("Proxy-Authorization")
+				// Go copies the other headers, and `camctl api -H` can
+				// add a gateway's key or a session cookie.
+				for name := range req.Header {
+					if CredentialHeader(name) {
+						req.Header.Del(name)
+					}
+				}
 			}
 			return nil
 		},
 	}, nil
+}
+
+// CredentialHeader reports whether a header's name says it carries a
+// credential (an API gateway's key, a token, a session cookie): such a
+// header (from `camctl api -H`) is redacted from every message and never
+// follows a redirect to another origin, like Authorization.
+func CredentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"key", "token", "secret", "auth", "cookie", "session", "password", "signature"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // credentialsMayFollow reports whether a redirect from one URL to another
