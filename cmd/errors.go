@@ -180,10 +180,7 @@ func explain(err error, r *config.Resolved, timeoutFlag string) error {
 	var netErr *api.NetError
 	var tokenErr *auth.TokenError
 	name := r.Name
-	sel := ""
-	if r.Kind != config.KindEnv {
-		sel = " -p " + name
-	}
+	sel := showProfileArg(r)
 	var certErr *api.CertError
 	var readErr *auth.SecretReadError
 	switch {

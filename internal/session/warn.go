@@ -99,7 +99,9 @@ func (s *Session) tokenCacheDir(r *config.Resolved) string {
 	if err == nil {
 		return dir
 	}
-	if r.Method() == config.MethodOIDC {
+	// Every token cache of the run asks (status builds several): one
+	// warning per run.
+	if r.Method() == config.MethodOIDC && s.Once("token cache dir") {
 		what := "tokens are cached only in the OS keyring, if one is reachable"
 		if auth.KeyringMode(s.Getenv(config.EnvKeyring)) == auth.KeyringNone {
 			what = "every command fetches a new token"
