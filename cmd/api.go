@@ -427,7 +427,7 @@ func (o *apiOutput) readErr(ctx context.Context, c *api.Client, req *api.Request
 		return ctx.Err()
 	}
 	path, _, _ := strings.Cut(req.Path, "?")
-	return &api.NetError{Method: req.Method, URL: c.BaseURL().JoinPath(path).Redacted(), Kind: api.Classify(re.err), Err: fmt.Errorf("reading the answer: %w", re.err)}
+	return api.CutOff(req.Method, c.BaseURL().JoinPath(path).Redacted(), fmt.Errorf("reading the answer: %w", re.err))
 }
 
 // readError marks a failure to read the answer (not to write stdout).

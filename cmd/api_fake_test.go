@@ -266,3 +266,15 @@ func TestAPISecretHeaderNotLogged(t *testing.T) {
 		t.Fatalf("no request")
 	}
 }
+
+// An answer cut off mid-body is a broken connection (exit 4) with the
+// hint for it, like topology's, not "the server closed the connection".
+func TestAPICutOffAnswer(t *testing.T) {
+	t.Parallel()
+	fake, url := fakeWithItems(t, 10)
+	fake.Script(fakecamunda.Reply{Cut: true})
+	f, _, _, errOut := testFactory(t, map[string]string{"CAMUNDA_REST_ADDRESS": url})
+	if code := run(t, f, "api", "/topology"); code != ExitUnreachable || !strings.Contains(errOut.String(), "the answer was cut off") || !strings.Contains(errOut.String(), "The answer is incomplete") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 4, the answer cut off, and its hint", code, errOut)
+	}
+}

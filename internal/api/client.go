@@ -366,15 +366,22 @@ func (e *TooLargeError) Error() string {
 // bodyError is a failure while reading an answer's body: the status and
 // headers arrived, the rest did not, in time or at all.
 func bodyError(method string, u *url.URL, resp *http.Response, body []byte, err error) error {
-	kind := Classify(err)
-	if kind == NetOther || kind == NetRefused {
-		kind = NetCutOff
-	}
 	got := fmt.Sprintf("after %d bytes", len(body))
 	if resp.ContentLength > 0 {
 		got = fmt.Sprintf("after %d of %d bytes", len(body), resp.ContentLength)
 	}
-	return &NetError{Method: method, URL: u.String(), Kind: kind, Err: fmt.Errorf("reading the answer (%s): %w", got, err)}
+	return CutOff(method, u.String(), fmt.Errorf("reading the answer (%s): %w", got, err))
+}
+
+// CutOff is the error of an answer whose body broke off while it was
+// read: the status and headers came, the rest did not. A reset or a
+// closed connection then is a cut, not a refusal; a timeout stays one.
+func CutOff(method, url string, err error) *NetError {
+	kind := Classify(err)
+	if kind == NetOther || kind == NetRefused {
+		kind = NetCutOff
+	}
+	return &NetError{Method: method, URL: url, Kind: kind, Err: err}
 }
 
 func retryable(status int) bool {

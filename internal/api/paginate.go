@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -105,7 +106,7 @@ func (c *Client) PaginateBounded(ctx context.Context, req *Request, body []byte,
 				return ctx.Err()
 			}
 			// #nosec G125 -- r.Path passed APIPath: it stays under the API base.
-			return &NetError{Method: r.Method, URL: c.base.JoinPath(r.Path).Redacted(), Kind: NetCutOff, Err: fmt.Errorf("reading page %d: %w", pages+1, err)}
+			return CutOff(r.Method, c.base.JoinPath(r.Path).Redacted(), fmt.Errorf("reading page %d: %w", pages+1, err))
 		}
 		if len(raw) > limit {
 			return fmt.Errorf("page %d is larger than %d MiB; ask for fewer items a page (-F 'page[limit]=100')", pages+1, limit>>20)
@@ -147,7 +148,7 @@ func (c *Client) PaginateBounded(ctx context.Context, req *Request, body []byte,
 			seen[p.EndCursor] = true
 			cur, _ := json.Marshal(p.EndCursor)
 			pageReq["after"] = cur
-			if !contains(pageOrder, "after") {
+			if !slices.Contains(pageOrder, "after") {
 				pageOrder = append(pageOrder, "after")
 			}
 		}
@@ -244,7 +245,7 @@ func parseSearch(body []byte) (*search, error) {
 		}
 		q.offset = n
 	}
-	if !contains(q.order, "page") {
+	if !slices.Contains(q.order, "page") {
 		q.order = append(q.order, "page")
 	}
 	return q, nil
@@ -292,15 +293,6 @@ func encodeOrdered(order []string, m map[string]json.RawMessage) json.RawMessage
 	}
 	buf.WriteByte('}')
 	return buf.Bytes()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Merger writes the pages of a search as one document shaped like a
@@ -356,7 +348,7 @@ func (m *Merger) Close() error {
 			if order, err := memberOrder(info); err == nil && json.Unmarshal(info, &pi) == nil {
 				cur, _ := json.Marshal(m.cursor)
 				pi["endCursor"] = cur
-				if !contains(order, "endCursor") {
+				if !slices.Contains(order, "endCursor") {
 					order = append(order, "endCursor")
 				}
 				info = encodeOrdered(order, pi)
