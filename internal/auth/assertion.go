@@ -157,7 +157,7 @@ func AssertionFor(ctx context.Context, r *config.Resolved, d Deps) (AssertionFun
 		if aud == "" {
 			aud = GitHubDefaultAudience
 		}
-		gh := &githubActions{profile: r.Name, audience: aud, lookupEnv: d.lookupEnv, http: d.PlatformHTTP, timeout: d.Timeout, redactor: red}
+		gh := &githubActions{profile: r.Name, audience: aud, lookupEnv: d.lookupEnv, timeout: d.Timeout, redactor: red}
 		return func(ctx context.Context, _ string) (string, error) {
 			a, err := gh.token(ctx)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/camctl/camctl/internal/api"
 	"github.com/camctl/camctl/internal/redact"
 )
 
@@ -23,7 +24,6 @@ type githubActions struct {
 	profile   string
 	audience  string
 	lookupEnv func(string) (string, bool)
-	http      *http.Client
 	timeout   time.Duration
 	redactor  *redact.Redactor
 }
@@ -55,16 +55,23 @@ func (g *githubActions) token(ctx context.Context) (string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", g.fail(fmt.Errorf("%s is not an http(s) URL", envGitHubURL))
 	}
+	if u.Scheme == "http" && !api.IsLoopback(u) {
+		// The request token is a credential: never in plain text over a
+		// network (GitHub's endpoint is https; a test's may be loopback).
+		return "", g.fail(fmt.Errorf("%s is plain http:// to %s; the request token goes only over https (or to loopback)", envGitHubURL, u.Host))
+	}
 	q := u.Query()
 	q.Set("audience", g.audience)
 	u.RawQuery = q.Encode()
-	hc := g.http
-	if hc == nil {
-		timeout := g.timeout
-		if timeout <= 0 {
-			timeout = 30 * time.Second
-		}
-		hc = &http.Client{Timeout: timeout}
+	timeout := g.timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	// The environment's proxy and the system roots, like every client of
+	// camctl's; no profile TLS settings (the platform is not the IdP).
+	hc, err := api.NewHTTPClient(api.TLSOptions{}, timeout, nil)
+	if err != nil {
+		return "", g.fail(err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

@@ -325,6 +325,12 @@ func TestClientAssertionsAgainstIdP(t *testing.T) {
 			e["CAMCTL_CLIENT_ASSERTION_FROM"] = "github-actions"
 			return e
 		}(), "answered 503"},
+		{"GitHub endpoint over plain http to a remote host", func() map[string]string {
+			e := fed(gh.Env())
+			e["CAMCTL_CLIENT_ASSERTION_FROM"] = "github-actions"
+			e["ACTIONS_ID_TOKEN_REQUEST_URL"] = "http://token.actions.example.com/token?api-version=2.0"
+			return e
+		}(), "the request token goes only over https"},
 		{"GitHub request token wrong", func() map[string]string {
 			e := fed(gh.Env())
 			e["CAMCTL_CLIENT_ASSERTION_FROM"] = "github-actions"

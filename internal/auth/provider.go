@@ -85,9 +85,6 @@ type Deps struct {
 	// LookupEnv reads the run's environment (client-assertion-env, GitHub
 	// Actions' variables).
 	LookupEnv func(string) (string, bool)
-	// PlatformHTTP is the client for a CI platform's token endpoint (nil:
-	// a plain one with Timeout).
-	PlatformHTTP *http.Client
 	// Redactor learns what the providers obtain when Secrets has none.
 	Redactor *redact.Redactor
 	// Now is the clock (nil: time.Now).
