@@ -160,6 +160,9 @@ func TestDescribeClientAuth(t *testing.T) {
 		{map[string]string{"CAMUNDA_CLIENT_ID": "a", "CAMUNDA_MTLS_CERT_PATH": pki.ClientCert, "CAMUNDA_MTLS_KEY_PATH": pki.ClientKey}, "certificate (" + pki.ClientCert + ")"},
 		{map[string]string{"CAMUNDA_CLIENT_ID": "a", "CAMCTL_CLIENT_ASSERTION_KEY_PATH": keys.ECKey}, "private_key_jwt (key " + keys.ECKey + ", ES256, kid " + kid + ")"},
 		{map[string]string{"CAMUNDA_CLIENT_ID": "a", "CAMUNDA_CLIENT_ASSERTION_KEYSTORE_PATH": keys.P12AES}, "private_key_jwt (key " + keys.P12AES + ", the keystore is locked"},
+		// The kid is the key's, whatever certificate stands beside it (a
+		// wrong one here: the RSA key's, next to the EC key).
+		{map[string]string{"CAMUNDA_CLIENT_ID": "a", "CAMCTL_CLIENT_ASSERTION_KEY_PATH": keys.ECKey, "CAMCTL_CLIENT_ASSERTION_CERT_PATH": keys.RSACert}, "private_key_jwt (key " + keys.ECKey + ", certificate " + keys.RSACert + ", ES256, kid " + kid + ")"},
 		{map[string]string{"CAMUNDA_CLIENT_ID": "a", "CAMCTL_CLIENT_ASSERTION_FILE": "/var/run/secrets/tokens/camunda"}, "federated (from file /var/run/secrets/tokens/camunda)"},
 		{map[string]string{"CAMUNDA_CLIENT_ID": "a", "CAMCTL_CLIENT_ASSERTION_FROM": "github-actions"}, "federated (from github-actions, aud api://AzureADTokenExchange)"},
 		{map[string]string{"CAMUNDA_OAUTH_TOKEN": "x"}, "bearer"},

@@ -167,27 +167,29 @@ func DescribeClientAuthWith(ctx context.Context, r *config.Resolved, secrets *Se
 	return ClientAuth{Kind: ClientAuthSecret}
 }
 
-// pemPublicKey is the public key of a certificate file, else of an
-// unencrypted PEM key.
+// pemPublicKey is the public key of the signing key: of the key itself
+// (the kid of the assertions is its thumbprint), or, when the key is
+// encrypted and no password is at hand, of the certificate beside it.
 func pemPublicKey(keyFile, certFile string) (crypto.PublicKey, error) {
-	if certFile != "" {
-		data, err := atomicfile.ReadInput(certFile)
-		if err != nil {
-			return nil, err
-		}
-		if b, _ := pem.Decode(data); b != nil && b.Type == "CERTIFICATE" {
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, err
-			}
-			return c.PublicKey, nil
-		}
-	}
 	key, err := loadAssertionPEMKey(context.Background(), nil, Deps{KeySecret: noPassword}, keyFile)
-	if err != nil {
+	if err == nil {
+		return key.Public(), nil
+	}
+	if certFile == "" || !errors.Is(err, errNoPassword) {
 		return nil, err
 	}
-	return key.Public(), nil
+	data, rerr := atomicfile.ReadInput(certFile)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if b, _ := pem.Decode(data); b != nil && b.Type == "CERTIFICATE" {
+		c, perr := x509.ParseCertificate(b.Bytes)
+		if perr != nil {
+			return nil, perr
+		}
+		return c.PublicKey, nil
+	}
+	return nil, err
 }
 
 var errNoPassword = errors.New("the key is encrypted: its thumbprint is known once it is unlocked (camctl token)")
@@ -201,12 +203,17 @@ func keystorePublicKey(path, password string) (crypto.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, cert, _, err := pkcs12.DecodeChain(data, password)
+	key, cert, _, err := pkcs12.DecodeChain(data, password)
 	if err != nil {
 		if isWrongP12Password(err) {
 			return nil, errors.New("the keystore is locked: its thumbprint is known once it is unlocked (camctl token)")
 		}
 		return nil, err
+	}
+	// The key's own public half: in a keystore converted from JKS the
+	// first certificate can be the CA's, not the key's.
+	if signer, ok := key.(crypto.Signer); ok {
+		return signer.Public(), nil
 	}
 	return cert.PublicKey, nil
 }
