@@ -82,11 +82,7 @@ func runExec(ctx context.Context, opts *ExecOptions) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.Deps(ctx, r, false)
-	if err != nil {
-		return explain(err, r, opts.Timeout.String())
-	}
-	p, err := s.Provider(ctx, r)
+	p, d, err := s.ProviderDeps(ctx, r)
 	if err != nil {
 		return explain(err, r, opts.Timeout.String())
 	}

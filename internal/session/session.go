@@ -207,12 +207,20 @@ func (s *Session) secretsOrNil(r *config.Resolved, interactive bool) *auth.Secre
 // secret stores, the token cache and an HTTP client for the token
 // endpoint that carries the profile's TLS settings and --timeout.
 func (s *Session) Provider(ctx context.Context, r *config.Resolved) (auth.Provider, error) {
+	p, _, err := s.ProviderDeps(ctx, r)
+	return p, err
+}
+
+// ProviderDeps is Provider with the deps it was built on, for a caller
+// that needs both (camctl exec hands over the stores' secrets too).
+func (s *Session) ProviderDeps(ctx context.Context, r *config.Resolved) (auth.Provider, auth.Deps, error) {
 	d, err := s.Deps(ctx, r, false)
 	if err != nil {
-		return nil, err
+		return nil, auth.Deps{}, err
 	}
 	s.Warn(r)
-	return auth.NewProvider(ctx, r, d)
+	p, err := auth.NewProvider(ctx, r, d)
+	return p, d, err
 }
 
 // Deps are what a provider of r needs; interactive runs may ask for the
