@@ -1,9 +1,13 @@
 package cmd
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/camctl/camctl/internal/api"
+	"github.com/camctl/camctl/internal/auth"
 )
 
 // Settings that contradict each other are refused (exit 2) by profile
@@ -51,4 +55,26 @@ func TestContradictorySettingsRefused(t *testing.T) {
 			t.Errorf("the refused set changed the file:\n%s", after)
 		}
 	})
+}
+
+// The exit codes of a discovery document that cannot be had (spec §7):
+// an issuer that does not answer is unreachable (4), one that fails is
+// the server's failure (5), one without a usable document is a wrong
+// setting (2).
+func TestDiscoveryExitCodes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  *auth.DiscoveryError
+		want int
+	}{
+		{&auth.DiscoveryError{URL: "https://idp.example.com/.well-known/openid-configuration", Net: api.NetRefused}, ExitUnreachable},
+		{&auth.DiscoveryError{URL: "https://idp.example.com/.well-known/openid-configuration", StatusCode: 503}, ExitServer},
+		{&auth.DiscoveryError{URL: "https://idp.example.com/.well-known/openid-configuration", StatusCode: 429}, ExitServer},
+		{&auth.DiscoveryError{URL: "https://idp.example.com/.well-known/openid-configuration", StatusCode: 404}, ExitUsage},
+		{&auth.DiscoveryError{URL: "https://idp.example.com/.well-known/openid-configuration", StatusCode: 200, Reason: "names another issuer"}, ExitUsage},
+	} {
+		if got := ExitCode(fmt.Errorf("profile p: %w", tc.err)); got != tc.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
 }
